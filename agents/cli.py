@@ -1,0 +1,152 @@
+"""The `qunguard` command. Each subcommand is a thin shell over one module; imports are lazy so
+`qunguard replay` never loads Faust or Kafka clients."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _settings():
+    from agents.settings import Settings
+
+    return Settings.from_env()
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from agents.replay import write_replay
+    from streams.policy import PolicyError, load_policy
+    from topics.reference import ReferenceFileError, read_ledger, read_roster
+
+    if not Path(args.events).is_file():
+        print(f"qunguard replay: {args.events}: no such file", file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(args.policy)
+        roster = read_roster(args.roster) if args.roster else []
+        ledger = read_ledger(args.ledger) if args.ledger else []
+    except (PolicyError, ReferenceFileError) as exc:
+        print(f"qunguard replay: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        with open(args.out, "wb") as out:
+            stats = write_replay(args.events, policy, roster, ledger, out)
+    else:
+        stats = write_replay(args.events, policy, roster, ledger, sys.stdout.buffer)
+        sys.stdout.flush()
+    print(
+        f"replay: {stats.events} events, {stats.rejected} rejected lines, {stats.violations} violations",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from agents.admin import create_topics
+
+    bootstrap = args.bootstrap or _settings().kafka_bootstrap
+    for topic, outcome in create_topics(bootstrap).items():
+        print(f"{topic}: {outcome}")
+    return 0
+
+
+def cmd_roster_load(args: argparse.Namespace) -> int:
+    from agents.loaders import load_roster
+    from topics.reference import ReferenceFileError
+
+    try:
+        result = load_roster(args.file, _settings(), publish=not args.no_publish)
+    except ReferenceFileError as exc:
+        print(f"qunguard roster load: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def cmd_ledger_load(args: argparse.Namespace) -> int:
+    from agents.loaders import load_ledger
+    from topics.reference import ReferenceFileError
+
+    try:
+        result = load_ledger(args.file, _settings())
+    except ReferenceFileError as exc:
+        print(f"qunguard ledger load: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    from agents.feed import feed_file
+
+    bootstrap = args.bootstrap or _settings().kafka_bootstrap
+    summary = feed_file(args.file, bootstrap, progress=not args.quiet)
+    print(summary.summary())
+    return 0 if summary.failed == 0 else 1
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from agents.worker import run_worker
+
+    return run_worker(_settings())
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from agents.dev import run_dev
+
+    return run_dev(events=args.events, follow=args.follow)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qunguard", description="Streaming moderation for workplace group chats")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("replay", help="run the detectors over a JSONL file of events (SPEC §6)")
+    p.add_argument("events", metavar="EVENTS.jsonl")
+    p.add_argument("--roster", metavar="ROSTER.csv")
+    p.add_argument("--ledger", metavar="LEDGER.csv")
+    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.add_argument("--out", metavar="FILE", help="write violations here instead of stdout")
+    p.set_defaults(func=cmd_replay)
+
+    topics = sub.add_parser("topics", help="manage the topic catalog").add_subparsers(dest="action", required=True)
+    p = topics.add_parser("create", help="create every catalog topic (existing ones are fine)")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP)")
+    p.set_defaults(func=cmd_topics_create)
+
+    for name, func in (("roster", cmd_roster_load), ("ledger", cmd_ledger_load)):
+        group = sub.add_parser(name, help=f"manage the {name} in Redis").add_subparsers(dest="action", required=True)
+        p = group.add_parser("load", help=f"validate a {name} CSV and replace the {name} in Redis atomically")
+        p.add_argument("file", metavar="FILE.csv")
+        if name == "roster":
+            p.add_argument("--no-publish", action="store_true", help="do not publish hr.roster change events")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("feed", help="produce a JSONL file of events to the input topics")
+    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_feed)
+
+    p = sub.add_parser("worker", help="run the Faust worker against $KAFKA_BOOTSTRAP and $REDIS_URL")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("dev", help="embedded broker + Redis + worker + sample events (what `make demo` runs)")
+    p.add_argument("--events", metavar="FILE.jsonl", help="events to feed (default: config/sample/events.jsonl)")
+    p.add_argument("--follow", action="store_true", help="keep running after the sample is done")
+    p.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

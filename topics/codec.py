@@ -1,0 +1,203 @@
+"""orjson codecs for every record on qunguard's topics, with validation that names the bad field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from topics.events import (
+    MEMBERSHIP_ACTIONS,
+    MSG_TYPES,
+    ROSTER_CHANGES,
+    Attachment,
+    Event,
+    MembershipEvent,
+    MessageEvent,
+    RosterEvent,
+)
+from topics.reference import Employee, FieldError
+from topics.timeutil import parse_ts
+
+MAX_TEXT_BYTES = 64 * 1024
+
+
+class DecodeError(ValueError):
+    """A record that cannot be processed. `field` is the offending field, or '-' for the whole record."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(f"{reason}" if field == "-" else f"field {field!r}: {reason}")
+
+
+def encode(record: Any) -> bytes:
+    """Serialize a record (dataclass or mapping) to one JSON object; datetimes as RFC 3339."""
+    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)
+
+
+def loads(data: bytes | str) -> dict[str, Any]:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("-", f"not UTF-8 at byte {exc.start}") from None
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError("-", f"invalid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise DecodeError("-", f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def decode_event(data: bytes | str | Mapping[str, Any]) -> Event:
+    """Decode and validate one input event (SPEC §2); raise DecodeError naming the bad field."""
+    obj = data if isinstance(data, Mapping) else loads(data)
+    kind = obj.get("kind")
+    builder = _BUILDERS.get(kind) if isinstance(kind, str) else None
+    if builder is None:
+        raise DecodeError("kind", f"unknown kind {kind!r}; expected message, membership or roster")
+    return builder(obj)
+
+
+def decode_violation(data: bytes | str) -> dict[str, Any]:
+    obj = loads(data)
+    for name in ("violation_id", "rule", "severity"):
+        _str(obj, name)
+    return obj
+
+
+def _message(obj: Mapping[str, Any]) -> MessageEvent:
+    text = _opt_str(obj, "text") or ""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise DecodeError("text", f"longer than {MAX_TEXT_BYTES} bytes")
+    msg_type = _opt_str(obj, "msg_type") or "text"
+    if msg_type not in MSG_TYPES:
+        raise DecodeError("msg_type", f"unknown msg_type {msg_type!r}")
+    mentions = obj.get("mentions") or []
+    if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
+        raise DecodeError("mentions", "expected a list of account ids")
+    return MessageEvent(
+        event_id=_str(obj, "event_id"),
+        ts=_ts(obj, "ts"),
+        group_id=_str(obj, "group_id"),
+        sender_id=_str(obj, "sender_id"),
+        sender_name=_opt_str(obj, "sender_name") or "",
+        msg_type=msg_type,
+        text=text,
+        mentions=tuple(mentions),
+        mention_all=_bool(obj, "mention_all"),
+        reply_to=_opt_str(obj, "reply_to"),
+        urgent=_bool(obj, "urgent"),
+        attachment=_attachment(obj.get("attachment")),
+    )
+
+
+def _membership(obj: Mapping[str, Any]) -> MembershipEvent:
+    action = _str(obj, "action")
+    if action not in MEMBERSHIP_ACTIONS:
+        raise DecodeError("action", f"unknown action {action!r}")
+    member_id = _opt_str(obj, "member_id")
+    if member_id is None and action not in ("group_created", "group_renamed", "group_dissolved"):
+        raise DecodeError("member_id", f"required for {action}")
+    return MembershipEvent(
+        event_id=_str(obj, "event_id"),
+        ts=_ts(obj, "ts"),
+        group_id=_str(obj, "group_id"),
+        action=action,
+        member_id=member_id,
+        actor_id=_opt_str(obj, "actor_id"),
+        nickname=_opt_str(obj, "nickname"),
+        group_name=_opt_str(obj, "group_name"),
+    )
+
+
+def _roster(obj: Mapping[str, Any]) -> RosterEvent:
+    change = _str(obj, "change")
+    if change not in ROSTER_CHANGES:
+        raise DecodeError("change", f"unknown change {change!r}")
+    employee_id = _str(obj, "employee_id")
+    record = obj.get("record")
+    if change == "upsert" and not isinstance(record, dict):
+        raise DecodeError("record", "an upsert needs the employee record")
+    if isinstance(record, dict):
+        try:
+            employee = Employee.from_mapping(record)
+        except FieldError as exc:
+            raise DecodeError(f"record.{exc.field}", exc.reason) from None
+        if employee.employee_id != employee_id:
+            raise DecodeError("record.employee_id", "differs from the event's employee_id")
+    elif record is not None:
+        raise DecodeError("record", "expected an object")
+    return RosterEvent(
+        event_id=_str(obj, "event_id"),
+        ts=_ts(obj, "ts"),
+        employee_id=employee_id,
+        change=change,
+        record=record,
+    )
+
+
+def _attachment(value: Any) -> Attachment | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise DecodeError("attachment", "expected an object or null")
+    size = value.get("size", 0)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise DecodeError("attachment.size", "expected a non-negative integer")
+    name, url = value.get("name") or "", value.get("url") or ""
+    if not isinstance(name, str) or not isinstance(url, str):
+        raise DecodeError("attachment", "name and url must be strings")
+    return Attachment(name=name, size=size, url=url)
+
+
+def _str(obj: Mapping[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if value is None:
+        raise DecodeError(name, "missing required field")
+    if not isinstance(value, str) or not value:
+        raise DecodeError(name, "expected a non-empty string")
+    return value
+
+
+def _opt_str(obj: Mapping[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
+        raise DecodeError(name, "expected a string or null")
+    return value
+
+
+def _bool(obj: Mapping[str, Any], name: str) -> bool:
+    value = obj.get(name, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise DecodeError(name, "expected true or false")
+    return value
+
+
+def _ts(obj: Mapping[str, Any], name: str) -> datetime:
+    if obj.get(name) is None:
+        raise DecodeError(name, "missing required field")
+    try:
+        return parse_ts(obj[name])
+    except ValueError as exc:
+        raise DecodeError(name, str(exc)) from None
+
+
+_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
+    "message": _message,
+    "membership": _membership,
+    "roster": _roster,
+}
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    return asdict(record) if is_dataclass(record) else dict(record)
+
+
+__all__ = ["MAX_TEXT_BYTES", "DecodeError", "decode_event", "decode_violation", "encode", "loads"]
