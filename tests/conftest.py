@@ -1,0 +1,57 @@
+"""Shared fixtures: a real Tansu broker and a real redis-server on free loopback ports, started by
+the suite itself and stopped afterwards (never a server left running on the machine)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from agents.embedded import Service, redis, tansu
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def broker(services_dir: Path):
+    """A Tansu broker for the whole session; yields its `Service` (use `.port`, `.pause()` …)."""
+    service = tansu(services_dir).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def bootstrap(broker: Service) -> str:
+    return f"127.0.0.1:{broker.port}"
+
+
+@pytest.fixture(scope="session")
+def redis_service(services_dir: Path):
+    service = redis(services_dir).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def redis_url(redis_service: Service) -> str:
+    """A Redis URL on a fresh database number per test, flushed before use."""
+    import redis as redis_py
+
+    db = next(_ids) % 16
+    url = f"redis://127.0.0.1:{redis_service.port}/{db}"
+    redis_py.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic names, consumer groups and app ids within one broker."""
+    return f"t{next(_ids)}"
