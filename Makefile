@@ -1,0 +1,29 @@
+# make venv | demo | test | lint — each works from a fresh clone (demo and test build the venv first).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test lint clean
+
+venv: $(STAMP)
+
+# Reinstalled only when pyproject.toml changes. A venv left half-made (no pip, e.g. created
+# without python3-venv) is rebuilt rather than trusted.
+$(STAMP): pyproject.toml
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+demo: venv
+	$(BIN)/qunguard dev
+
+test: venv
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
