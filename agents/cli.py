@@ -54,25 +54,38 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
 
 def cmd_roster_load(args: argparse.Namespace) -> int:
     from agents.loaders import load_roster
-    from topics.reference import ReferenceFileError
 
-    try:
-        result = load_roster(args.file, _settings(), publish=not args.no_publish)
-    except ReferenceFileError as exc:
-        print(f"qunguard roster load: {exc}; nothing was written", file=sys.stderr)
-        return 1
-    print(result.summary())
-    return 0
+    return _load("roster", lambda: load_roster(args.file, _settings(), publish=not args.no_publish))
 
 
 def cmd_ledger_load(args: argparse.Namespace) -> int:
     from agents.loaders import load_ledger
+
+    return _load("ledger", lambda: load_ledger(args.file, _settings()))
+
+
+def _load(dataset: str, load) -> int:
+    """Run a loader; every expected failure becomes one line on stderr and exit 1."""
+    import redis.exceptions
+
+    from agents.loaders import PublishError
+    from agents.stores import ConcurrentLoadError
     from topics.reference import ReferenceFileError
 
+    prefix = f"qunguard {dataset} load"
     try:
-        result = load_ledger(args.file, _settings())
+        result = load()
     except ReferenceFileError as exc:
-        print(f"qunguard ledger load: {exc}; nothing was written", file=sys.stderr)
+        print(f"{prefix}: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    except redis.exceptions.RedisError as exc:
+        print(f"{prefix}: Redis unavailable ({exc}); nothing was written", file=sys.stderr)
+        return 1
+    except ConcurrentLoadError as exc:
+        print(f"{prefix}: {exc}; nothing was written, try again", file=sys.stderr)
+        return 1
+    except PublishError as exc:
+        print(f"{prefix}: Redis was updated but {exc}; the next load publishes them", file=sys.stderr)
         return 1
     print(result.summary())
     return 0
@@ -100,7 +113,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qunguard", description="Streaming moderation for workplace group chats")
+    parser = argparse.ArgumentParser(
+        prog="qunguard", description="Streaming moderation for workplace group chats"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("replay", help="run the detectors over a JSONL file of events (SPEC §6)")
@@ -111,13 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write violations here instead of stdout")
     p.set_defaults(func=cmd_replay)
 
-    topics = sub.add_parser("topics", help="manage the topic catalog").add_subparsers(dest="action", required=True)
+    topics = sub.add_parser("topics", help="manage the topic catalog").add_subparsers(
+        dest="action", required=True
+    )
     p = topics.add_parser("create", help="create every catalog topic (existing ones are fine)")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP)")
     p.set_defaults(func=cmd_topics_create)
 
     for name, func in (("roster", cmd_roster_load), ("ledger", cmd_ledger_load)):
-        group = sub.add_parser(name, help=f"manage the {name} in Redis").add_subparsers(dest="action", required=True)
+        group = sub.add_parser(name, help=f"manage the {name} in Redis").add_subparsers(
+            dest="action", required=True
+        )
         p = group.add_parser("load", help=f"validate a {name} CSV and replace the {name} in Redis atomically")
         p.add_argument("file", metavar="FILE.csv")
         if name == "roster":
@@ -134,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("dev", help="embedded broker + Redis + worker + sample events (what `make demo` runs)")
-    p.add_argument("--events", metavar="FILE.jsonl", help="events to feed (default: config/sample/events.jsonl)")
+    p.add_argument(
+        "--events", metavar="FILE.jsonl", help="events to feed (default: config/sample/events.jsonl)"
+    )
     p.add_argument("--follow", action="store_true", help="keep running after the sample is done")
     p.set_defaults(func=cmd_dev)
     return parser

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -59,16 +60,26 @@ class Service:
 
     name: str
     argv: list[str]
-    port: int
+    port: int | None
     log_path: Path
+    env: dict[str, str] | None = None
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 20.0) -> Service:
+        """Start the process; with a port, return once it accepts connections."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns the handle
+        env = {**os.environ, **self.env} if self.env else None
         self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
         log.close()
+        if self.port is None:
+            return self
         try:
             wait_for_port(self.port, self.proc, timeout)
         except EmbeddedError as exc:
@@ -88,6 +99,17 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (fault-injection tests)."""
+        if self.running:
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def pause(self) -> None:
         assert self.proc is not None
@@ -115,6 +137,12 @@ def redis(workdir: Path, port: int | None = None) -> Service:
         "--dir", str(workdir), "--daemonize", "no",
     ]  # fmt: skip
     return Service("redis", argv, port, workdir / "redis.log")
+
+
+def worker(workdir: Path, env: dict[str, str], name: str = "worker") -> Service:
+    """A `qunguard worker` child process configured by environment variables."""
+    argv = [sys.executable, "-m", "agents.cli", "worker"]
+    return Service(name, argv, None, workdir / f"{name}.log", env=env)
 
 
 @dataclass

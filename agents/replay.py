@@ -84,4 +84,3 @@ def write_replay(
         else:
             out.write(encode(item) + b"\n")
     return stats
-

@@ -1,0 +1,155 @@
+"""`qunguard dev` (what `make demo` runs): the whole pipeline on embedded services.
+
+Starts Tansu and Redis on free loopback ports, creates the topics, loads the sample roster and
+ledger, starts a worker process, feeds the sample events (and one poison record, to show the
+dead-letter path), prints each violation as it arrives, and exits once the worker has committed
+every input record and every violation has been read. `--follow` keeps everything running.
+Whatever happens, every process it started is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from agents.admin import create_topics
+from agents.embedded import Service, embedded_stack, worker
+from agents.feed import feed_file
+from agents.loaders import load_ledger, load_roster
+from agents.offsets import caught_up, end_offsets
+from agents.settings import Settings
+from agents.sinks import REASON_HEADER
+from agents.table import row
+from config import SAMPLE_DIR
+from topics.catalog import DEADLETTER, INPUT_TOPICS, MESSAGES, VIOLATIONS
+
+WIDTHS = (26, 16, 18, 48)
+POISON = b'{"kind": "message", "event_id": "demo-poison", "ts": "yesterday-ish"'
+DONE_TIMEOUT = 120.0
+
+
+def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path = ".qunguard/dev") -> int:
+    events_path = Path(events) if events else SAMPLE_DIR / "events.jsonl"
+    if not events_path.is_file():
+        print(f"qunguard dev: {events_path}: no such file", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    with embedded_stack(workdir) as stack:
+        settings = Settings(
+            kafka_bootstrap=stack.bootstrap,
+            redis_url=stack.redis_url,
+            session_timeout=6.0,
+            max_poll_interval=10.0,
+            commit_interval=0.5,
+        )
+        say(f"broker  Tansu on {stack.bootstrap} (pid {stack.broker.proc.pid})")
+        say(f"redis   {stack.redis_url} (pid {stack.redis.proc.pid})   logs in {stack.workdir}")
+        for topic, outcome in create_topics(stack.bootstrap).items():
+            say(f"topic   {topic}: {outcome}")
+        say(load_ledger(SAMPLE_DIR / "ledger.csv", settings).summary())
+        say(load_roster(SAMPLE_DIR / "roster.csv", settings).summary())
+        proc = worker(stack.workdir, settings.env())
+        try:
+            proc.start()
+            say(f"worker  started (pid {proc.proc.pid}), consumer group {settings.app_id!r}")
+            return _show(stack.bootstrap, settings, proc, events_path, follow)
+        finally:
+            proc.stop(timeout=20)
+            say("stopped worker, broker and redis")
+
+
+def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool) -> int:
+    watcher = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"qunguard-dev-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 10000,
+        }
+    )
+    watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
+    try:
+        say(feed_file(events_path, bootstrap, progress=False).summary())
+        _produce_poison(bootstrap)
+        ends = end_offsets(bootstrap, [t.name for t in INPUT_TOPICS])
+        print()
+        print(row(("rule", "group", "subject", "evidence"), WIDTHS))
+        print(row(("-" * 26, "-" * 16, "-" * 18, "-" * 48), WIDTHS))
+        counts: collections.Counter[str] = collections.Counter()
+        deadline = time.monotonic() + DONE_TIMEOUT
+        quiet_since = time.monotonic()
+        while True:
+            if not proc.running:
+                say(f"worker exited with {proc.proc.returncode}; see {proc.log_path}")
+                return 1
+            msg = watcher.poll(0.5)
+            if msg is not None and not msg.error():
+                _print_record(msg, counts)
+                quiet_since = time.monotonic()
+                continue
+            settled = time.monotonic() - quiet_since > 1.0
+            if not follow and settled and caught_up(bootstrap, settings.app_id, ends) and _drained(watcher):
+                break
+            if not follow and time.monotonic() > deadline:
+                say(f"the worker did not finish the sample within {DONE_TIMEOUT:.0f}s; see {proc.log_path}")
+                return 1
+        print()
+        say(f"done: {sum(counts.values())} records out")
+        for name, count in sorted(counts.items()):
+            print(f"  {count:4d}  {name}")
+        return 0
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        watcher.close()
+
+
+def _print_record(msg, counts: collections.Counter[str]) -> None:
+    if msg.topic() == DEADLETTER.name:
+        reason = dict(msg.headers() or ()).get(REASON_HEADER, b"?").decode("utf-8", "replace")
+        counts["dead letter"] += 1
+        print(row(("DEAD LETTER", "", "", reason), WIDTHS))
+        return
+    record = orjson.loads(msg.value())
+    counts[record["rule"]] += 1
+    evidence = record.get("evidence") or {}
+    detail = evidence.get("excerpt") or ", ".join(evidence.get("terms") or ()) or ""
+    subject = record.get("subject_id") or record.get("employee_id") or ""
+    print(row((record["rule"], record.get("group_id") or "", subject, detail), WIDTHS))
+
+
+def _drained(consumer: Consumer) -> bool:
+    """Has the watcher read to the fetch high watermark of every assigned partition?"""
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    for tp in consumer.position(assignment):
+        _, high = consumer.get_watermark_offsets(tp, cached=True)
+        if high > 0 and tp.offset < high:
+            return False
+    return True
+
+
+def _produce_poison(bootstrap: str) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(MESSAGES.name, key=b"g-sales", value=POISON)
+    producer.flush(10)
+    say("fed     1 poison record (truncated JSON) to show the dead-letter path")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

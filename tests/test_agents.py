@@ -1,0 +1,92 @@
+"""Faust test_context() tests of the moderation agents, with in-memory sinks and reference data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from agents.app import create_app
+from agents.settings import Settings
+from agents.sinks import MemoryDeadLetterSink, MemoryViolationSink
+from config import SAMPLE_DIR
+from streams.directory import MemoryLedger, MemoryRoster
+from topics.reference import read_ledger, read_roster
+
+
+class StaticReference(MemoryRoster):
+    """Reference data from the sample CSVs; refreshing is a no-op because memory is the source."""
+
+    def __init__(self, roster_csv: Path, ledger_csv: Path) -> None:
+        super().__init__(read_roster(roster_csv))
+        self.ledger = MemoryLedger(read_ledger(ledger_csv))
+        self.refreshed: list[str] = []
+
+    def group(self, group_id):
+        return self.ledger.group(group_id)
+
+    def groups(self):
+        return self.ledger.groups()
+
+    async def refresh(self) -> None:
+        self.refreshed.append("*")
+
+    async def refresh_employee(self, employee_id: str) -> None:
+        self.refreshed.append(employee_id)
+
+    async def refresh_if_stale(self) -> None:
+        pass
+
+
+@pytest.fixture
+def app():
+    reference = StaticReference(SAMPLE_DIR / "roster.csv", SAMPLE_DIR / "ledger.csv")
+    app = create_app(Settings(app_id="qunguard-unit"), reference=reference)
+    app.finalize()
+    app.flow_control.resume()
+    app.moderator.violations = MemoryViolationSink()
+    app.moderator.dead_letters = MemoryDeadLetterSink()
+    return app
+
+
+def message(event_id: str, text: str, **extra) -> bytes:
+    record = {
+        "kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00",
+        "group_id": "g-sales", "sender_id": "wx_wanglei", "sender_name": "销售部-王磊", "text": text,
+    }  # fmt: skip
+    return orjson.dumps({**record, **extra})
+
+
+async def test_violation_from_message(app) -> None:
+    agent = app.agents["moderate.chat.messages"]
+    async with agent.test_context() as agent:
+        await agent.put(message("u-1", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
+        await agent.put(message("u-2", "华东区报价单已更新,下午前确认客户名单。"), key=b"g-sales")
+    found = app.moderator.violations.records
+    assert [(v.rule, v.source_event_ids) for v in found] == [("content.gambling", ("u-1",))]
+    assert found[0].employee_id == "E0006" and found[0].group_id == "g-sales"
+    assert found[0].detected_at != found[0].event_ts  # live: wall clock
+
+
+async def test_poison_goes_to_dead_letters_and_agent_keeps_going(app) -> None:
+    agent = app.agents["moderate.chat.messages"]
+    async with agent.test_context() as agent:
+        await agent.put(b"\xff\xfe not json", key=b"g-x")
+        await agent.put(orjson.dumps({"kind": "message", "event_id": "u-3"}), key=b"g-x")
+        await agent.put(message("u-4", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
+    letters = app.moderator.dead_letters.records
+    assert len(letters) == 2
+    assert letters[0][0].value == b"\xff\xfe not json"
+    assert "UTF-8" in letters[0][1]
+    assert "field 'ts'" in letters[1][1]
+    assert [v.source_event_ids for v in app.moderator.violations.records] == [("u-4",)]
+
+
+async def test_roster_event_refreshes_that_employee(app) -> None:
+    agent = app.agents["moderate.hr.roster"]
+    event = {"kind": "roster", "event_id": "r-1", "ts": "2026-11-23T10:00:00+08:00",
+             "employee_id": "E0007", "change": "departed"}  # fmt: skip
+    async with agent.test_context() as agent:
+        await agent.put(orjson.dumps(event), key=b"E0007")
+    assert "E0007" in app.moderator.reference.refreshed

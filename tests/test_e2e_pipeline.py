@@ -1,0 +1,99 @@
+"""End to end over the real broker and Redis: roster and ledger loaded, a worker process running,
+events fed, violations and a poison record read back off the topics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from agents.admin import create_topics
+from agents.embedded import worker
+from agents.loaders import load_ledger, load_roster
+from agents.settings import Settings
+from agents.sinks import REASON_HEADER
+from config import SAMPLE_DIR
+from topics.catalog import DEADLETTER, MESSAGES, VIOLATIONS
+from topics.violation import violation_id
+
+pytestmark = pytest.mark.e2e
+
+
+def message(event_id: str, group: str, sender: str, text: str) -> bytes:
+    return orjson.dumps(
+        {"kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00", "group_id": group,
+         "sender_id": sender, "sender_name": "", "text": text}
+    )  # fmt: skip
+
+
+def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:8]}",
+         "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "max.poll.interval.ms": 10000}
+    )  # fmt: skip
+    consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
+    seen: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not done(seen) and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                seen.append(msg)
+    finally:
+        consumer.close()
+    return seen
+
+
+def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_path) -> None:
+    settings = Settings(
+        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-e2e-{unique}",
+        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
+    )  # fmt: skip
+    create_topics(bootstrap)
+    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
+    load_roster(SAMPLE_DIR / "roster.csv", settings)
+    proc = worker(tmp_path, settings.env()).start()
+    try:
+        gambling, clean = f"{unique}-m1", f"{unique}-m2"
+        poison_key = f"g-poison-{unique}".encode()
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce(
+            MESSAGES.name,
+            key=b"g-sales",
+            value=message(gambling, "g-sales", "wx_wanglei", "今晚一起买六合彩,赌球稳赚"),
+        )
+        producer.produce(MESSAGES.name, key=poison_key, value=b'{"kind": "message", "event_id": ')
+        producer.produce(
+            MESSAGES.name, key=b"g-rd", value=message(clean, "g-rd", "wx_fengyu", "回归用例今天跑完。")
+        )
+        assert producer.flush(10) == 0
+
+        def ours(msgs) -> tuple[list[dict], list]:
+            found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+            found = [v for v in found if set(v["source_event_ids"]) & {gambling, clean}]
+            letters = [m for m in msgs if m.topic() == DEADLETTER.name and m.key() == poison_key]
+            return found, letters
+
+        msgs = read_until(bootstrap, lambda seen: all(ours(seen)))
+        assert proc.running, proc.log_path.read_text()[-3000:]
+        found, letters = ours(msgs)
+        assert [v["rule"] for v in found] == ["content.gambling"], proc.log_path.read_text()[-3000:]
+        violation = found[0]
+        assert violation["subject_id"] == "wx_wanglei" and violation["employee_id"] == "E0006"
+        assert violation["violation_id"] == violation_id(
+            "content.gambling", "wx_wanglei", "g-sales", [gambling]
+        )
+        assert violation["severity"] == "high" and "recall_message" in violation["actions"]
+        assert [
+            m.key() for m in msgs if m.topic() == VIOLATIONS.name and m.value() == orjson.dumps(violation)
+        ]
+        assert len(letters) == 1
+        assert letters[0].value() == b'{"kind": "message", "event_id": '
+        headers = dict(letters[0].headers())
+        assert b"invalid JSON" in headers[REASON_HEADER]
+        assert headers["qg-source-topic"] == MESSAGES.name.encode()
+    finally:
+        proc.stop()
