@@ -54,15 +54,15 @@ def create_topics(
     outcomes: dict[str, str] = {}
     for name, future in futures.items():
         try:
-            future.result(timeout=timeout)
+            future.result(timeout=timeout + 5)  # let the broker's own timeout error arrive first
             outcomes[name] = CREATED
         except KafkaException as exc:
             error = exc.args[0]
             if not isinstance(error, KafkaError) or error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise TopicAdminError(f"topic {name}: cannot create: {error}") from None
             outcomes[name] = EXISTS
-        except Exception as exc:  # timeouts and transport errors surface as other exception types
-            raise TopicAdminError(f"topic {name}: cannot create: {exc}") from None
+        except Exception as exc:  # e.g. the future itself timing out
+            raise TopicAdminError(f"topic {name}: cannot create: {str(exc) or type(exc).__name__}") from None
 
     ready_counts = dict(wanted)
     existing = [name for name, outcome in outcomes.items() if outcome == EXISTS]
