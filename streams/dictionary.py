@@ -14,9 +14,10 @@ from pathlib import Path
 
 DIRECT = ""  # the group of terms that fire on their own
 # Built-in groups an @near line may name besides declared ones, matched on normalised text:
-# a figure (two or more digits) and a secret-like token (letters and digits, six or more).
+# a figure (two or more digits), a mainland mobile number and a secret-like token (letters and digits, six or more).
 BUILTIN_GROUPS = {
     "%number": r"\d{2,}",
+    "%phone": r"(?<!\d)1[3-9]\d{9}(?!\d)",
     "%token": r"(?<![a-z0-9])(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{6,}",
 }
 _TAGS = re.compile(r"\s+#")
@@ -51,7 +52,8 @@ class Lexicon:
     terms: tuple[Term, ...]
     requirements: tuple[Requirement, ...]
     allow: tuple[str, ...]
-    frames: tuple[str, ...]
+    frames: tuple[str, ...]  # forbid what follows them (严禁发布赌博)
+    frames_after: tuple[str, ...] = ()  # forbid what precedes them (赌博一经发现严肃处理)
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -73,11 +75,12 @@ def load_lexicon(
     requirements: list[Requirement] = []
     allow: tuple[str, ...] = ()
     frames: tuple[str, ...] = ()
+    frames_after: tuple[str, ...] = ()
     for path in sorted(folder.glob("*.txt")):
         if path.name == allow_file:
             allow = _plain_list(path, normalize)
         elif path.name == frames_file:
-            frames = _plain_list(path, normalize)
+            frames, frames_after = _frame_lists(path, normalize)
         else:
             rule = f"content.{path.stem}"
             if rule not in known:
@@ -85,7 +88,7 @@ def load_lexicon(
             file_terms, file_reqs = parse_rule_file(path, rule, _read(path), normalize)
             terms.extend(file_terms)
             requirements.extend(file_reqs)
-    return Lexicon(tuple(terms), tuple(requirements), allow, frames)
+    return Lexicon(tuple(terms), tuple(requirements), allow, frames, frames_after)
 
 
 def parse_rule_file(
@@ -146,18 +149,35 @@ def _directive(
 
 
 def _plain_list(path: Path, normalize: Callable[[str], str]) -> tuple[str, ...]:
-    out: list[str] = []
+    sections = _sections(path, normalize, ("",))
+    return sections[""]
+
+
+def _frame_lists(path: Path, normalize: Callable[[str], str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Frames before `@after` forbid what follows them; frames after it forbid what precedes them."""
+    sections = _sections(path, normalize, ("", "@after"))
+    return sections[""], sections["@after"]
+
+
+def _sections(
+    path: Path, normalize: Callable[[str], str], names: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {name: [] for name in names}
+    current = ""
     for number, raw in enumerate(_read(path), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("@"):
-            raise DictionaryError(path, number, "directives are not allowed in this list")
+            if line not in out:
+                raise DictionaryError(path, number, f"unknown directive {line!r} in this list")
+            current = line
+            continue
         body, _ = _split_tags(line)
         if not normalize(body):
             raise DictionaryError(path, number, f"entry {body!r} is empty after normalisation")
-        out.append(body)
-    return tuple(out)
+        out[current].append(body)
+    return {name: tuple(values) for name, values in out.items()}
 
 
 def _split_tags(line: str) -> tuple[str, tuple[str, ...]]:

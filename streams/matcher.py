@@ -19,8 +19,11 @@ import ahocorasick
 from streams.dictionary import BUILTIN_GROUPS, DIRECT, Lexicon, Requirement
 from streams.normalize import Normalized, Normalizer
 
+# A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
+# start of its sentence, because such frames usually follow a comma (色情内容，一经发现…).
 CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
-_TERM, _ALLOW, _FRAME = "term", "allow", "frame"
+SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
+_TERM, _ALLOW, _FRAME, _FRAME_AFTER = "term", "allow", "frame", "frame_after"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ class Matcher:
             entries[normalizer(text)].append(_Entry(_ALLOW))
         for text in lexicon.frames:
             entries[normalizer(text)].append(_Entry(_FRAME))
+        for text in lexicon.frames_after:
+            entries[normalizer(text)].append(_Entry(_FRAME_AFTER))
         self.automaton = ahocorasick.Automaton()
         for key, values in entries.items():
             self.automaton.add_word(key, (len(key), tuple(dict.fromkeys(values))))
@@ -78,7 +83,7 @@ class Matcher:
             return []
         matches = list(self._matches(norm.text))
         allows = [(m.start, m.end) for m in matches if m.entry.kind == _ALLOW]
-        frames = [m.end for m in matches if m.entry.kind == _FRAME]
+        frames = [m for m in matches if m.entry.kind in (_FRAME, _FRAME_AFTER)]
         kept: dict[str, list[_Match]] = defaultdict(list)
         for m in matches:
             if m.entry.kind != _TERM:
@@ -113,11 +118,15 @@ class Matcher:
             for found in pattern.finditer(text)
         ]
 
-    def _framed(self, norm: Normalized, original: str, frame_ends: list[int], m: _Match) -> bool:
-        for end in frame_ends:
-            if end <= m.start and m.start - end <= self.frame_window:
-                between = original[norm.offsets[end - 1] + 1 : norm.offsets[m.start]]
-                if not CLAUSE_BREAKS.intersection(between):
+    def _framed(self, norm: Normalized, original: str, frames: list[_Match], m: _Match) -> bool:
+        for frame in frames:
+            if frame.entry.kind == _FRAME:
+                first, second, breaks = frame, m, CLAUSE_BREAKS
+            else:
+                first, second, breaks = m, frame, SENTENCE_BREAKS
+            if first.end <= second.start and second.start - first.end <= self.frame_window:
+                between = original[norm.offsets[first.end - 1] + 1 : norm.offsets[second.start]]
+                if not breaks.intersection(between):
                     return True
         return False
 
