@@ -42,7 +42,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         "broker_max_poll_interval": settings.max_poll_interval,
         "broker_commit_interval": settings.commit_interval,
         "consumer_auto_offset_reset": "earliest",
-        "topic_replication_factor": 1,
+        "topic_replication_factor": settings.replication_factor,
         "producer_acks": -1,
         "logging_config": None,
     }

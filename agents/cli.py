@@ -44,10 +44,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
-    from agents.admin import create_topics
+    from agents.admin import TopicAdminError, create_topics
 
     bootstrap = args.bootstrap or _settings().kafka_bootstrap
-    for topic, outcome in create_topics(bootstrap).items():
+    try:
+        outcomes = create_topics(bootstrap)
+    except TopicAdminError as exc:
+        print(f"qunguard topics create: {exc}", file=sys.stderr)
+        return 1
+    for topic, outcome in outcomes.items():
         print(f"{topic}: {outcome}")
     return 0
 

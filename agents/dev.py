@@ -24,6 +24,7 @@ from agents.embedded import Service, embedded_stack, worker
 from agents.feed import feed_file
 from agents.loaders import load_ledger, load_roster
 from agents.offsets import caught_up, end_offsets
+from agents.producer import producer_config
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from agents.table import row
@@ -141,7 +142,7 @@ def _drained(consumer: Consumer) -> bool:
 
 
 def _produce_poison(bootstrap: str) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(producer_config(bootstrap, "qunguard-dev"))
     producer.produce(MESSAGES.name, key=b"g-sales", value=POISON)
     producer.flush(10)
     say("fed     1 poison record (truncated JSON) to show the dead-letter path")

@@ -18,6 +18,7 @@ from typing import IO
 from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
+from agents.producer import producer_config as shared_producer_config
 from topics.catalog import topic_for_event
 from topics.codec import DecodeError, decode_event
 
@@ -43,16 +44,7 @@ class FeedSummary:
 
 
 def producer_config(bootstrap: str) -> dict[str, object]:
-    return {
-        "bootstrap.servers": bootstrap,
-        "client.id": "qunguard-feed",
-        # Idempotence (acks=all, no duplicates on retry) needs InitProducerId: Tansu 0.6 and Kafka both have it.
-        "enable.idempotence": True,
-        "linger.ms": 5,
-        "message.timeout.ms": DELIVERY_TIMEOUT_MS,
-        # The Java/aiokafka default partitioner, so a key lands where Faust and other clients put it.
-        "partitioner": "murmur2_random",
-    }
+    return shared_producer_config(bootstrap, "qunguard-feed", DELIVERY_TIMEOUT_MS / 1000)
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes, int]]:

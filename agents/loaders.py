@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
+from agents.producer import producer_config
 from agents.settings import Settings
 from agents.stores import ConcurrentLoadError, DatasetMeta, ReferenceStore
 from topics.catalog import ROSTER
@@ -176,14 +177,7 @@ def publish_roster_events(
     """Produce encoded roster events to hr.roster keyed by employee id; raise unless all were delivered."""
     if not payloads:
         return
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "client.id": "qunguard-roster-loader",
-            "enable.idempotence": True,  # acks=all, no duplicates or reordering from retries
-            "message.timeout.ms": int(timeout * 1000),
-        }
-    )
+    producer = Producer(producer_config(bootstrap, "qunguard-roster-loader", timeout))
     failures: list[str] = []
 
     def on_delivery(error: KafkaError | None, message: Message) -> None:

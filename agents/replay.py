@@ -75,8 +75,9 @@ def write_replay(
     roster: Iterable[Employee],
     ledger: Iterable[Group],
     out: IO[bytes],
-    errors: IO[str] = sys.stderr,
+    errors: IO[str] | None = None,
 ) -> ReplayStats:
+    errors = errors or sys.stderr
     stats = ReplayStats()
     for item in replay(read_events(events_path, errors), policy, roster, ledger):
         if isinstance(item, ReplayStats):

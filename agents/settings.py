@@ -20,6 +20,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_MAX_POLL_INTERVAL": "max_poll_interval",
     "QUNGUARD_COMMIT_INTERVAL": "commit_interval",
     "QUNGUARD_LOG_LEVEL": "log_level",
+    "QUNGUARD_REPLICATION_FACTOR": "replication_factor",
 }
 
 
@@ -35,6 +36,7 @@ class Settings:
     max_poll_interval: float = 300.0
     commit_interval: float = 2.8
     log_level: str = "info"
+    replication_factor: int = 1  # of the worker's internal topics (changelogs); 3 on a real cluster
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -4,6 +4,7 @@ the suite itself and stopped afterwards (never a server left running on the mach
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from agents.embedded import Service, redis, tansu
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The labelled development corpus lives outside the repo, in shared/ beside the clone (as in CI).
+CORPUS = Path(os.environ.get("QUNGUARD_CORPUS", ROOT.parent / "shared" / "corpus"))
 _ids = itertools.count()
 
 

@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, Producer
 from agents.admin import create_topics
 from agents.embedded import worker
 from agents.loaders import load_ledger, load_roster
+from agents.producer import producer_config
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from config import SAMPLE_DIR
@@ -59,7 +60,7 @@ def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_pa
     try:
         gambling, clean = f"{unique}-m1", f"{unique}-m2"
         poison_key = f"g-poison-{unique}".encode()
-        producer = Producer({"bootstrap.servers": bootstrap})
+        producer = Producer(producer_config(bootstrap, "e2e-test"))
         producer.produce(
             MESSAGES.name,
             key=b"g-sales",

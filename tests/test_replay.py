@@ -50,11 +50,11 @@ def test_malformed_lines_are_reported_and_skipped(tmp_path: Path, capsys) -> Non
 def test_bad_roster_names_line_and_field(tmp_path: Path, capsys) -> None:
     roster = tmp_path / "roster.csv"
     lines = (SAMPLE_DIR / "roster.csv").read_text(encoding="utf-8").splitlines()
-    lines[4] = lines[4].replace("staff", "intern")
+    lines[3] = lines[3].replace("staff", "intern")
     roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, _, err = run([str(SAMPLE_DIR / "events.jsonl"), "--roster", str(roster)], capsys)
     assert code == 2
-    assert f"{roster}:5: field 'rank'" in err
+    assert f"{roster}:4: field 'rank'" in err
 
 
 @pytest.mark.parametrize("args", [["/no/such/file.jsonl"], [SAMPLE[0], "--policy", "/no/such/policy.toml"]])
