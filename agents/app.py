@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import faust.web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.moderator import Moderator, ReferenceSource
 from agents.settings import Settings
@@ -63,7 +65,15 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     for spec in INPUT_TOPICS:
         app.agent(raw_topic(app, spec.name), name=f"moderate.{spec.name}")(_moderate(moderator))
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
+    if settings.web_port:
+        _expose_metrics(app)
     return app
+
+
+def _expose_metrics(app: faust.App) -> None:
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def _moderate(moderator: Moderator):

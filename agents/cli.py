@@ -37,7 +37,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         stats = write_replay(args.events, policy, roster, ledger, sys.stdout.buffer)
         sys.stdout.flush()
     print(
-        f"replay: {stats.events} events, {stats.rejected} rejected lines, {stats.violations} violations",
+        f"replay: {stats.events} events, {stats.rejected} rejected lines, {stats.duplicates} duplicate events,"
+        f" {stats.violations} violations",
         file=sys.stderr,
     )
     return 0

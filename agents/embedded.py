@@ -112,12 +112,13 @@ class Service:
             self.proc.wait()
 
     def pause(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        """SIGSTOP the process: it keeps its sockets but answers nothing (fault injection)."""
+        if self.running:
+            os.kill(self.proc.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGCONT)
+        if self.running:
+            os.kill(self.proc.pid, signal.SIGCONT)
 
 
 def tansu(workdir: Path, port: int | None = None) -> Service:

@@ -22,6 +22,7 @@ from topics.violation import Violation
 class ReplayStats:
     events: int = 0
     rejected: int = 0
+    duplicates: int = 0
     violations: int = 0
 
 
@@ -51,10 +52,15 @@ def replay(
     memory_roster, memory_ledger = MemoryRoster(roster), MemoryLedger(ledger)
     engine = RuleEngine(policy, memory_roster, memory_ledger, build_detectors(policy))
     stats, last_ts = ReplayStats(), None
+    seen: set[str] = set()
     for _, event in events:
         if event is None:
             stats.rejected += 1
             continue
+        if event.event_id in seen:  # a redelivered event is processed once (SPEC §4)
+            stats.duplicates += 1
+            continue
+        seen.add(event.event_id)
         stats.events += 1
         if isinstance(event, RosterEvent):
             memory_roster.apply(event)

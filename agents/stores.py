@@ -26,6 +26,10 @@ STAGING_TTL_SECONDS = 600  # a crashed load leaves no garbage behind for long
 _BATCH = 1000
 
 
+# A frozen or unreachable Redis must raise (and be retried), never block a worker forever.
+CLIENT_TIMEOUTS = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
+
+
 class ConcurrentLoadError(RuntimeError):
     """Another load replaced the dataset between our snapshot and our swap."""
 
@@ -131,7 +135,7 @@ class ReferenceStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "qg") -> ReferenceStore:
-        return cls(redis.Redis.from_url(url), RedisKeys(prefix))
+        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS), RedisKeys(prefix))
 
     def roster(self) -> tuple[DatasetMeta, dict[str, Employee]]:
         """The stored roster and the meta of the load that wrote it, read in one transaction."""
@@ -271,7 +275,9 @@ class ReferenceCache:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "qg", stale_check_interval: float = 5.0) -> ReferenceCache:
-        return cls(redis.asyncio.Redis.from_url(url), RedisKeys(prefix), stale_check_interval)
+        return cls(
+            redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS), RedisKeys(prefix), stale_check_interval
+        )
 
     # RosterView
     def employee(self, employee_id: str) -> Employee | None:

@@ -3,55 +3,30 @@ events fed, violations and a poison record read back off the topics."""
 
 from __future__ import annotations
 
-import time
-import uuid
+import urllib.request
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from agents.admin import create_topics
-from agents.embedded import worker
+from agents.embedded import free_port, worker
 from agents.loaders import load_ledger, load_roster
 from agents.producer import producer_config
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from config import SAMPLE_DIR
+from tests.support import message, read_until
 from topics.catalog import DEADLETTER, MESSAGES, VIOLATIONS
 from topics.violation import violation_id
 
 pytestmark = pytest.mark.e2e
 
 
-def message(event_id: str, group: str, sender: str, text: str) -> bytes:
-    return orjson.dumps(
-        {"kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00", "group_id": group,
-         "sender_id": sender, "sender_name": "", "text": text}
-    )  # fmt: skip
-
-
-def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:8]}",
-         "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "max.poll.interval.ms": 10000}
-    )  # fmt: skip
-    consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
-    seen: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while not done(seen) and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and not msg.error():
-                seen.append(msg)
-    finally:
-        consumer.close()
-    return seen
-
-
 def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_path) -> None:
     settings = Settings(
         kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-e2e-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
+        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=free_port(),
     )  # fmt: skip
     create_topics(bootstrap)
     load_ledger(SAMPLE_DIR / "ledger.csv", settings)
@@ -96,5 +71,10 @@ def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_pa
         headers = dict(letters[0].headers())
         assert b"invalid JSON" in headers[REASON_HEADER]
         assert headers["qg-source-topic"] == MESSAGES.name.encode()
+        metrics = (
+            urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5).read().decode()
+        )
+        assert 'qunguard_dead_letters_total{stage="decode",topic="chat.messages"}' in metrics
+        assert 'qunguard_violations_total{rule="content.gambling",severity="high"}' in metrics
     finally:
         proc.stop()

@@ -1,0 +1,46 @@
+"""Helpers for end-to-end tests: build input events and read output topics until a condition holds."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+from confluent_kafka import Consumer
+
+from topics.catalog import DEADLETTER, VIOLATIONS
+
+
+def message(event_id: str, group: str, sender: str, text: str) -> bytes:
+    return orjson.dumps(
+        {"kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00", "group_id": group,
+         "sender_id": sender, "sender_name": "", "text": text}
+    )  # fmt: skip
+
+
+def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:8]}",
+         "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "max.poll.interval.ms": 10000}
+    )  # fmt: skip
+    consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
+    seen: list = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not done(seen) and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                seen.append(msg)
+    finally:
+        consumer.close()
+    return seen
+
+
+def violations_for(bootstrap: str, event_ids: set[str], timeout: float = 60.0) -> list[dict]:
+    """Violation records whose source events include one of `event_ids`, read until one shows up."""
+
+    def ours(msgs) -> list[dict]:
+        found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+        return [v for v in found if set(v["source_event_ids"]) & event_ids]
+
+    return ours(read_until(bootstrap, ours, timeout=timeout))
