@@ -12,12 +12,13 @@ delivery is at least once (event ids are deterministic: consumers can drop dupli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
@@ -30,6 +31,7 @@ from topics.codec import encode
 from topics.reference import Employee, Group, read_ledger, read_roster
 
 SWAP_ATTEMPTS = 3
+T = TypeVar("T")
 DELIVERY_TIMEOUT = 30.0  # seconds for every hr.roster event of one load to be acknowledged
 
 
@@ -108,18 +110,17 @@ def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> L
     digest = file_digest(path)
     store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix)
     try:
-        for attempt in range(SWAP_ATTEMPTS):
+
+        def swap() -> tuple[DatasetMeta, list[RosterChange], list[bytes]]:
             current_meta, current = store.roster()
             changes = diff_roster(current, employees)
             now = now_text()
             outbox = [encode(roster_event(c, digest, now)) for c in changes] if publish else []
             meta = DatasetMeta(current_meta.generation + 1, digest, str(path), now, len(employees))
-            try:
-                store.replace_roster(employees, meta, current_meta.generation, outbox)
-                break
-            except ConcurrentLoadError:
-                if attempt == SWAP_ATTEMPTS - 1:
-                    raise
+            store.replace_roster(employees, meta, current_meta.generation, outbox)
+            return meta, changes, outbox
+
+        meta, changes, outbox = _optimistic(swap)
         published = earlier = 0
         if publish:
             pending = store.pending_roster_events()
@@ -149,19 +150,26 @@ def load_ledger(path: str | Path, settings: Settings) -> LoadResult:
     digest = file_digest(path)
     store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix)
     try:
-        for attempt in range(SWAP_ATTEMPTS):
+
+        def swap() -> tuple[DatasetMeta, Mapping[str, Group]]:
             current_meta, current = store.ledger()
             meta = DatasetMeta(current_meta.generation + 1, digest, str(path), now_text(), len(groups))
-            try:
-                store.replace_ledger(groups, meta, current_meta.generation)
-                break
-            except ConcurrentLoadError:
-                if attempt == SWAP_ATTEMPTS - 1:
-                    raise
+            store.replace_ledger(groups, meta, current_meta.generation)
+            return meta, current
+
+        meta, current = _optimistic(swap)
     finally:
         store.client.close()
     added, changed, removed = _ledger_counts(current, groups)
     return LoadResult("ledger", str(path), meta.generation, len(groups), added, changed, removed=removed)
+
+
+def _optimistic(swap: Callable[[], T]) -> T:
+    """Run a read-diff-replace swap, again from the read when another load got in first."""
+    for _ in range(SWAP_ATTEMPTS - 1):
+        with contextlib.suppress(ConcurrentLoadError):
+            return swap()
+    return swap()
 
 
 def _ledger_counts(current: Mapping[str, Group], incoming: Sequence[Group]) -> tuple[int, int, int]:
