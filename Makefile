@@ -11,6 +11,7 @@ venv: $(STAMP)
 # Reinstalled only when pyproject.toml changes. A venv left half-made (no pip, e.g. created
 # without python3-venv) is rebuilt rather than trusted.
 $(STAMP): pyproject.toml
+	@PYTHON_CANDIDATES="$(PYTHON)" .ci/system-deps >/dev/null
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --disable-pip-version-check -q -e '.[dev]'
 	@touch $@

