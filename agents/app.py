@@ -48,6 +48,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         "producer_acks": -1,
         "logging_config": None,
     }
+    if settings.data_dir:
+        options["datadir"] = settings.data_dir
     options.update(overrides)
     app = faust.App(settings.app_id, **options)
     policy = load_policy(settings.policy_path)

@@ -145,6 +145,7 @@ def redis(workdir: Path, port: int | None = None) -> Service:
 def worker(workdir: Path, env: dict[str, str], name: str = "worker") -> Service:
     """A `qunguard worker` child process configured by environment variables."""
     argv = [sys.executable, "-m", "agents.cli", "worker"]
+    env = {**env, "QUNGUARD_DATA_DIR": env.get("QUNGUARD_DATA_DIR") or str(workdir / f"{name}-data")}
     return Service(name, argv, None, workdir / f"{name}.log", env=env)
 
 

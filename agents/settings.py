@@ -21,6 +21,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_COMMIT_INTERVAL": "commit_interval",
     "QUNGUARD_LOG_LEVEL": "log_level",
     "QUNGUARD_REPLICATION_FACTOR": "replication_factor",
+    "QUNGUARD_DATA_DIR": "data_dir",
 }
 
 
@@ -37,6 +38,7 @@ class Settings:
     commit_interval: float = 2.8
     log_level: str = "info"
     replication_factor: int = 1  # of the worker's internal topics (changelogs); 3 on a real cluster
+    data_dir: str = ""  # Faust's local state; empty: "<app id>-data" in the working directory
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
