@@ -58,9 +58,10 @@ def feed_file(
     path: str | Path,
     bootstrap: str,
     progress: bool = True,
-    errors: IO[str] = sys.stderr,
+    errors: IO[str] | None = None,
 ) -> FeedSummary:
     """Produce every valid event in `path`; flush before returning (also when interrupted)."""
+    errors = errors or sys.stderr
     size = os.path.getsize(path)  # also: a missing file fails before anything connects
     summary = FeedSummary()
     producer = Producer(producer_config(bootstrap))
