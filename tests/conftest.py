@@ -3,6 +3,7 @@ the suite itself and stopped afterwards (never a server left running on the mach
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ def broker(services_dir: Path):
     """A Tansu broker for the whole session; yields its `Service` (use `.port`, `.pause()` …)."""
     service = tansu(services_dir).start()
     yield service
+    gc.collect()  # destroy leftover Kafka clients while the broker is still up, not at exit
     service.stop()
 
 
