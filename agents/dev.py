@@ -13,18 +13,17 @@ import collections
 import signal
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import orjson
 from confluent_kafka import Consumer, Producer
 
 from agents.admin import create_topics
+from agents.clients import producer_config, reader_config
 from agents.embedded import Service, embedded_stack, worker
 from agents.feed import feed_file
 from agents.loaders import load_ledger, load_roster
 from agents.offsets import caught_up, end_offsets
-from agents.producer import producer_config
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from agents.table import row
@@ -67,16 +66,7 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
 
 
 def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool) -> int:
-    watcher = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"qunguard-dev-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.partition.eof": True,
-            "session.timeout.ms": 6000,
-            "max.poll.interval.ms": 10000,
-        }
-    )
+    watcher = Consumer(reader_config(bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
     watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
     try:
         say(feed_file(events_path, bootstrap, progress=False).summary())

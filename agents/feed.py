@@ -18,7 +18,7 @@ from typing import IO
 from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
-from agents.producer import producer_config as shared_producer_config
+from agents.clients import producer_config
 from topics.catalog import topic_for_event
 from topics.codec import DecodeError, decode_event
 
@@ -43,10 +43,6 @@ class FeedSummary:
         return line
 
 
-def producer_config(bootstrap: str) -> dict[str, object]:
-    return shared_producer_config(bootstrap, "qunguard-feed", DELIVERY_TIMEOUT_MS / 1000)
-
-
 def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
     """Yield (line number, line without its line ending, raw size in bytes) for every line."""
     with open(path, "rb") as handle:
@@ -64,7 +60,7 @@ def feed_file(
     errors = errors or sys.stderr
     size = os.path.getsize(path)  # also: a missing file fails before anything connects
     summary = FeedSummary()
-    producer = Producer(producer_config(bootstrap))
+    producer = Producer(producer_config(bootstrap, "qunguard-feed", DELIVERY_TIMEOUT_MS / 1000))
     bar = _progress_bar(path, size, progress, errors)
 
     def report(message: str) -> None:

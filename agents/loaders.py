@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
-from agents.producer import producer_config
+from agents.clients import producer_config
 from agents.settings import Settings
 from agents.stores import ConcurrentLoadError, DatasetMeta, ReferenceStore
 from topics.catalog import ROSTER

@@ -9,22 +9,15 @@ so this is for dev, tests and small topics, not for lag monitoring of production
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from agents.clients import reader_config
+
 
 def _consumer(bootstrap: str, group: str | None = None) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group or f"qunguard-probe-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
+    return Consumer(reader_config(bootstrap, "qunguard-probe", group, **{"enable.partition.eof": True}))
 
 
 def partitions(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> list[TopicPartition]:

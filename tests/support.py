@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import orjson
 from confluent_kafka import Consumer
 
+from agents.clients import reader_config
 from topics.catalog import DEADLETTER, VIOLATIONS
 
 
@@ -19,10 +19,7 @@ def message(event_id: str, group: str, sender: str, text: str) -> bytes:
 
 
 def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:8]}",
-         "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "max.poll.interval.ms": 10000}
-    )  # fmt: skip
+    consumer = Consumer(reader_config(bootstrap, "e2e"))
     consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
     seen: list = []
     deadline = time.monotonic() + timeout

@@ -13,6 +13,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from agents.admin import create_topics, wait_for_topics
+from agents.clients import reader_config
 from agents.feed import feed_file
 from topics.catalog import CATALOG, MEMBERSHIP, MESSAGES, ROSTER
 
@@ -21,15 +22,7 @@ TS = "2026-11-23T09:15:02+08:00"
 
 def consume_all(bootstrap: str, topic: str, want: set[str], deadline_s: float = 30.0) -> dict[str, tuple]:
     """Read `topic` from the beginning until every event_id in `want` is seen; {event_id: (key, value, partition)}."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-{topic}-{time.monotonic_ns()}",
-            "enable.auto.commit": False,
-            "session.timeout.ms": 6000,
-            "max.poll.interval.ms": 10000,
-        }
-    )
+    consumer = Consumer(reader_config(bootstrap, f"test-{topic}"))
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         partitions = metadata.topics[topic].partitions

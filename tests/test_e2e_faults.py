@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Producer
 
 from agents.admin import create_topics
+from agents.clients import producer_config
 from agents.embedded import redis, worker
 from agents.loaders import load_ledger, load_roster
 from agents.offsets import committed_offsets
-from agents.producer import producer_config
 from agents.settings import Settings
 from config import SAMPLE_DIR
 from tests.support import message, violations_for

@@ -10,9 +10,9 @@ import pytest
 from confluent_kafka import Producer
 
 from agents.admin import create_topics
+from agents.clients import producer_config
 from agents.embedded import free_port, worker
 from agents.loaders import load_ledger, load_roster
-from agents.producer import producer_config
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from config import SAMPLE_DIR

@@ -13,6 +13,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from agents import loaders
 from agents.cli import main
+from agents.clients import reader_config
 from agents.embedded import free_port
 from agents.loaders import PublishError, diff_roster, load_ledger, load_roster
 from agents.settings import Settings
@@ -66,17 +67,7 @@ def _depart(lines: list[str], employee_id: str, left_at: str) -> list[str]:
 
 def _read_topic(bootstrap: str, topic: str, group: str, deadline: float = 30.0) -> list:
     """Every record on `topic` from the start, read until each assigned partition reports its end."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "session.timeout.ms": 6000,
-            "max.poll.interval.ms": 10000,
-        }
-    )
+    consumer = Consumer(reader_config(bootstrap, "test-loader", group, **{"enable.partition.eof": True}))
     consumer.subscribe([topic])
     records, at_end = [], set()
     give_up = time.monotonic() + deadline

@@ -1,0 +1,38 @@
+"""Kafka client configurations shared by every qunguard producer and short-lived reader."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+def producer_config(bootstrap: str, client_id: str, timeout: float = 60.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "client.id": client_id,
+        # acks=all and no duplicates or reordering on retry; Tansu 0.6 and Kafka both support it.
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "message.timeout.ms": int(timeout * 1000),
+        # The Java/aiokafka default partitioner, so a key lands on the partition Faust and other
+        # clients use; librdkafka's default (consistent_random, CRC32) would split a group's events.
+        "partitioner": "murmur2_random",
+        **extra,
+    }
+
+
+def reader_config(bootstrap: str, name: str, group: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A consumer that reads from the start and commits nothing (dev watcher, probes, tests).
+
+    Its group is `name` plus a random suffix unless `group` is given. The short session and poll
+    interval keep group joins quick on the embedded broker, which waits up to the poll interval.
+    """
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group or f"{name}-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": 6000,
+        "max.poll.interval.ms": 10000,
+        **extra,
+    }
