@@ -106,13 +106,6 @@ class Service:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def kill(self) -> None:
-        """SIGKILL the whole process group (fault-injection tests)."""
-        if self.running:
-            assert self.proc is not None
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
     def pause(self) -> None:
         """SIGSTOP the process: it keeps its sockets but answers nothing (fault injection)."""
         if self.running:

@@ -90,11 +90,7 @@ class NumberChecker:
         view = self._marking_view.normalize(original)
         for mark in _MARKING.finditer(view.text):
             found.append((f"marking:{mark.group(0)}", *view.span(mark.start(), mark.end())))
-        if not found:
-            return None
-        found.sort(key=lambda f: f[1])
-        terms = tuple(dict.fromkeys(kind for kind, _, _ in found))
-        return Hit(RULE, terms, found[0][1], found[0][2])
+        return Hit.from_spans(RULE, found)
 
     def classify(self, number: str) -> str | None:
         if valid_resident_id(number):

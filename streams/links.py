@@ -66,7 +66,7 @@ class LinkChecker:
             label = self._verdict(url)
             if label:
                 found.append((label, *view.span(url.start(), url.end())))
-        return _hit(found)
+        return Hit.from_spans(RULE, found)
 
     def scan_attachment_name(self, name: str) -> Hit | None:
         if not self._exec_name:
@@ -107,10 +107,3 @@ def _on(host: str, domains: Iterable[str]) -> bool:
 def _ip_literal(host: str) -> bool:
     parts = host.split(".")
     return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)
-
-
-def _hit(found: list[tuple[str, int, int]]) -> Hit | None:
-    if not found:
-        return None
-    terms = tuple(dict.fromkeys(label for label, _, _ in found))
-    return Hit(RULE, terms, found[0][1], found[0][2])

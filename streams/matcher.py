@@ -35,6 +35,14 @@ class Hit:
     start: int
     end: int
 
+    @classmethod
+    def from_spans(cls, rule: str, found: list[tuple[str, int, int]]) -> Hit | None:
+        """One hit from (label, start, end) spans: every label as a term, quoting the first span."""
+        if not found:
+            return None
+        found = sorted(found, key=lambda f: f[1])
+        return cls(rule, tuple(dict.fromkeys(label for label, _, _ in found)), found[0][1], found[0][2])
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
