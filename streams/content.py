@@ -32,6 +32,8 @@ class _FieldHit:
 
 
 class ContentDetector:
+    partition = "group"  # stateless; runs where the message arrives
+
     def __init__(self, policy: Policy) -> None:
         section = policy.section("content")
         try:
@@ -54,7 +56,7 @@ class ContentDetector:
         self.skip_msg_types = frozenset(section.get("skip_msg_types", ("system",)))
         self.rules = tuple(sorted({*lexicon.rules, links.RULE, identifiers.RULE}))
 
-    def detect(self, event: Event, ctx: Context) -> Iterable[Finding]:
+    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
         if not isinstance(event, MessageEvent) or event.msg_type in self.skip_msg_types:
             return []
         merged: dict[str, list[_FieldHit]] = {}

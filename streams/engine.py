@@ -10,12 +10,14 @@ call `RuleEngine.process` and `RuleEngine.sweep`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from streams.directory import LedgerView, RosterView
 from streams.policy import Policy
+from streams.routing import route
+from streams.state import PARTITIONS, Partition
 from topics.events import Event
 from topics.timeutil import format_ts
 from topics.violation import Violation, violation_id
@@ -32,21 +34,34 @@ class Finding:
     extra_actions: tuple[str, ...] = ()
 
 
+def _owns_all(key: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a detector may read besides the event: the policy and the reference data."""
+    """What a detector may read besides the event: the policy, the reference data, and (in a
+    sweep) which routing keys this process owns. Replay owns every key; a live worker owns the
+    keys of the partition being swept, so a sweep over the ledger must skip keys it does not own.
+    """
 
     policy: Policy
     roster: RosterView
     ledger: LedgerView
+    owns: Callable[[str], bool] = _owns_all
 
 
 class Detector(Protocol):
-    """One concern (content, flood, membership …). `rules` lists the rule ids it can emit."""
+    """One concern (content, flood, membership …). `rules` lists the rule ids it can emit.
+
+    `partition` says which routing key the detector's state is keyed by (streams.state); the
+    engine calls `detect` once per key `streams.routing.route` gives the event for it.
+    """
 
     rules: tuple[str, ...]
+    partition: Partition
 
-    def detect(self, event: Event, ctx: Context) -> Iterable[Finding]: ...
+    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]: ...
 
 
 class Sweeper(Protocol):
@@ -76,19 +91,38 @@ class RuleEngine:
     def policy(self) -> Policy:
         return self.ctx.policy
 
+    def partitions(self) -> tuple[Partition, ...]:
+        """The partitionings some detector needs, in PARTITIONS order."""
+        used = {detector.partition for detector in self.detectors}
+        return tuple(p for p in PARTITIONS if p in used)
+
     def process(self, event: Event) -> list[Violation]:
+        """Every detector, every routing key: what replay (one process owning all keys) runs."""
         findings: list[Finding] = []
-        for detector in self.detectors:
-            findings.extend(detector.detect(event, self.ctx))
+        for partition in self.partitions():
+            for key in route(event, partition, self.ctx.roster):
+                findings.extend(self._detect(event, partition, key))
         return self._violations(findings)
 
-    def sweep(self, now: datetime) -> list[Violation]:
+    def process_keyed(self, event: Event, partition: Partition, key: str) -> list[Violation]:
+        """The detectors of one partitioning for one routing key: what a live agent runs."""
+        return self._violations(self._detect(event, partition, key))
+
+    def sweep(self, now: datetime, owns: Callable[[str], bool] | None = None) -> list[Violation]:
+        ctx = self.ctx if owns is None else replace(self.ctx, owns=owns)
         findings: list[Finding] = []
         for detector in self.detectors:
             sweep = getattr(detector, "sweep", None)
             if sweep is not None:
-                findings.extend(sweep(now, self.ctx))
+                findings.extend(sweep(now, ctx))
         return self._violations(findings)
+
+    def _detect(self, event: Event, partition: Partition, key: str) -> list[Finding]:
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            if detector.partition == partition:
+                findings.extend(detector.detect(event, key, self.ctx))
+        return findings
 
     def violation(self, finding: Finding) -> Violation:
         rule = self.ctx.policy.rule(finding.rule)

@@ -40,7 +40,7 @@ def message(text: str = "", attachment: Attachment | None = None, msg_type: str 
 
 
 def rules(detector: ContentDetector, text: str = "", **kw: object) -> set[str]:
-    return {f.rule for f in detector.detect(message(text, **kw), CTX)}  # type: ignore[arg-type]
+    return {f.rule for f in detector.detect(message(text, **kw), "g", CTX)}  # type: ignore[arg-type]
 
 
 def with_check_digit(first17: str) -> str:
@@ -176,7 +176,7 @@ def test_id_and_card_numbers() -> None:
     ],
 )
 def test_personal_numbers_fire_and_are_masked(detector: ContentDetector, text: str) -> None:
-    findings = [f for f in detector.detect(message(text), CTX) if f.rule == "content.confidential"]
+    findings = [f for f in detector.detect(message(text), "g", CTX) if f.rule == "content.confidential"]
     assert len(findings) == 1
     evidence = findings[0].evidence
     flat = "".join(c for c in evidence["excerpt"] if c.isdigit())
@@ -201,13 +201,13 @@ def test_ordinary_long_numbers_do_not_fire(detector: ContentDetector, text: str)
 
 
 def test_secret_is_masked(detector: ContentDetector) -> None:
-    (finding,) = [f for f in detector.detect(message("root 密码 Abc12345xyz"), CTX)]
+    (finding,) = [f for f in detector.detect(message("root 密码 Abc12345xyz"), "g", CTX)]
     assert "Abc12345xyz" not in finding.evidence["excerpt"]
 
 
 def test_finding_shape(detector: ContentDetector) -> None:
     text = "前面都是正常的工作安排,没有什么问题。" * 5 + "周末去澳门赌场" + "。后面也是正常内容" * 5
-    (finding,) = list(detector.detect(message(text), CTX))
+    (finding,) = list(detector.detect(message(text), "g", CTX))
     assert finding.rule == "content.gambling"
     assert finding.subject_id == "wx_a" and finding.group_id == "g-x"
     assert finding.source_event_ids == ("m-1",)
@@ -217,14 +217,14 @@ def test_finding_shape(detector: ContentDetector) -> None:
 
 
 def test_one_finding_per_rule(detector: ContentDetector) -> None:
-    findings = list(detector.detect(message("赌博赌场赌球 六合彩", Attachment(name="赌博.txt")), CTX))
+    findings = list(detector.detect(message("赌博赌场赌球 六合彩", Attachment(name="赌博.txt")), "g", CTX))
     assert [f.rule for f in findings] == ["content.gambling"]
     assert set(findings[0].evidence["terms"]) >= {"赌博", "赌场"}
 
 
 def test_only_messages(detector: ContentDetector) -> None:
     event = MembershipEvent(event_id="e-1", ts=TS, group_id="g-x", action="member_joined", member_id="赌博")
-    assert list(detector.detect(event, CTX)) == []
+    assert list(detector.detect(event, "g", CTX)) == []
     assert rules(detector, "赌博", msg_type="system") == set()
 
 
@@ -242,7 +242,7 @@ def test_only_messages(detector: ContentDetector) -> None:
 )
 def test_bad_input_bounded_and_safe(detector: ContentDetector, text: str) -> None:
     started = time.perf_counter()
-    findings = list(detector.detect(message(text), CTX))
+    findings = list(detector.detect(message(text), "g", CTX))
     assert time.perf_counter() - started < 2.0
     for finding in findings:
         assert "\ud800" not in finding.evidence["excerpt"] and "\x00" not in finding.evidence["excerpt"]

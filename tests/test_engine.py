@@ -30,11 +30,12 @@ class EveryMessage:
     """A detector that flags every message under one rule."""
 
     rules = ("flood.rate",)
+    partition = "group"
 
     def __init__(self, rule: str = "flood.rate") -> None:
         self.rule = rule
 
-    def detect(self, event, ctx):
+    def detect(self, event, key, ctx):
         yield Finding(self.rule, event.ts, (event.event_id,), event.group_id, event.sender_id, {"n": 1})
 
 
