@@ -1,7 +1,10 @@
-"""The Faust app: one agent per input topic, each binding its topic to the shared `Moderator`.
+"""The Faust app: one agent per partitioning of detector state, each binding its topics to the
+shared `Moderator` (agents.topology has the wiring).
 
 Topics are consumed with the raw serializer and decoded inside the agent, so a record that is
-not valid JSON reaches the dead-letter topic instead of crashing Faust's deserializer.
+not valid JSON reaches the dead-letter topic instead of crashing Faust's deserializer. Detector
+state lives in changelog-backed Faust tables (agents.tables); a timer sends tick records to the
+partitions this worker owns, and each tick sweeps its partition in the agent's own context.
 """
 
 from __future__ import annotations
@@ -17,18 +20,32 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from agents.moderator import Moderator, ReferenceSource
 from agents.settings import Settings
 from agents.sinks import FaustDeadLetterSink, FaustViolationSink, RawRecord
+from agents.tables import TableState
+from agents.topology import TICK, TICK_HEADER, Topology
 from streams.detectors import build_detectors
 from streams.engine import RuleEngine
 from streams.policy import load_policy
-from topics.catalog import DEADLETTER, INPUT_TOPICS, VIOLATIONS
+from streams.state import PARTITIONS, Partition
+from topics.catalog import DEADLETTER, ROSTER, VIOLATIONS
+from topics.timeutil import format_ts, parse_ts
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def raw_topic(app: faust.App, name: str) -> faust.TopicT:
-    return app.topic(name, key_serializer="raw", value_serializer="raw", allow_empty=True)
+def raw_topic(app: faust.App, *names: str) -> faust.TopicT:
+    return app.topic(*names, key_serializer="raw", value_serializer="raw", allow_empty=True)
+
+
+class TopicForwarder:
+    """`Moderator.forwarder` over the internal topics: the repartition step."""
+
+    def __init__(self, topics: dict[Partition, faust.TopicT]) -> None:
+        self.topics = topics
+
+    async def send(self, partition: Partition, key: str, record: RawRecord) -> None:
+        await self.topics[partition].send(key=key.encode("utf-8"), value=record.value, headers=record.headers)
 
 
 def create_app(settings: Settings, reference: ReferenceSource | None = None, **overrides: Any) -> faust.App:
@@ -52,21 +69,31 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         options["datadir"] = settings.data_dir
     options.update(overrides)
     app = faust.App(settings.app_id, **options)
+    topology = Topology(settings.app_id)
     policy = load_policy(settings.policy_path)
     if reference is None:
         from agents.stores import ReferenceCache
 
         reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
-    engine = RuleEngine(policy, reference, reference, build_detectors(policy), clock=utc_now)
+    state = TableState(app, {p: topology.internal(p).partitions for p in PARTITIONS})
+    engine = RuleEngine(policy, reference, reference, build_detectors(policy, state), clock=utc_now)
+    partitions = ("group", *(p for p in engine.partitions() if p != "group"))
+    internal = {p: raw_topic(app, topology.internal(p).name) for p in partitions}
     moderator = Moderator(
         engine,
         reference,
         FaustViolationSink(raw_topic(app, VIOLATIONS.name)),
         FaustDeadLetterSink(raw_topic(app, DEADLETTER.name)),
+        TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
     )
-    for spec in INPUT_TOPICS:
-        app.agent(raw_topic(app, spec.name), name=f"moderate.{spec.name}")(_moderate(moderator))
+    for partition in partitions:
+        channel = raw_topic(app, *topology.sources(partition))
+        app.agent(channel, name=f"moderate.{partition}")(_moderate(moderator, topology, partition))
+    app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
+    _tick(app, settings, engine, internal)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
+    app.topology = topology  # type: ignore[attr-defined]
+    app.detector_state = state  # type: ignore[attr-defined]
     if settings.web_port:
         _expose_metrics(app)
     return app
@@ -78,21 +105,61 @@ def _expose_metrics(app: faust.App) -> None:
         return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _moderate(moderator: Moderator):
+def _tick(app: faust.App, settings: Settings, engine: RuleEngine, internal: dict[Partition, Any]) -> None:
+    """Every tick interval, send a tick to each partition this worker actively owns of every
+    internal topic whose partitioning has sweepers."""
+    swept = {p: t for p, t in internal.items() if engine.sweepers(p)}
+    if not swept:
+        return
+
+    @app.timer(settings.tick_interval, name="qunguard.tick")
+    async def tick() -> None:
+        if app.rebalancing:
+            return
+        now = format_ts(utc_now()).encode()
+        owned = app.assignor.assigned_actives()
+        for topic in swept.values():
+            name = topic.get_topic_name()
+            for tp in owned:
+                if tp.topic == name:
+                    await topic.send(value=now, partition=tp.partition, headers=[(TICK_HEADER, TICK)])
+
+
+def _record(event: faust.EventT) -> RawRecord:
+    message = event.message
+    headers = message.headers or ()
+    if isinstance(headers, dict):
+        headers = headers.items()
+    return RawRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=event.key,
+        value=event.value,
+        headers=tuple(headers),
+    )
+
+
+def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
+    internal = topology.internal(partition)
+
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
-            message = event.message
-            headers = message.headers or ()
-            if isinstance(headers, dict):
-                headers = headers.items()
-            record = RawRecord(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=event.key,
-                value=event.value,
-                headers=tuple(headers),
-            )
-            yield await moderator.handle(record)
+            record = _record(event)
+            if record.topic != internal.name:
+                yield await moderator.handle(record)
+            elif (TICK_HEADER, TICK) in record.headers:
+                now = parse_ts(record.value.decode()) if record.value else utc_now()
+                yield await moderator.sweep(partition, record.partition, internal.partitions, now)
+            else:
+                yield await moderator.handle_routed(record, partition)
+
+    return moderate
+
+
+def _moderate_input(moderator: Moderator):
+    async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
+        async for event in stream.events():
+            yield await moderator.handle(_record(event))
 
     return moderate

@@ -1,4 +1,9 @@
-"""The worker's per-record step: decode, refresh reference data, run the rule engine, emit.
+"""The worker's per-record steps: decode, refresh reference data, run the rule engine, emit.
+
+`handle` takes a record from an input topic: it runs the detectors partitioned by group (input
+topics are keyed by group) and forwards the event to the internal topic of every other
+partitioning the engine needs (agents.topology). `handle_routed` takes a record from an internal
+topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
 
 Bad input never stops the worker (SPEC §7): a record that cannot be decoded, or that a detector
 fails on, goes to the dead-letter sink with the reason, and the agent moves on.
@@ -7,15 +12,20 @@ fails on, goes to the dead-letter sink with the reason, and the agent moves on.
 from __future__ import annotations
 
 import logging
+import time
+from datetime import datetime
 from typing import Protocol
 
 from agents.metrics import DEAD_LETTERS, EVENTS, VIOLATIONS
 from agents.retry import retry_forever
 from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
-from streams.engine import RuleEngine
+from streams.engine import Detector, RuleEngine
+from streams.routing import route
+from streams.state import Partition
 from topics.catalog import topic_for_kind
 from topics.codec import DecodeError, decode_event
 from topics.events import Event, RosterEvent
+from topics.violation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +40,12 @@ class ReferenceSource(Protocol):
     async def refresh_if_stale(self) -> None: ...
 
 
+class Forwarder(Protocol):
+    """Sends an input record on to the internal topic of a partitioning, keyed by `key`."""
+
+    async def send(self, partition: Partition, key: str, record: RawRecord) -> None: ...
+
+
 class Moderator:
     def __init__(
         self,
@@ -37,41 +53,99 @@ class Moderator:
         reference: ReferenceSource,
         violations: ViolationSink,
         dead_letters: DeadLetterSink,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.engine = engine
         self.reference = reference
         self.violations = violations
         self.dead_letters = dead_letters
+        self.forwarder = forwarder
         self._loaded = False
+        # Partitionings other than "group" run where their key lives: forwarded (live) or inline.
+        self._forward_to = tuple(p for p in engine.partitions() if p != "group")
+        self._last_sweep: dict[tuple[int, Partition, int], float] = {}
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
         self._loaded = True
 
     async def handle(self, record: RawRecord) -> int:
-        """Process one record; return the number of violations emitted."""
+        """Process one input-topic record; return the number of violations emitted."""
         EVENTS.labels(record.topic).inc()
-        event = await self._decode(record)
+        event = await self._decode(record, check_topic=True)
         if event is None:
             return 0
-        if not self._loaded:
-            await self.start()
-        if isinstance(event, RosterEvent):
-            await retry_forever(lambda: self.reference.refresh_employee(event.employee_id), "redis")
-        else:
-            await retry_forever(self.reference.refresh_if_stale, "redis")
+        await self._refresh(event)
+        emitted = 0
+        for key in route(event, "group", self.engine.ctx.roster):
+            emitted += await self._run(record, event, "group", key)
+        for partition in self._forward_to:
+            for key in route(event, partition, self.engine.ctx.roster):
+                if self.forwarder is None:  # one process owns every key (unit tests)
+                    emitted += await self._run(record, event, partition, key)
+                else:
+                    await self.forwarder.send(partition, key, record)
+        return emitted
+
+    async def handle_routed(self, record: RawRecord, partition: Partition) -> int:
+        """Process one record of `partition`'s internal topic (a forwarded event)."""
+        event = await self._decode(record, check_topic=False)
+        if event is None:
+            return 0
+        await self._refresh(event)
+        key = (record.key or b"").decode("utf-8", "replace")
+        return await self._run(record, event, partition, key)
+
+    async def sweep(self, partition: Partition, number: int, partitions: int, now: datetime) -> int:
+        """Sweep the keys of one partition of `partition`'s state as of `now` (a tick)."""
+        from agents.tables import partition_of, sweeping
+
+        due = [d for d in self.engine.sweepers(partition) if self._due(d, partition, number)]
+        if not due:
+            return 0
+        await retry_forever(self.reference.refresh_if_stale, "redis")
+        with sweeping(number):
+            found = self.engine.sweep(
+                now, owns=lambda key: partition_of(key, partitions) == number, sweepers=due
+            )
+        await self._emit(found)
+        return len(found)
+
+    def _due(self, detector: Detector, partition: Partition, number: int) -> bool:
+        interval = float(getattr(detector, "sweep_interval", 0.0) or 0.0)
+        slot = (id(detector), partition, number)
+        now = time.monotonic()
+        last = self._last_sweep.get(slot)
+        if last is not None and now - last < interval:
+            return False
+        self._last_sweep[slot] = now
+        return True
+
+    async def _run(self, record: RawRecord, event: Event, partition: Partition, key: str) -> int:
         try:
-            found = self.engine.process(event)
+            found = self.engine.process_keyed(event, partition, key)
         except Exception as exc:  # a detector bug must not stop the stream
-            log.exception("detector failed on %s", event.event_id)
+            log.exception("detector failed on %s (%s %s)", event.event_id, partition, key)
             await self._dead_letter(record, f"detector error: {type(exc).__name__}: {exc}", "detect")
             return 0
+        await self._emit(found)
+        return len(found)
+
+    async def _emit(self, found: list[Violation]) -> None:
         for violation in found:
             await self.violations.send(violation)
             VIOLATIONS.labels(violation.rule, violation.severity).inc()
-        return len(found)
 
-    async def _decode(self, record: RawRecord) -> Event | None:
+    async def _refresh(self, event: Event) -> None:
+        if not self._loaded:
+            await self.start()
+        if isinstance(event, RosterEvent):
+            employee_id = event.employee_id
+            await retry_forever(lambda: self.reference.refresh_employee(employee_id), "redis")
+        else:
+            await retry_forever(self.reference.refresh_if_stale, "redis")
+
+    async def _decode(self, record: RawRecord, check_topic: bool) -> Event | None:
         if record.value is None:
             await self._dead_letter(record, "empty record (no value)", "decode")
             return None
@@ -81,7 +155,7 @@ class Moderator:
             await self._dead_letter(record, str(exc), "decode")
             return None
         expected = topic_for_kind(event.kind)
-        if expected is not None and expected.name != record.topic:
+        if check_topic and expected is not None and expected.name != record.topic:
             reason = f"field 'kind': a {event.kind} event does not belong on {record.topic}"
             await self._dead_letter(record, reason, "decode")
             return None

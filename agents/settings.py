@@ -22,6 +22,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_LOG_LEVEL": "log_level",
     "QUNGUARD_REPLICATION_FACTOR": "replication_factor",
     "QUNGUARD_DATA_DIR": "data_dir",
+    "QUNGUARD_TICK_INTERVAL": "tick_interval",
 }
 
 
@@ -39,6 +40,7 @@ class Settings:
     log_level: str = "info"
     replication_factor: int = 1  # of the worker's internal topics (changelogs); 3 on a real cluster
     data_dir: str = ""  # Faust's local state; empty: "<app id>-data" in the working directory
+    tick_interval: float = 30.0  # seconds between sweeps of due deadlines and idle state
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

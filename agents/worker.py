@@ -1,15 +1,18 @@
-"""`qunguard worker`: run the Faust app until SIGTERM/SIGINT."""
+"""`qunguard worker`: create the worker's internal topics, then run the Faust app until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
 from faust.worker import Worker
 
+from agents.admin import create_topics
 from agents.app import create_app
 from agents.settings import Settings
 
 
 def run_worker(settings: Settings) -> int:
     app = create_app(settings)
+    partitions = ("group", *(p for p in app.moderator.engine.partitions() if p != "group"))
+    create_topics(settings.kafka_bootstrap, app.topology.internal_topics(partitions))
     worker = Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()  # raises SystemExit when the worker stops
     return 0

@@ -108,13 +108,25 @@ class RuleEngine:
         """The detectors of one partitioning for one routing key: what a live agent runs."""
         return self._violations(self._detect(event, partition, key))
 
-    def sweep(self, now: datetime, owns: Callable[[str], bool] | None = None) -> list[Violation]:
+    def sweepers(self, partition: Partition | None = None) -> list[Detector]:
+        return [
+            d
+            for d in self.detectors
+            if hasattr(d, "sweep") and (partition is None or d.partition == partition)
+        ]
+
+    def sweep(
+        self,
+        now: datetime,
+        owns: Callable[[str], bool] | None = None,
+        sweepers: Iterable[Detector] | None = None,
+    ) -> list[Violation]:
+        """Time-driven findings as of `now`. Live, a worker sweeps one partition at a time
+        (`owns` tells its keys) and only the sweepers that are due."""
         ctx = self.ctx if owns is None else replace(self.ctx, owns=owns)
         findings: list[Finding] = []
-        for detector in self.detectors:
-            sweep = getattr(detector, "sweep", None)
-            if sweep is not None:
-                findings.extend(sweep(now, ctx))
+        for detector in self.sweepers() if sweepers is None else sweepers:
+            findings.extend(detector.sweep(now, ctx))  # type: ignore[attr-defined]
         return self._violations(findings)
 
     def _detect(self, event: Event, partition: Partition, key: str) -> list[Finding]:

@@ -50,6 +50,19 @@ def app():
     return app
 
 
+def on_topic(agent, topic: str):
+    """test_context() names a multi-topic channel "<internal>"; give put() records a real topic."""
+    make = agent.to_message
+
+    def to_message(key, value, **kwargs):
+        record = make(key, value, **kwargs)
+        record.topic = topic
+        return record
+
+    agent.to_message = to_message
+    return agent
+
+
 def message(event_id: str, text: str, **extra) -> bytes:
     record = {
         "kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00",
@@ -59,8 +72,9 @@ def message(event_id: str, text: str, **extra) -> bytes:
 
 
 async def test_violation_from_message(app) -> None:
-    agent = app.agents["moderate.chat.messages"]
+    agent = app.agents["moderate.group"]
     async with agent.test_context() as agent:
+        on_topic(agent, "chat.messages")
         await agent.put(message("u-1", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
         await agent.put(message("u-2", "华东区报价单已更新,下午前确认客户名单。"), key=b"g-sales")
     found = app.moderator.violations.records
@@ -70,8 +84,9 @@ async def test_violation_from_message(app) -> None:
 
 
 async def test_poison_goes_to_dead_letters_and_agent_keeps_going(app) -> None:
-    agent = app.agents["moderate.chat.messages"]
+    agent = app.agents["moderate.group"]
     async with agent.test_context() as agent:
+        on_topic(agent, "chat.messages")
         await agent.put(b"\xff\xfe not json", key=b"g-x")
         await agent.put(orjson.dumps({"kind": "message", "event_id": "u-3"}), key=b"g-x")
         await agent.put(message("u-4", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
