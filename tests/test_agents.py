@@ -47,6 +47,7 @@ def app():
     app.flow_control.resume()
     app.moderator.violations = MemoryViolationSink()
     app.moderator.dead_letters = MemoryDeadLetterSink()
+    app.moderator.forwarder = None  # no broker here: sender/member detectors run inline
     return app
 
 
