@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from streams.content import ContentDetector
 from streams.engine import Detector
+from streams.member_index import MemberIndexDetector
+from streams.membership import MembershipDetector
 from streams.policy import Policy
 from streams.state import MemoryState, StateSource
 
@@ -16,4 +18,6 @@ def build_detectors(policy: Policy, state: StateSource | None = None) -> list[De
     state = state if state is not None else MemoryState()
     return [
         ContentDetector(policy),
+        MembershipDetector(policy, state),
+        MemberIndexDetector(policy, state),
     ]

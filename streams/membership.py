@@ -1,0 +1,114 @@
+"""Membership reconciliation per group (SPEC §4 `member.*`, `group.*`): the group-partitioned detector.
+
+Every event of a group (messages and membership events; key = group id) updates what qunguard
+knows about the group (streams.group_state) and is checked against the roster and the ledger
+(streams.member_checks). The sweep judges idle, expired and incomplete company groups
+(streams.group_sweep). Roster changes reach groups through the member index (streams.member_index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from streams.engine import Context, Finding
+from streams.group_state import apply_membership, member_account, touch_activity
+from streams.group_sweep import SWEEP_RULES, SweepPolicy, sweep_groups
+from streams.member_checks import (
+    GROUP_RULES,
+    MEMBER_RULES,
+    Lookup,
+    MemberPolicy,
+    member_findings,
+    name_finding,
+    owner_finding,
+    unregistered_reason,
+)
+from streams.policy import Policy
+from streams.state import StateSource
+from topics.events import Event, MembershipEvent, MessageEvent
+from topics.reference import Group
+
+GROUPS_MAP = "membership.groups"
+ACTIVITY_MAP = "membership.activity"
+DEFAULT_SWEEP_INTERVAL = 86400.0  # seconds; policy [membership] sweep_interval_seconds
+
+
+class MembershipDetector:
+    partition = "group"
+    rules = (*MEMBER_RULES, *GROUP_RULES, *SWEEP_RULES)
+
+    def __init__(self, policy: Policy, state: StateSource) -> None:
+        self.groups = state.map(GROUPS_MAP, "group")
+        self.activity = state.map(ACTIVITY_MAP, "group")
+        self.member_policy = MemberPolicy.from_policy(policy)
+        self.sweep_policy = SweepPolicy.from_policy(policy)
+        # How often the live timer should run `sweep` (the lead's tick reads this attribute).
+        section = policy.section("membership")
+        self.sweep_interval = float(section.get("sweep_interval_seconds", DEFAULT_SWEEP_INTERVAL))
+
+    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
+        if not isinstance(event, MessageEvent | MembershipEvent):
+            return []
+        ledger = ctx.ledger.group(key)
+        findings = self._activity(event, key, ledger)
+        if isinstance(event, MembershipEvent):
+            findings.extend(self._membership(event, key, ledger, ctx))
+        return findings
+
+    def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:
+        return list(sweep_groups(now, ctx, self.groups, self.activity, self.sweep_policy))
+
+    def _activity(
+        self, event: MessageEvent | MembershipEvent, key: str, ledger: Group | None
+    ) -> list[Finding]:
+        """Record the activity; group.unregistered once per group (again only after it was
+        registered in between). The event that raised it raises it again when redelivered, so an
+        at-least-once redelivery cannot lose the violation (its id is the same)."""
+        before = self.activity.get(key)
+        after = touch_activity(before, event)
+        findings = []
+        reason = unregistered_reason(ledger)
+        if reason is None:
+            after.pop("unregistered", None)
+        elif not (isinstance(event, MembershipEvent) and event.action == "group_dissolved"):
+            raised = after.get("unregistered")
+            if raised is None or raised == event.event_id:
+                after["unregistered"] = event.event_id
+                findings.append(
+                    Finding(
+                        rule="group.unregistered",
+                        event_ts=event.ts,
+                        source_event_ids=(event.event_id,),
+                        group_id=key,
+                        evidence={"reason": reason},
+                    )
+                )
+        if after != before:
+            self.activity[key] = after
+        return findings
+
+    def _membership(
+        self, event: MembershipEvent, key: str, ledger: Group | None, ctx: Context
+    ) -> list[Finding]:
+        before = self.groups.get(key)
+        account = member_account(event)
+        employee = ctx.roster.by_account(account) if account else None
+        lookup = Lookup(
+            employee=employee,
+            inviter=ctx.roster.by_account(event.actor_id) if event.actor_id else None,
+            group=ledger,
+        )
+        findings = list(member_findings(event, account, lookup, self.member_policy)) if account else []
+        if event.action in ("group_created", "owner_changed"):
+            found = owner_finding(event, account, lookup)
+            if found is not None:
+                findings.append(found)
+        if event.action in ("group_created", "group_renamed"):
+            found = name_finding(event, ledger)
+            if found is not None:
+                findings.append(found)
+        after = apply_membership(before, event)
+        if after != before:
+            self.groups[key] = after
+        return findings
