@@ -67,7 +67,8 @@ def test_redelivered_event_is_processed_once(tmp_path: Path, capsys) -> None:
     events = tmp_path / "events.jsonl"
     lines = (SAMPLE_DIR / "events.jsonl").read_text(encoding="utf-8").splitlines()
     gambling = next(line for line in lines if "demo-m004" in line)
-    events.write_text("\n".join([gambling, lines[0], gambling]) + "\n", encoding="utf-8")
+    clean = next(line for line in lines if "demo-m014" in line)
+    events.write_text("\n".join([gambling, clean, gambling]) + "\n", encoding="utf-8")
     code, found, err = run([str(events)], capsys)
     assert code == 0 and "1 duplicate events" in err
     assert [v["source_event_ids"] for v in found] == [["demo-m004"]]
