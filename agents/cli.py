@@ -140,6 +140,21 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(events=args.events, follow=args.follow)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import orjson
+
+    from agents.bench import DEFAULT_EVENTS, QUICK_EVENTS, run_bench
+
+    events = args.events or (QUICK_EVENTS if args.quick else DEFAULT_EVENTS)
+    doc = run_bench(events=events, quick=args.quick, seed=args.seed, workdir=args.workdir)
+    text = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+    if args.out:
+        Path(args.out).write_bytes(text)
+    else:
+        sys.stdout.buffer.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qunguard", description="Streaming moderation for workplace group chats"
@@ -215,6 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         " (cheaper; wrong on Tansu after batched produce)",
     )  # fmt: skip
     p.set_defaults(func=cmd_lag)
+
+    p = sub.add_parser("bench", help="throughput and latency of the worker on an embedded broker, as JSON")
+    p.add_argument(
+        "--events", type=int, metavar="N", help="events to produce (default 20000; 2000 with --quick)"
+    )
+    p.add_argument("--quick", action="store_true", help="a small, short run (smoke test)")
+    p.add_argument("--seed", type=int, default=7, help="seed of the generated events")
+    p.add_argument("--out", metavar="FILE", help="write the JSON here instead of stdout")
+    p.add_argument("--workdir", metavar="DIR", help="keep broker, Redis and worker logs here")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,209 @@
+"""The benchmark's measurements, each from outside the process measured.
+
+- `watch_group`: throughput of a consumer group from its committed offsets, sampled every
+  `interval` seconds: events committed between the first sample that shows progress and the sample
+  that shows the group caught up, divided by the time between those two samples. Both ends lag
+  the real first/last event by up to one commit interval plus one sample, so the error is the same
+  for every run and the bench uses a short commit interval.
+- `raw_rate`: a plain confluent-kafka consumer over the same partitions, for context.
+- `probe_latency`: produce probes at a fixed rate, read the violations topic, and take the time
+  from each probe's produce call to the arrival of its violation (one process, one clock).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from agents.clients import producer_config, reader_config
+from agents.offsets import end_offsets
+from topics.catalog import VIOLATIONS
+
+Ends = dict[tuple[str, int], int]
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRun:
+    events: int  # committed inside the measured window
+    window_s: float
+    first_progress_s: float  # from the start of watching (worker start) to the first commit seen
+    cpu_s: float  # CPU time of the watched processes inside the window
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.window_s if self.window_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "events_per_s": round(self.rate, 1),
+            "events_in_window": self.events,
+            "window_s": round(self.window_s, 3),
+            "startup_to_first_commit_s": round(self.first_progress_s, 2),
+            "worker_cpu_s": round(self.cpu_s, 2),
+            "worker_cpu_per_1k_events_ms": round(1000 * 1000 * self.cpu_s / self.events, 1)
+            if self.events
+            else None,
+        }
+
+
+def _committed_total(consumer: Consumer, tps: list[TopicPartition]) -> int:
+    found = consumer.committed(tps, timeout=10)
+    return sum(max(tp.offset, 0) for tp in found)
+
+
+def watch_group(
+    bootstrap: str,
+    group: str,
+    ends: Ends,
+    pids: Callable[[], Iterable[int]],
+    alive: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.1,
+) -> GroupRun:
+    """Sample `group`'s committed offsets on the `ends` partitions until it has committed them all."""
+    tps = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]
+    total = sum(ends.values())
+    consumer = Consumer(reader_config(bootstrap, "qunguard-bench", group))
+    started = time.monotonic()
+    first: tuple[float, int, float] | None = None
+    try:
+        while True:
+            now = time.monotonic()
+            done = _committed_total(consumer, tps)
+            if first is None and done > 0:
+                first = (now, done, sum(cpu_seconds(pid) for pid in pids()))
+            if done >= total:
+                break
+            if not alive():
+                raise BenchError("a worker exited before its group caught up")
+            if now - started > timeout:
+                raise BenchError(f"group {group} committed {done} of {total} events in {timeout:.0f}s")
+            time.sleep(interval)
+        cpu = sum(cpu_seconds(pid) for pid in pids())
+        assert first is not None
+        return GroupRun(total - first[1], now - first[0], first[0] - started, cpu - first[2])
+    finally:
+        consumer.close()
+
+
+def raw_rate(bootstrap: str, ends: Ends, timeout: float = 120.0) -> dict:
+    """A plain confluent-kafka Consumer reading every record of `ends` (assigned, no group join)."""
+    total = sum(ends.values())
+    consumer = Consumer(reader_config(bootstrap, "qunguard-bench-raw"))
+    consumer.assign([TopicPartition(t, p, 0) for (t, p) in ends])
+    seen, first, last = 0, 0.0, 0.0
+    deadline = time.monotonic() + timeout
+    try:
+        while seen < total and time.monotonic() < deadline:
+            batch = consumer.consume(1000, timeout=0.5)
+            got = sum(1 for msg in batch if not msg.error())
+            if got:
+                last = time.perf_counter()
+                first = first or last
+                seen += got
+    finally:
+        consumer.close()
+    window = last - first
+    return {
+        "events_per_s": round(seen / window, 1) if window > 0 else None,
+        "events": seen,
+        "window_s": round(window, 3),
+        "method": "confluent-kafka Consumer assigned to every input partition from offset 0, "
+        "consume(1000) batches, values not decoded; events / time between the first and last batch",
+    }
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+class _ViolationReader(threading.Thread):
+    """Reads the violations topic from its current end and notes when each probe's violation lands."""
+
+    def __init__(self, bootstrap: str, prefix: str) -> None:
+        super().__init__(daemon=True)
+        self.prefix = prefix
+        self.arrived: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.consumer = Consumer(reader_config(bootstrap, "qunguard-bench-latency"))
+        starts = end_offsets(bootstrap, [VIOLATIONS.name])
+        self.consumer.assign([TopicPartition(t, p, off) for (t, p), off in starts.items()])
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                for msg in self.consumer.consume(500, timeout=0.05):
+                    if msg.error():
+                        continue
+                    now = time.perf_counter()
+                    for event_id in orjson.loads(msg.value())["source_event_ids"]:
+                        if event_id.startswith(self.prefix):
+                            self.arrived.setdefault(event_id, now)
+        finally:
+            self.consumer.close()
+
+
+def probe_latency(
+    bootstrap: str, rate: float, seconds: float, make_probe: Callable[[int], tuple[str, bytes, bytes, str]]
+) -> dict:
+    """Produce `rate` probes per second for `seconds`; latency = violation arrival − produce call.
+
+    `make_probe(seq)` returns (topic, key, value, event_id) of a probe that yields a violation.
+    """
+    count = max(1, int(rate * seconds))
+    reader = _ViolationReader(bootstrap, make_probe(0)[3].rsplit("-", 1)[0])
+    reader.start()
+    producer = Producer(producer_config(bootstrap, "qunguard-bench-latency"))
+    sent: dict[str, float] = {}
+    try:
+        time.sleep(1.0)  # let the reader's first fetch go out before the first probe
+        start = time.perf_counter()
+        for seq in range(count):
+            topic, key, value, event_id = make_probe(seq)
+            delay = start + seq / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            sent[event_id] = time.perf_counter()
+            producer.produce(topic, key=key, value=value)
+            producer.poll(0)
+        produce_window = time.perf_counter() - start
+        if producer.flush(30) != 0:
+            raise BenchError("latency probes were not all delivered")
+        deadline = time.monotonic() + 60
+        while len(reader.arrived) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        reader.stopping.set()
+        reader.join(10)
+    latencies = sorted(reader.arrived[e] - t for e, t in sent.items() if e in reader.arrived)
+    if not latencies:
+        raise BenchError("no violation arrived for any latency probe")
+    ms = [1000 * x for x in latencies]
+    return {
+        "rate_per_s": round(rate, 1),
+        "achieved_rate_per_s": round(count / produce_window, 1) if produce_window > 0 else None,
+        "probes": count,
+        "violations_seen": len(latencies),
+        "p50_ms": round(percentile(ms, 0.50), 1),
+        "p90_ms": round(percentile(ms, 0.90), 1),
+        "p99_ms": round(percentile(ms, 0.99), 1),
+        "max_ms": round(ms[-1], 1),
+    }

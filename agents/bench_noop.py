@@ -1,0 +1,59 @@
+"""The benchmark's baseline: a Faust worker whose agents consume the input topics as raw bytes and
+do nothing. Same Settings (environment), same Faust consumer options and the same `Worker` entry
+as `qunguard worker`, so the pipeline's figure divided by this one is the cost of moderation.
+
+Run as `python -m agents.bench_noop` with the worker's environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+from faust.worker import Worker
+
+from agents.settings import Settings
+from topics.catalog import INPUT_TOPICS
+
+
+def app_options(settings: Settings) -> dict[str, Any]:
+    """The consumer-side options `agents.app.create_app` gives Faust (web server off)."""
+    options: dict[str, Any] = {
+        "broker": settings.kafka_url,
+        "store": "memory://",
+        "web_enabled": False,
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
+        "broker_max_poll_interval": settings.max_poll_interval,
+        "broker_commit_interval": settings.commit_interval,
+        "consumer_auto_offset_reset": "earliest",
+        "topic_replication_factor": settings.replication_factor,
+        "producer_acks": -1,
+        "logging_config": None,
+    }
+    if settings.data_dir:
+        options["datadir"] = settings.data_dir
+    return options
+
+
+async def _ignore(stream: faust.StreamT) -> AsyncIterator[None]:
+    async for _value in stream:
+        yield None
+
+
+def create_noop_app(settings: Settings) -> faust.App:
+    app = faust.App(settings.app_id, **app_options(settings))
+    for spec in INPUT_TOPICS:
+        topic = app.topic(spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
+        app.agent(topic, name=f"noop.{spec.name}")(_ignore)
+    return app
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    Worker(create_noop_app(settings), loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()
