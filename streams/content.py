@@ -1,34 +1,55 @@
-"""The content detector (SPEC §4 `content.*`): dictionaries plus structural link and number checks.
+"""The content detector (SPEC §4 `content.*`): one engine for every content rule.
 
-Per message: the text and the attachment name go through the dictionary matcher, the text and
-the attachment URL through the link checks, the attachment name through the executable check,
-and the text and name through the number/marking checks. Hits merge to at most one finding
-per rule; the excerpt quotes the first field that fired, masked (streams.excerpt).
+Per message: the text and the attachment name go through the dictionary engine (normalisation,
+one automaton pass, context decisions), the text and the attachment URL through the link checks,
+the attachment name through the executable check, and the text and name through the
+number/marking checks. Cheap pre-filters keep the common clean message on a C-level path.
+Hits merge to at most one finding per rule; the excerpt quotes the first field that fired,
+masked (streams.excerpt).
+
+Everything compiled from the dictionaries sits behind one reference (`_Compiled`): `reload()`
+builds a new one off to the side and swaps it in, so a bad file keeps the old automaton.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from config import CONFIG_DIR
-from streams import identifiers, links
-from streams.dictionary import load_lexicon
+from streams import identifiers
+from streams.context import Context as Decider
+from streams.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
 from streams.engine import Context, Finding
 from streams.excerpt import excerpt
 from streams.identifiers import NumberChecker, NumberPolicy
 from streams.links import LinkChecker, LinkPolicy
-from streams.matcher import Hit, Matcher
+from streams.matcher import CompiledLexicon, Hit
 from streams.normalize import NormalizeOptions, Normalizer
+from streams.pinyin import PinyinOptions
 from streams.policy import Policy, PolicyError
 from topics.events import Event, MessageEvent
 
+log = logging.getLogger(__name__)
+_LATIN_OR_DIGIT = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_MARKS = ("★", "☆")
+
 
 @dataclass(frozen=True, slots=True)
-class _FieldHit:
+class FieldHit:
     hit: Hit
+    field: str  # text | attachment.name | attachment.url
     text: str  # the field the hit's span refers to
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    lexicon: CompiledLexicon
+    decider: Decider
+    fingerprint: str
 
 
 class ContentDetector:
@@ -38,49 +59,115 @@ class ContentDetector:
         section = policy.section("content")
         try:
             options = NormalizeOptions.from_mapping(section.get("normalize", {}))
+            self.pinyin = _pinyin_options(section.get("pinyin", {}))
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
-        normalizer = Normalizer(options)
-        content_rules = [rule for rule in policy.rules if rule.startswith("content.")]
-        lexicon = load_lexicon(
-            _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries"))),
-            content_rules,
-            normalizer,
-            allow_file=str(section.get("allow_list", "allow.txt")),
-            frames_file=str(section.get("prohibition_frames", "frames.txt")),
-        )
-        self.matcher = Matcher(lexicon, normalizer, int(section.get("frame_window", 20)))
+        self.normalizer = Normalizer(options)
+        self.folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
+        self.allow_file = str(section.get("allow_list", "allow.txt"))
+        self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
+        self.frame_window = int(section.get("frame_window", 20))
+        self.known_rules = tuple(rule for rule in policy.rules if rule.startswith("content."))
         self.links = LinkChecker(LinkPolicy.from_section(section))
         self.numbers = NumberChecker(NumberPolicy.from_section(section))
         self.excerpt_chars = int(section.get("excerpt_chars", 60))
         self.skip_msg_types = frozenset(section.get("skip_msg_types", ("system",)))
-        self.rules = tuple(sorted({*lexicon.rules, links.RULE, identifiers.RULE}))
+        self.reload_seconds = float(section.get("reload_seconds", 10))
+        self.rules = tuple(sorted(self.known_rules))
+        self._compiled = self._compile()  # a bad dictionary at start-up is fatal
 
-    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
+    # -- dictionaries -------------------------------------------------------------------------
+
+    def _compile(self) -> _Compiled:
+        stamp = fingerprint(self.folder)
+        lexicon = load_lexicon(
+            self.folder,
+            self.known_rules,
+            self.normalizer,
+            allow_file=self.allow_file,
+            frames_file=self.frames_file,
+        )
+        compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
+        return _Compiled(compiled, Decider(lexicon.requirements, self.frame_window), stamp)
+
+    @property
+    def lexicon(self) -> CompiledLexicon:
+        return self._compiled.lexicon
+
+    def changed(self) -> bool:
+        """True when the dictionary files differ from what the live automaton was built from."""
+        return fingerprint(self.folder) != self._compiled.fingerprint
+
+    def reload(self, force: bool = False) -> bool:
+        """Rebuild from the files if they changed (or `force`); swap atomically. False = kept old."""
+        if not force and not self.changed():
+            return False
+        try:
+            fresh = self._compile()
+        except (DictionaryError, OSError, ValueError) as exc:
+            log.error("content dictionaries not reloaded, keeping the previous ones: %s", exc)
+            return False
+        self._compiled = fresh  # one reference swap: a scan in flight keeps the old one
+        log.info(
+            "content dictionaries reloaded: %d terms, %d spellings",
+            fresh.lexicon.term_count,
+            fresh.lexicon.spelling_count,
+        )
+        return True
+
+    # -- scanning -----------------------------------------------------------------------------
+
+    def detect(self, event: Event, key: str, ctx: Context) -> list[Finding]:
         if not isinstance(event, MessageEvent) or event.msg_type in self.skip_msg_types:
             return []
-        merged: dict[str, list[_FieldHit]] = {}
+        merged: dict[str, list[FieldHit]] = {}
         for field_hit in self.scan(event):
             merged.setdefault(field_hit.hit.rule, []).append(field_hit)
         return [self._finding(event, rule, hits) for rule, hits in merged.items()]
 
-    def scan(self, event: MessageEvent) -> Iterable[_FieldHit]:
+    def scan(self, event: MessageEvent, trace: list[str] | None = None) -> Iterator[FieldHit]:
         attachment = event.attachment
         name = attachment.name if attachment else ""
         url = attachment.url if attachment else ""
-        checks: list[tuple[str, Callable[[str], Iterable[Hit | None]]]] = [
-            (event.text, lambda t: [*self.matcher.scan(t), self.links.scan_text(t), self.numbers.scan(t)]),
-            (
-                name,
-                lambda t: [*self.matcher.scan(t), self.links.scan_attachment_name(t), self.numbers.scan(t)],
-            ),
-            (url, lambda t: [self.links.scan_text(t)]),
-        ]
-        for text, check in checks:
-            if text:
-                yield from (_FieldHit(hit, text) for hit in check(text) if hit is not None)
+        if event.text:
+            for hit in self.scan_text(event.text, trace):
+                yield FieldHit(hit, "text", event.text)
+        if name:
+            found = [*self.scan_words(name, trace), self.links.scan_attachment_name(name)]
+            found.append(self.numbers.scan(name))
+            yield from (FieldHit(h, "attachment.name", name) for h in found if h is not None)
+        if url:
+            hit = self.links.scan_text(url)
+            if hit is not None:
+                yield FieldHit(hit, "attachment.url", url)
 
-    def _finding(self, event: MessageEvent, rule: str, hits: list[_FieldHit]) -> Finding:
+    def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
+        """Every content hit in one piece of message text."""
+        hits = self.scan_words(text, trace)
+        if _LATIN_OR_DIGIT.search(text):
+            link = self.links.scan_text(text)
+            if link is not None:
+                hits.append(link)
+            number = self.numbers.scan(text, markings=False)
+            if number is not None:
+                hits.append(number)
+        if any(mark in text for mark in _MARKS):
+            marking = self.numbers.scan(text, numbers=False)
+            if marking is not None:
+                hits.append(marking)
+        return _merge(hits)
+
+    def scan_words(self, text: str, trace: list[str] | None = None) -> list[Hit]:
+        """The dictionary part: fast pre-check, then full normalisation and context decisions."""
+        compiled = self._compiled
+        if trace is None and not compiled.lexicon.might_hit(text):
+            return []
+        norm = self.normalizer.normalize(text)
+        if not norm.text:
+            return []
+        return compiled.decider.decide(text, norm, compiled.lexicon.matches(norm), trace)
+
+    def _finding(self, event: MessageEvent, rule: str, hits: list[FieldHit]) -> Finding:
         first = hits[0]
         terms = list(dict.fromkeys(term for h in hits for term in h.hit.terms))
         quote = excerpt(
@@ -98,6 +185,37 @@ class ContentDetector:
             subject_id=event.sender_id,
             evidence={"terms": terms, "excerpt": quote},
         )
+
+
+def _merge(hits: list[Hit]) -> list[Hit]:
+    """One hit per rule per field (a structural and a dictionary hit of one rule combine)."""
+    by_rule: dict[str, Hit] = {}
+    for hit in hits:
+        seen = by_rule.get(hit.rule)
+        if seen is None:
+            by_rule[hit.rule] = hit
+        else:
+            terms = tuple(dict.fromkeys((*seen.terms, *hit.terms)))
+            by_rule[hit.rule] = Hit(hit.rule, terms, seen.start, seen.end, (*seen.why, *hit.why))
+    return list(by_rule.values())
+
+
+def _pinyin_options(data: dict) -> PinyinOptions:
+    unknown = set(data) - {"enabled", "tag", "homophones", "fuzzy"}
+    if unknown:
+        raise ValueError(f"[content.pinyin]: unknown option(s) {', '.join(sorted(unknown))}")
+    fuzzy = []
+    for pair in data.get("fuzzy", ["zh=z", "ch=c", "sh=s"]):
+        long, sep, short = str(pair).partition("=")
+        if not sep or not long or not short:
+            raise ValueError(f"[content.pinyin].fuzzy: expected 'zh=z'-style pairs, got {pair!r}")
+        fuzzy.append((long.strip(), short.strip()))
+    return PinyinOptions(
+        enabled=bool(data.get("enabled", True)),
+        tag=str(data.get("tag", EVASION)),
+        homophones=bool(data.get("homophones", True)),
+        fuzzy=tuple(fuzzy),
+    )
 
 
 def _dictionary_folder(policy: Policy, name: str) -> Path:

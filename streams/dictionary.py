@@ -7,12 +7,14 @@ raises `DictionaryError` naming the file and line of the first problem.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 DIRECT = ""  # the group of terms that fire on their own
+EVASION = "evasion"  # default tag of terms that also match their pinyin/homophone spellings
 # Built-in groups an @near line may name besides declared ones, matched on normalised text:
 # a figure (two or more digits), a mainland mobile number and a secret-like token (letters and digits, six or more).
 BUILTIN_GROUPS = {
@@ -89,6 +91,19 @@ def load_lexicon(
             terms.extend(file_terms)
             requirements.extend(file_reqs)
     return Lexicon(tuple(terms), tuple(requirements), allow, frames, frames_after)
+
+
+def fingerprint(folder: Path) -> str:
+    """A digest of every `*.txt` name and content in `folder`: it changes when any file does."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else ():
+        digest.update(path.name.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"\0unreadable")
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def parse_rule_file(

@@ -81,15 +81,16 @@ class NumberChecker:
             {c: "" for c in " \t\u3000\u200b\u200c\u200d\ufeff"},
         )
 
-    def scan(self, original: str) -> Hit | None:
+    def scan(self, original: str, numbers: bool = True, markings: bool = True) -> Hit | None:
         found: list[tuple[str, int, int]] = []
-        for run in NUMBER_RUN.finditer(original):
+        for run in NUMBER_RUN.finditer(original) if numbers else ():
             kind = self.classify(digits_of(run.group(0)))
             if kind and not self._labelled(original, run.start()):
                 found.append((kind, run.start(), run.end()))
-        view = self._marking_view.normalize(original)
-        for mark in _MARKING.finditer(view.text):
-            found.append((f"marking:{mark.group(0)}", *view.span(mark.start(), mark.end())))
+        if markings:
+            view = self._marking_view.normalize(original)
+            for mark in _MARKING.finditer(view.text):
+                found.append((f"marking:{mark.group(0)}", *view.span(mark.start(), mark.end())))
         return Hit.from_spans(RULE, found)
 
     def classify(self, number: str) -> str | None:

@@ -1,29 +1,27 @@
-"""One Aho-Corasick automaton over every normalised dictionary term, allow-list entry and frame.
+"""One Rust Aho-Corasick automaton (ahocorasick-rs) over every normalised dictionary spelling.
 
-Scanning is one automaton pass over normalised text, then three filters on the term matches:
-an allow-list entry that covers the match cancels it (路口交通 ⊃ 口交), a prohibition frame
-shortly before it in the same clause suppresses it (严禁发布赌博), and an ASCII term must not
-sit inside a longer ASCII word (sb in usb). Grouped terms then fire only through an `@near`
-requirement of their rule.
+The automaton holds each term, the pinyin/homophone spellings of the terms tagged evasion-prone
+(streams.pinyin), the allow-list, the prohibition frames, and probes of three repeated term
+characters. A message first goes through `might_hit`: one `str.translate` and one automaton pass
+over the text without offsets; only when a term or a probe shows up is the full normalisation
+with the offset map built and the context rules (streams.context) applied. A compiled lexicon
+is immutable, so a reload builds a new one and swaps one reference.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import ahocorasick
+import ahocorasick_rs
 
-from streams.dictionary import BUILTIN_GROUPS, DIRECT, Lexicon, Requirement
-from streams.normalize import Normalized, Normalizer
+from streams.dictionary import DIRECT, Lexicon
+from streams.normalize import REPEAT_RUN, Normalized, Normalizer
+from streams.pinyin import PinyinOptions, homophones
 
-# A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
-# start of its sentence, because such frames usually follow a comma (色情内容，一经发现…).
-CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
-SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
-_TERM, _ALLOW, _FRAME, _FRAME_AFTER = "term", "allow", "frame", "frame_after"
+TERM, ALLOW, FRAME, FRAME_AFTER, PROBE = "term", "allow", "frame", "frame_after", "probe"
+LITERAL, PINYIN = "literal", "pinyin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +32,7 @@ class Hit:
     terms: tuple[str, ...]
     start: int
     end: int
+    why: tuple[str, ...] = ()  # how it fired, for `qunguard scan`
 
     @classmethod
     def from_spans(cls, rule: str, found: list[tuple[str, int, int]]) -> Hit | None:
@@ -41,146 +40,83 @@ class Hit:
         if not found:
             return None
         found = sorted(found, key=lambda f: f[1])
-        return cls(rule, tuple(dict.fromkeys(label for label, _, _ in found)), found[0][1], found[0][2])
+        labels = tuple(dict.fromkeys(label for label, _, _ in found))
+        return cls(rule, labels, found[0][1], found[0][2], tuple(f"structural: {x}" for x in labels))
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class Entry:
     kind: str
     rule: str = ""
     group: str = DIRECT
-    term: str = ""
+    term: str = ""  # as written in the dictionary
+    spelling: str = LITERAL  # or PINYIN: a pinyin/homophone spelling of `term`
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
-class _Match:
+class Match:
     start: int
     end: int
-    entry: _Entry
+    entry: Entry
 
 
-class Matcher:
-    def __init__(self, lexicon: Lexicon, normalizer: Normalizer, frame_window: int = 20) -> None:
+class CompiledLexicon:
+    """The automaton and its entries, built from a Lexicon; never mutated after construction."""
+
+    def __init__(self, lexicon: Lexicon, normalizer: Normalizer, pinyin: PinyinOptions) -> None:
+        self.lexicon = lexicon
         self.normalizer = normalizer
-        self.frame_window = frame_window
-        self.requirements: dict[str, list[Requirement]] = defaultdict(list)
-        for req in lexicon.requirements:
-            self.requirements[req.rule].append(req)
-        self.builtins = {
-            name: re.compile(pattern)
-            for name, pattern in BUILTIN_GROUPS.items()
-            if any(name in req.groups for req in lexicon.requirements)
-        }
-        entries: dict[str, list[_Entry]] = defaultdict(list)
+        entries: dict[str, list[Entry]] = defaultdict(list)
+        sounds = homophones(pinyin.fuzzy) if pinyin.enabled else None
         for term in lexicon.terms:
-            entries[normalizer(term.text)].append(_Entry(_TERM, term.rule, term.group, term.text))
-        for text in lexicon.allow:
-            entries[normalizer(text)].append(_Entry(_ALLOW))
-        for text in lexicon.frames:
-            entries[normalizer(text)].append(_Entry(_FRAME))
-        for text in lexicon.frames_after:
-            entries[normalizer(text)].append(_Entry(_FRAME_AFTER))
-        self.automaton = ahocorasick.Automaton()
-        for key, values in entries.items():
-            self.automaton.add_word(key, (len(key), tuple(dict.fromkeys(values))))
-        self.automaton.make_automaton()
+            key = normalizer(term.text)
+            entries[key].append(Entry(TERM, term.rule, term.group, term.text, LITERAL, term.tags))
+            if sounds is not None and pinyin.tag in term.tags:
+                spellings = sounds.variants(key)
+                if term.group != DIRECT or not pinyin.homophones:
+                    spellings = {s for s in spellings if _has_latin(s)}  # pinyin only
+                for spelled in spellings:
+                    entries[spelled].append(Entry(TERM, term.rule, term.group, term.text, PINYIN, term.tags))
+        trigger_keys = list(entries)
+        probe_chars = {ch for key in trigger_keys if len(key) > 1 for ch in key}
+        for ch in sorted(probe_chars):
+            entries[ch * REPEAT_RUN].append(Entry(PROBE))
+        for kind, texts in (
+            (ALLOW, lexicon.allow),
+            (FRAME, lexicon.frames),
+            (FRAME_AFTER, lexicon.frames_after),
+        ):
+            for text in texts:
+                entries[normalizer(text)].append(Entry(kind, term=text))
+        # Term and probe patterns first: an index below `triggers` means "worth a closer look".
+        self.keys = [k for k in entries if any(e.kind in (TERM, PROBE) for e in entries[k])]
+        self.triggers = len(self.keys)
+        trigger_set = set(self.keys)
+        self.keys += [k for k in entries if k not in trigger_set]
+        self.entries = [tuple(dict.fromkeys(entries[k])) for k in self.keys]
+        self.automaton = ahocorasick_rs.AhoCorasick(self.keys)
+        self.term_count = len(lexicon.terms)
+        self.spelling_count = sum(1 for es in self.entries for e in es if e.kind == TERM)
 
-    def scan(self, original: str) -> list[Hit]:
-        norm = self.normalizer.normalize(original)
-        if not norm.text:
-            return []
-        matches = list(self._matches(norm.text))
-        allows = [(m.start, m.end) for m in matches if m.entry.kind == _ALLOW]
-        frames = [m for m in matches if m.entry.kind in (_FRAME, _FRAME_AFTER)]
-        kept: dict[str, list[_Match]] = defaultdict(list)
-        for m in matches:
-            if m.entry.kind != _TERM:
-                continue
-            if any(s <= m.start and m.end <= e for s, e in allows):
-                continue
-            if not _ascii_bounded(norm, original, m) or self._framed(norm, original, frames, m):
-                continue
-            kept[m.entry.rule].append(m)
-        builtins = self._builtins(norm.text, kept)
-        hits = []
-        for rule, found in kept.items():
-            chosen = [m for m in found if m.entry.group == DIRECT]
-            for req in self.requirements.get(rule, ()):
-                chosen.extend(_near(found + builtins, req))
-            if chosen:
-                hits.append(_hit(rule, chosen, norm))
-        return hits
+    def might_hit(self, text: str) -> bool:
+        """True when the text holds some term spelling or repeated term character (fast path)."""
+        fast = self.normalizer.fast(text)
+        triggers = self.triggers
+        return any(index < triggers for index, _, _ in self.automaton.find_matches_as_indexes(fast, True))
 
-    def _matches(self, text: str) -> Iterable[_Match]:
-        for end, (length, entries) in self.automaton.iter(text):
-            for entry in entries:
-                yield _Match(end + 1 - length, end + 1, entry)
-
-    def _builtins(self, text: str, kept: dict[str, list[_Match]]) -> list[_Match]:
-        """Built-in group matches, computed only when some grouped term matched at all."""
-        if not self.builtins or not any(m.entry.group != DIRECT for ms in kept.values() for m in ms):
-            return []
-        return [
-            _Match(found.start(), found.end(), _Entry(_TERM, group=name, term=name))
-            for name, pattern in self.builtins.items()
-            for found in pattern.finditer(text)
-        ]
-
-    def _framed(self, norm: Normalized, original: str, frames: list[_Match], m: _Match) -> bool:
-        for frame in frames:
-            if frame.entry.kind == _FRAME:
-                first, second, breaks = frame, m, CLAUSE_BREAKS
-            else:
-                first, second, breaks = m, frame, SENTENCE_BREAKS
-            if first.end <= second.start and second.start - first.end <= self.frame_window:
-                between = original[norm.offsets[first.end - 1] + 1 : norm.offsets[second.start]]
-                if not breaks.intersection(between):
-                    return True
-        return False
+    def matches(self, norm: Normalized) -> list[Match]:
+        found = []
+        for index, start, end in self.automaton.find_matches_as_indexes(norm.text, True):
+            for entry in self.entries[index]:
+                if entry.kind != PROBE:
+                    found.append(Match(start, end, entry))
+        return found
 
 
-def _near(found: list[_Match], req: Requirement) -> list[_Match]:
-    """Matches of `req.groups` such that, around some anchor of the first group, every group occurs."""
-    by_group: dict[str, list[_Match]] = defaultdict(list)
-    for m in found:
-        by_group[m.entry.group].append(m)
-    for anchor in by_group.get(req.groups[0], ()):
-        picked = [anchor]
-        for group in req.groups[1:]:
-            close = [m for m in by_group.get(group, ()) if _gap(anchor, m) <= req.within]
-            if not close:
-                break
-            picked.append(min(close, key=lambda m: _gap(anchor, m)))
-        else:
-            return picked
-    return []
+def _has_latin(spelled: str) -> bool:
+    return any("a" <= ch <= "z" for ch in spelled)
 
 
-def _gap(a: _Match, b: _Match) -> int:
-    return max(0, max(a.start, b.start) - min(a.end, b.end))
-
-
-def _ascii_bounded(norm: Normalized, original: str, m: _Match) -> bool:
-    """An all-ASCII term must not continue an ASCII word in the original text (sb in usb)."""
-    if not m.entry.term.isascii():
-        return True
-    start, end = norm.span(m.start, m.end)
-    return not (
-        (start > 0 and _ascii_alnum(original[start - 1]))
-        or (end < len(original) and _ascii_alnum(original[end]))
-    )
-
-
-def _ascii_alnum(ch: str) -> bool:
-    if "\uff01" <= ch <= "\uff5e":  # full-width ASCII
-        ch = chr(ord(ch) - 0xFEE0)
-    return ch.isascii() and ch.isalnum()
-
-
-def _hit(rule: str, chosen: list[_Match], norm: Normalized) -> Hit:
-    chosen.sort(key=lambda m: m.start)
-    start = min(m.start for m in chosen)
-    end = max(m.end for m in chosen)
-    span = norm.span(start, end)
-    terms = tuple(dict.fromkeys(m.entry.term for m in chosen if m.entry.term not in BUILTIN_GROUPS))
-    return Hit(rule, terms, span[0], span[1])
+def terms_of(matches: Iterable[Match]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.entry.term for m in matches if not m.entry.term.startswith("%")))

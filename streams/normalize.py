@@ -1,11 +1,12 @@
 """Text normalisation shared by dictionary terms and message text, with a map back to the original.
 
-Every step is switchable from the policy `[content.normalize]` table. All per-character steps
-(NFKC, case folding, traditional→simplified, noise removal) are folded into one memoised
-translation table, so a message costs one `str.translate` plus one regex pass for repeated
-characters. Traditional→simplified runs per character (OpenCC `t2s` on each character, once):
-a phrase-level conversion could change the length and break the offset map, and the same
-character-level conversion is applied to the dictionary terms, so both sides always agree.
+Every step is switchable from the policy `[content.normalize]` table. The per-character steps
+(NFKC, case folding, traditional→simplified, digit/letter variants, noise removal) fold into one
+memoised translation table, so the hot path costs one C-level `str.translate` (`fast`). The
+offset map and the collapse of repeated characters are built only for messages that hit
+something (`normalize`). Traditional→simplified runs per character (OpenCC `t2s` on each
+character, once): a phrase-level conversion could change the length and break the offset map,
+and the same conversion is applied to the dictionary terms, so both sides always agree.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +30,20 @@ _MEMO_LIMIT = 200_000
 # Runs of three or more of one character collapse (砍砍砍砍死); doubles are ordinary words
 # (妈妈, 谢谢, 看看) and collapsing them would create false hits (他妈妈的 → 他妈的).
 _REPEAT = re.compile(r"(.)\1{2,}", re.DOTALL)
+REPEAT_RUN = 3
+
+# Digit and letter variants that NFKC leaves alone: financial numerals, Cyrillic/Greek
+# look-alikes of Latin letters, and plus signs read as 加 (➕微, +v).
+VARIANTS = {
+    **dict(zip("壹贰叁肆伍陆柒捌玖〇", "1234567890", strict=True)),
+    **dict(zip("аеорсхуіѕјԁɡκνοατ", "aeopcxyisjdgkvoat", strict=True)),
+    "+": "加",
+    "➕": "加",
+}
+# Plain Chinese numerals, read as digits only where a phone number is looked for (a view of the
+# same length, so positions carry over).
+NUMERALS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
+STEPS = ("nfkc", "casefold", "t2s", "variants", "strip_noise", "collapse_repeats")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +51,25 @@ class NormalizeOptions:
     nfkc: bool = True
     casefold: bool = True
     t2s: bool = True
+    variants: bool = True
     strip_noise: bool = True
     collapse_repeats: bool = True
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> NormalizeOptions:
-        unknown = set(data) - set(cls.__slots__)
+        unknown = set(data) - set(STEPS)
         if unknown:
             raise ValueError(f"[content.normalize]: unknown option(s) {', '.join(sorted(unknown))}")
         for name, value in data.items():
             if not isinstance(value, bool):
                 raise ValueError(f"[content.normalize].{name}: expected true or false")
         return cls(**data)
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self) if getattr(self, f.name))
+
+    def without(self, step: str) -> NormalizeOptions:
+        return replace(self, **{step: False})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +124,18 @@ class Normalizer:
             out = out.casefold()
         if opts.t2s and len(out) == 1 and not out.isascii() and unicodedata.category(out) == "Lo":
             converted = self._t2s.convert(out)
-            out = converted if converted else out
+            out = converted if len(converted) == 1 else out
+        if opts.variants:
+            out = "".join(VARIANTS.get(c, c) for c in out)
         if opts.strip_noise:
             out = "".join(c for c in out if unicodedata.category(c) not in NOISE_CATEGORIES)
         if self._replace:
             out = "".join(self._replace.get(c, c) for c in out)
         return out
+
+    def fast(self, text: str) -> str:
+        """The per-character steps only, without offsets or collapsed repeats: the hot-path view."""
+        return text.translate(self._table)
 
     def normalize(self, text: str) -> Normalized:
         mapped = text.translate(self._table)
@@ -125,7 +153,8 @@ class Normalizer:
         return Normalized(mapped, tuple(offsets))
 
     def __call__(self, text: str) -> str:
-        return self.normalize(text).text
+        text = text.translate(self._table)
+        return _REPEAT.sub(r"\1", text) if self.options.collapse_repeats else text
 
 
 def _collapse(text: str, offsets: list[int]) -> tuple[str, list[int]]:
