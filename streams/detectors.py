@@ -6,6 +6,7 @@ live. Add a detector here and both paths run it.
 
 from __future__ import annotations
 
+from streams.behaviour import behaviour_detectors
 from streams.content import ContentDetector
 from streams.engine import Detector
 from streams.member_index import MemberIndexDetector
@@ -20,4 +21,5 @@ def build_detectors(policy: Policy, state: StateSource | None = None) -> list[De
         ContentDetector(policy),
         MembershipDetector(policy, state),
         MemberIndexDetector(policy, state),
+        *behaviour_detectors(policy, state),
     ]

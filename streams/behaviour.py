@@ -1,0 +1,39 @@
+"""The behaviour rules of SPEC §4 as one set: flood, private chat, large files, hours, acks.
+
+They share the out-of-order tolerance, one event clock for expiry, and the group membership
+tracker that `chat.private_in_group` and `ack.missing` read (it runs first, so a membership
+event is applied before anything else sees the group).
+"""
+
+from __future__ import annotations
+
+from streams.ack import AckDetector
+from streams.engine import Detector
+from streams.eventtime import EventClock, idle_expiry_seconds, tolerance_seconds
+from streams.flood import BroadcastRule, BurstDetector, BurstRule, DuplicateRule, MentionAllRule, RateRule
+from streams.hours import HoursDetector
+from streams.media import LargeFileDetector
+from streams.members import GroupMembers
+from streams.policy import Policy
+from streams.private_chat import PrivateChatRule
+from streams.state import StateSource
+
+
+def behaviour_detectors(policy: Policy, state: StateSource) -> list[Detector]:
+    tolerance = tolerance_seconds(policy)
+    clock = EventClock(idle_expiry_seconds(policy))
+    members = GroupMembers(state, tolerance, clock)
+    bursts: list[BurstRule] = [
+        RateRule(policy.rule("flood.rate").params),
+        DuplicateRule(policy.rule("flood.duplicate").params),
+        MentionAllRule(policy.rule("flood.mention_all").params),
+        BroadcastRule(policy.rule("flood.broadcast").params),
+        PrivateChatRule(policy.rule("chat.private_in_group").params, members),
+    ]
+    return [
+        members,
+        *(BurstDetector(rule, state, tolerance, clock) for rule in bursts),
+        LargeFileDetector(policy),
+        HoursDetector(policy),
+        AckDetector(policy, state, members, tolerance, clock),
+    ]

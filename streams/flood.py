@@ -1,0 +1,224 @@
+"""Flood rules (SPEC §4): flood.rate, flood.duplicate, flood.mention_all, flood.broadcast.
+
+Each rule is a `BurstRule`: which messages it counts, in which track, and what makes a burst.
+One `BurstDetector` runs any of them over a `streams.windows.BurstWindow` whose state lives in
+the rule's own map (named after the rule, keyed by the rule's partition key).
+`chat.private_in_group` (streams.private_chat) is a burst rule too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from streams.engine import Context, Finding
+from streams.eventtime import (
+    EventClock,
+    behaviour_message,
+    utc_seconds,
+)
+from streams.state import Partition, StateMap, StateSource
+from streams.windows import Burst, BurstWindow, Entry
+from topics.events import Event, MessageEvent
+
+# Invisible characters that separate words no more than a space does.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def normalized_text(text: str) -> str:
+    """SPEC §4 for flood.duplicate: NFKC, case folding, no whitespace."""
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_INVISIBLE)
+    return "".join(folded.split())
+
+
+def text_digest(normalized: str) -> str:
+    """A short stand-in for the text in state: bounded size whatever the message length."""
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    track: str  # where inside the key's value the message is counted
+    extra: tuple[Any, ...] = ()  # appended to the entry [ts, event_id]
+
+
+class BurstRule:
+    """What one burst rule counts and when a window holds a burst. Subclasses set the rest."""
+
+    rule: str
+    partition: Partition = "group"
+    window: float
+
+    def counted(self, event: MessageEvent, key: str) -> Counted | None:
+        raise NotImplementedError
+
+    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+        raise NotImplementedError
+
+    def trim(self, entries: list[Entry]) -> list[Entry]:
+        return entries
+
+    def finding(self, event: MessageEvent, key: str, track: str, burst: Burst) -> Finding:
+        return Finding(
+            rule=self.rule,
+            event_ts=event_time(burst, event),
+            source_event_ids=burst.event_ids,
+            group_id=event.group_id,
+            subject_id=track,
+            evidence=self.evidence(burst),
+        )
+
+    def evidence(self, burst: Burst) -> dict[str, Any]:
+        first, last = float(burst.entries[0][0]), float(burst.entries[-1][0])
+        return {"count": len(burst.entries), "seconds": round(last - first, 3)}
+
+
+def event_time(burst: Burst, event: MessageEvent) -> datetime:
+    """When the burst completed, with the offset of the event that revealed it."""
+    return datetime.fromtimestamp(burst.end, tz=event.ts.tzinfo)
+
+
+class BurstDetector:
+    """Runs one `BurstRule`; its state map carries the rule's name."""
+
+    def __init__(self, rule: BurstRule, state: StateSource, tolerance: float, clock: EventClock) -> None:
+        self.burst_rule = rule
+        self.rules = (rule.rule,)
+        self.partition = rule.partition
+        trim = None if type(rule).trim is BurstRule.trim else rule.trim
+        self.windows = BurstWindow(rule.window, tolerance, trim)
+        self.state: StateMap = state.map(rule.rule, rule.partition)
+        self.clock = clock
+
+    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
+        if not behaviour_message(event):
+            return ()
+        counted = self.burst_rule.counted(event, key)
+        if counted is None:
+            return ()
+        ts = utc_seconds(event.ts)
+        self.clock.saw(ts)
+        old = self.state.get(key)
+        entry = [ts, event.event_id, *counted.extra]
+        new, burst = self.windows.add(
+            old, counted.track, entry, lambda entries: self.burst_rule.select(key, entries)
+        )
+        if new is not old:
+            if new is None:
+                self.state.pop(key, None)
+            else:
+                self.state[key] = new
+        if burst is None:
+            return ()
+        return (self.burst_rule.finding(event, key, counted.track, burst),)
+
+    def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:
+        """Expire idle keys, in event time (streams.eventtime.EventClock)."""
+        horizon = self.clock.expiry_horizon(now)
+        if horizon is None:
+            return ()
+        for key, value in list(self.state.items()):
+            pruned = self.windows.prune(value, horizon)
+            if pruned is None:
+                self.state.pop(key, None)
+            elif pruned != value:
+                self.state[key] = pruned
+        return ()
+
+
+class RateRule(BurstRule):
+    """flood.rate: ≥ count messages by one sender in one group within the window."""
+
+    rule = "flood.rate"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.count = int(params.get("count", 10))
+        self.window = float(params.get("window_seconds", 60))
+
+    def counted(self, event: MessageEvent, key: str) -> Counted | None:
+        return Counted(event.sender_id)
+
+    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+        return entries if len(entries) >= self.count else None
+
+
+class MentionAllRule(RateRule):
+    """flood.mention_all: more than `more_than` @all messages by one sender in one group."""
+
+    rule = "flood.mention_all"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.count = int(params.get("more_than", 2)) + 1
+        self.window = float(params.get("window_seconds", 3600))
+
+    def counted(self, event: MessageEvent, key: str) -> Counted | None:
+        return Counted(event.sender_id) if event.mention_all else None
+
+
+class DuplicateRule(BurstRule):
+    """flood.duplicate: the same normalized text ≥ count times by one sender in one group."""
+
+    rule = "flood.duplicate"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.count = int(params.get("count", 3))
+        self.min_chars = int(params.get("min_chars", 5))
+        self.window = float(params.get("window_seconds", 600))
+
+    def counted(self, event: MessageEvent, key: str) -> Counted | None:
+        text = normalized_text(event.text)
+        if len(text) < self.min_chars:
+            return None
+        return Counted(event.sender_id, (text_digest(text),))
+
+    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+        by_text: dict[str, list[Entry]] = {}
+        for entry in entries:
+            by_text.setdefault(entry[2], []).append(entry)
+        for same in by_text.values():
+            if len(same) >= self.count:
+                return same
+        return None
+
+
+class BroadcastRule(BurstRule):
+    """flood.broadcast: one sender, the same normalized text in ≥ `groups` groups (sender-keyed)."""
+
+    rule = "flood.broadcast"
+    partition: Partition = "sender"
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.groups = int(params.get("groups", 3))
+        self.min_chars = int(params.get("min_chars", 10))
+        self.window = float(params.get("window_seconds", 600))
+
+    def counted(self, event: MessageEvent, key: str) -> Counted | None:
+        text = normalized_text(event.text)
+        if len(text) < self.min_chars:
+            return None
+        return Counted("", (text_digest(text), event.group_id))
+
+    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+        by_text: dict[str, list[Entry]] = {}
+        for entry in entries:
+            by_text.setdefault(entry[2], []).append(entry)
+        for same in by_text.values():
+            if len({entry[3] for entry in same}) >= self.groups:
+                return same
+        return None
+
+    def finding(self, event: MessageEvent, key: str, track: str, burst: Burst) -> Finding:
+        # the burst spans groups, so the violation names none; recall needs each message's group
+        messages = [{"event_id": entry[1], "group_id": entry[3]} for entry in burst.entries]
+        return Finding(
+            rule=self.rule,
+            event_ts=event_time(burst, event),
+            source_event_ids=burst.event_ids,
+            group_id=None,
+            subject_id=key,
+            evidence={**self.evidence(burst), "messages": messages},
+        )

@@ -1,0 +1,127 @@
+"""Event-time burst windows as JSON state: what every flood-like rule shares.
+
+A partition key's value (a group, or a sender for cross-group rules) is
+
+    {"wm": <newest event time seen, epoch s>, "t": {<track>: {"e": [entry…], "f": {…}}}}
+
+A track is whatever the rule counts separately inside the key: a sender within a group, or one
+track ("") for the whole key. An entry is a JSON list `[ts, event_id, *extra]`, kept sorted by
+`ts`. When the rule's `select` finds a burst in a window ending at some entry, the burst is
+reported once: its entries up to that end are consumed (no message counts in two bursts) and
+the track is cooling down until one window length after the burst's end (SPEC §4, "How often
+a rule fires"). `f` remembers the last burst for the cooldown and for a redelivered trigger.
+
+Event time: an event older than `wm - tolerance` is late and ignored; anything within the
+tolerance is inserted in time order and every window containing it is checked. Entries older
+than any window a non-late event could still close are pruned, so a key's value holds at most
+one window (plus the tolerance) of entries, and an idle key's value empties and is deleted.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Entry = list[Any]  # [ts, event_id, *extra]
+Select = Callable[[Sequence[Entry]], Sequence[Entry] | None]
+Trim = Callable[[list[Entry]], list[Entry]]
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    entries: tuple[Entry, ...]  # the burst's members, oldest first
+    end: float  # event time the burst completed (epoch seconds)
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(str(entry[1]) for entry in self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class BurstWindow:
+    """One rule's window. `add` takes the rule's `select(window_entries)`, which returns the
+    burst's members or None; `trim`, when given, shortens a track after an insert (e.g. to the current run of a
+    conversation); an inserted entry trimmed away is not evaluated.
+    """
+
+    window: float
+    tolerance: float
+    trim: Trim | None = None
+
+    def add(
+        self, value: dict[str, Any] | None, track: str, entry: Entry, select: Select
+    ) -> tuple[dict[str, Any] | None, Burst | None]:
+        """Count `entry` in `track`; return the key's new value (the same object when nothing
+        changed; None when it emptied) and the burst it completed, if any."""
+        ts, event_id = float(entry[0]), str(entry[1])
+        wm = float(value["wm"]) if value else ts
+        if ts < wm - self.tolerance:
+            return value, None  # late beyond the tolerance
+        tracks: dict[str, Any] = value["t"] if value else {}
+        current = tracks.get(track, {})
+        fired = current.get("f")
+        if fired is not None and event_id == fired["by"]:
+            # redelivery of the event that completed a burst: report the same burst again
+            # (the violation id is deterministic), in case the first report was lost
+            return value, Burst(tuple(fired["m"]), float(fired["end"]))
+        if fired is not None and ts <= float(fired["end"]):
+            return value, None  # inside a burst already reported
+        entries: list[Entry] = current.get("e", [])
+        if any(e[1] == event_id for e in entries):
+            return value, None  # redelivered, already counted
+        times = [float(e[0]) for e in entries]
+        pos = bisect_right(times, ts)
+        entries = [*entries[:pos], [ts, event_id, *entry[2:]], *entries[pos:]]
+        if self.trim is not None:
+            kept = self.trim(entries)
+            pos -= len(entries) - len(kept)
+            entries = kept
+        burst = None
+        if pos >= 0:
+            not_before = float(fired["end"]) + self.window if fired is not None else float("-inf")
+            entries, burst = self._search(entries, pos, not_before, select)
+        updated = dict(current, e=entries)
+        if burst is not None:
+            updated["f"] = {"end": burst.end, "by": event_id, "m": list(burst.entries)}
+        new_wm = max(wm, ts)
+        return self._pruned({**tracks, track: updated}, new_wm), burst
+
+    def _search(
+        self, entries: list[Entry], start: int, not_before: float, select: Select
+    ) -> tuple[list[Entry], Burst | None]:
+        """The earliest window ending at or after `start` that holds a burst."""
+        times = [float(e[0]) for e in entries]
+        for end in range(start, len(entries)):
+            if times[end] < not_before:
+                continue
+            lo = bisect_left(times, times[end] - self.window)
+            chosen = select(entries[lo : end + 1])
+            if chosen:
+                return entries[end + 1 :], Burst(tuple(chosen), times[end])
+        return entries, None
+
+    def prune(self, value: dict[str, Any] | None, now: float) -> dict[str, Any] | None:
+        """`value` as of event time `now` (for expiry in a sweep): None when nothing is left."""
+        if not value:
+            return None
+        return self._pruned(value["t"], max(float(value["wm"]), now))
+
+    def _pruned(self, tracks: dict[str, Any], wm: float) -> dict[str, Any] | None:
+        # a non-late event is at or after wm - tolerance; the windows it can close start at or
+        # after wm - tolerance - window, and a cooldown ending before wm - tolerance is over
+        horizon = wm - self.tolerance
+        kept: dict[str, Any] = {}
+        for name, track in tracks.items():
+            entries = track.get("e", [])
+            cut = bisect_left([float(e[0]) for e in entries], horizon - self.window)
+            fired = track.get("f")
+            if fired is not None and float(fired["end"]) + self.window < horizon:
+                fired = None
+            if cut < len(entries) or fired is not None:
+                pruned = {"e": entries[cut:]}
+                if fired is not None:
+                    pruned["f"] = fired
+                kept[name] = pruned if (cut or fired is not track.get("f")) else track
+        return {"wm": wm, "t": kept} if kept else None
