@@ -23,6 +23,8 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_REPLICATION_FACTOR": "replication_factor",
     "QUNGUARD_DATA_DIR": "data_dir",
     "QUNGUARD_TICK_INTERVAL": "tick_interval",
+    "QUNGUARD_LOG_FORMAT": "log_format",
+    "QUNGUARD_LOG_MESSAGE_TEXT": "log_message_text",
 }
 
 
@@ -41,6 +43,8 @@ class Settings:
     replication_factor: int = 1  # of the worker's internal topics (changelogs); 3 on a real cluster
     data_dir: str = ""  # Faust's local state; empty: "<app id>-data" in the working directory
     tick_interval: float = 30.0  # seconds between sweeps of due deadlines and idle state
+    log_format: str = "json"  # json: one object per line (agents.logs); text: for people
+    log_message_text: int = 0  # 1: a log call's `text` extra (chat text) is written; off by default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
