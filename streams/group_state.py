@@ -42,6 +42,15 @@ def member_account(event: MembershipEvent) -> str | None:
     return event.member_id
 
 
+def owner_account(event: MembershipEvent) -> str | None:
+    """The owner a group_created (the creator: actor_id) or owner_changed (member_id) event sets."""
+    if event.action == "group_created":
+        return event.actor_id or event.member_id
+    if event.action == "owner_changed":
+        return event.member_id
+    return None
+
+
 def apply_membership(value: GroupValue | None, event: MembershipEvent) -> GroupValue:
     """The group after `event`."""
     value = dict(value or {})
@@ -50,7 +59,7 @@ def apply_membership(value: GroupValue | None, event: MembershipEvent) -> GroupV
     account = member_account(event)
     action = event.action
     if action == "group_created":
-        value.update(dissolved=None, created=ts, owner=account, name=event.group_name)
+        value.update(dissolved=None, created=ts, owner=owner_account(event), name=event.group_name)
     if action in JOINING and account:
         current = members.get(account)
         invited_by = event.actor_id if action == "member_joined" and event.actor_id != account else None

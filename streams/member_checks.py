@@ -55,7 +55,7 @@ class MemberPolicy:
 class Lookup:
     """The reference data one event is checked against."""
 
-    employee: Employee | None  # the member's (or new owner's) roster record
+    employee: Employee | None  # the roster record of the member the event names
     inviter: Employee | None  # the roster record of actor_id
     group: Group | None  # the ledger row
 
@@ -108,10 +108,11 @@ def unregistered_reason(group: Group | None) -> str | None:
     return None
 
 
-def owner_finding(event: MembershipEvent, owner: str | None, ref: Lookup) -> Finding | None:
+def owner_finding(
+    event: MembershipEvent, owner: str, employee: Employee | None, group: Group | None
+) -> Finding | None:
     """group.owner_invalid for the owner a group_created/owner_changed event sets."""
-    group, employee = ref.group, ref.employee
-    if group is None or not owner:
+    if group is None:
         return None
     if employee is not None and employee.employee_id in (group.owner_id, *group.admins):
         return None

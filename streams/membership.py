@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from streams.engine import Context, Finding
-from streams.group_state import apply_membership, member_account, touch_activity
+from streams.group_state import apply_membership, member_account, owner_account, touch_activity
 from streams.group_sweep import SWEEP_RULES, SweepPolicy, sweep_groups
 from streams.member_checks import (
     GROUP_RULES,
@@ -100,8 +100,10 @@ class MembershipDetector:
             group=ledger,
         )
         findings = list(member_findings(event, account, lookup, self.member_policy)) if account else []
-        if event.action in ("group_created", "owner_changed"):
-            found = owner_finding(event, account, lookup)
+        owner = owner_account(event)
+        if owner:
+            owner_employee = employee if owner == account else ctx.roster.by_account(owner)
+            found = owner_finding(event, owner, owner_employee, ledger)
             if found is not None:
                 findings.append(found)
         if event.action in ("group_created", "group_renamed"):

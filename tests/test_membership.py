@@ -232,3 +232,13 @@ def test_state_is_json_and_bounded() -> None:
         for value in values.values():
             assert orjson.loads(orjson.dumps(value)) == value, name
     assert "wx_lina" not in world.state.maps["membership.member_groups"]  # emptied keys are deleted
+
+
+def test_group_created_owner_is_the_creator() -> None:
+    world = World()
+    # created by the ledger admin on behalf of a staff member who is named as the first member
+    created = world.member("group_created", "g-proj", "wx_zhangwei", actor="wx_lina", nickname="销售部-张伟",
+                           name="CRM项目组")  # fmt: skip
+    assert world.feed(created) == []
+    assert world.state.maps["membership.groups"]["g-proj"]["owner"] == "wx_lina"
+    assert set(world.state.maps["membership.groups"]["g-proj"]["members"]) == {"wx_zhangwei"}
