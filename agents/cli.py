@@ -155,6 +155,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report_groups(args: argparse.Namespace) -> int:
+    from agents.report import build_report, write_csv, write_table
+    from streams.policy import PolicyError, load_policy
+    from topics.reference import ReferenceFileError, read_ledger, read_roster
+    from topics.timeutil import parse_ts
+
+    if not Path(args.events).is_file():
+        print(f"qunguard report groups: {args.events}: no such file", file=sys.stderr)
+        return 2
+    try:
+        as_of = parse_ts(args.as_of) if args.as_of else None
+        policy = load_policy(args.policy)
+        roster = read_roster(args.roster) if args.roster else []
+        ledger = read_ledger(args.ledger) if args.ledger else []
+    except (PolicyError, ReferenceFileError, ValueError) as exc:
+        print(f"qunguard report groups: {exc}", file=sys.stderr)
+        return 2
+    report = build_report(args.events, policy, roster, ledger, as_of)
+    write = write_csv if args.csv else write_table
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            write(report, out)
+    else:
+        write(report, sys.stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qunguard", description="Streaming moderation for workplace group chats"
@@ -240,6 +267,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the JSON here instead of stdout")
     p.add_argument("--workdir", metavar="DIR", help="keep broker, Redis and worker logs here")
     p.set_defaults(func=cmd_bench)
+
+    report = sub.add_parser("report", help="reports for administrators").add_subparsers(
+        dest="report", required=True
+    )
+    p = report.add_parser(
+        "groups",
+        help="per group: kind, owner, members, outsiders, departed, nicknames, missing leaders, status",
+        description="Rebuild group membership from a JSONL file of events with the worker's detectors"
+        " and judge every group seen against the roster and ledger (offline, like replay).",
+    )
+    p.add_argument("events", metavar="EVENTS.jsonl")
+    p.add_argument("--roster", metavar="ROSTER.csv")
+    p.add_argument("--ledger", metavar="LEDGER.csv")
+    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.add_argument("--as-of", metavar="TIME", help="judge idle and expired groups as of this RFC 3339 time"
+                   " (default: the last event's time)")  # fmt: skip
+    p.add_argument("--csv", action="store_true", help="CSV instead of a terminal table")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=cmd_report_groups)
     return parser
 
 

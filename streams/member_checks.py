@@ -81,7 +81,7 @@ def member_findings(
             return
         if event.nickname is not None:
             yield from _nickname(event, account, employee, rules)
-        if _wrong_department(employee, group, rules):
+        if wrong_department(employee, group, rules):
             assert group is not None
             yield _finding(
                 event,
@@ -112,9 +112,7 @@ def owner_finding(
     event: MembershipEvent, owner: str, employee: Employee | None, group: Group | None
 ) -> Finding | None:
     """group.owner_invalid for the owner a group_created/owner_changed event sets."""
-    if group is None:
-        return None
-    if employee is not None and employee.employee_id in (group.owner_id, *group.admins):
+    if group is None or owner_valid(employee, group):
         return None
     return Finding(
         rule="group.owner_invalid",
@@ -135,11 +133,7 @@ def name_finding(event: MembershipEvent, group: Group | None) -> Finding | None:
     name = event.group_name
     if group is None or name is None:
         return None
-    reasons = []
-    if _comparable(name) != _comparable(group.name):
-        reasons.append("differs from the ledger name")
-    if group.classified and has_cjk(name):
-        reasons.append("a classified group must be named by a code, without CJK characters")
+    reasons = name_problems(name, group)
     if not reasons:
         return None
     return Finding(
@@ -149,6 +143,20 @@ def name_finding(event: MembershipEvent, group: Group | None) -> Finding | None:
         group_id=event.group_id,
         evidence={"name": name, "ledger_name": group.name, "reasons": reasons},
     )
+
+
+def owner_valid(employee: Employee | None, group: Group) -> bool:
+    """The owner is the ledger owner or a ledger admin (any of their accounts)."""
+    return employee is not None and employee.employee_id in (group.owner_id, *group.admins)
+
+
+def name_problems(name: str, group: Group) -> list[str]:
+    reasons = []
+    if _comparable(name) != _comparable(group.name):
+        reasons.append("differs from the ledger name")
+    if group.classified and has_cjk(name):
+        reasons.append("a classified group must be named by a code, without CJK characters")
+    return reasons
 
 
 def has_cjk(text: str) -> bool:
@@ -189,7 +197,7 @@ def _leave_watched(group: Group | None, rules: MemberPolicy) -> bool:
     return group is not None and group.kind in rules.leave_kinds
 
 
-def _wrong_department(employee: Employee, group: Group | None, rules: MemberPolicy) -> bool:
+def wrong_department(employee: Employee, group: Group | None, rules: MemberPolicy) -> bool:
     if group is None or group.kind not in rules.department_kinds or not group.department:
         return False
     if employee.rank in rules.department_exempt_ranks:
