@@ -17,7 +17,8 @@ tolerance (an ack up to the deadline may still be in flight until then), and in 
      "acks": [[t, <event id>, <account>, <reply_to>, <has term>]…]}  # recent, for late notices
 
 `done` and `acks` are kept for the out-of-order tolerance only (a notice arriving later than
-that is late and ignored), then the value empties and is deleted.
+that is late and ignored); a group with nothing pending keeps only its watermark until a sweep
+finds it idle (`[event_time] idle_expiry_seconds`) and deletes it.
 """
 
 from __future__ import annotations
@@ -83,9 +84,10 @@ class AckDetector:
         for key, old in list(self.state.items()):
             value, fired = self._fire(old, key, utc_seconds(now))
             findings.extend(fired)
-            if horizon is not None:
-                value = self._pruned(value, horizon)
-            self._store(key, old, value)
+            if horizon is not None and not value["n"] and float(value["wm"]) < horizon - self.tolerance:
+                del self.state[key]  # nothing pending, idle: its redelivery guards are over
+            else:
+                self._store(key, old, value)
         return findings
 
     def _message(self, value: dict[str, Any], event: MessageEvent, key: str, ctx: Context) -> dict[str, Any]:
@@ -165,20 +167,15 @@ class AckDetector:
             evidence={"notice": notice_id, "deadline": deadline.isoformat()},
         )
 
-    def _pruned(self, value: dict[str, Any], horizon: float) -> dict[str, Any] | None:
-        """Drop settled notices and recent acks older than `horizon`; None when nothing is left."""
+    def _pruned(self, value: dict[str, Any], horizon: float) -> dict[str, Any]:
+        """Drop settled notices and recent acks older than `horizon`. An emptied value keeps its
+        watermark, so a redelivered old notice is still late; the sweep deletes it when idle."""
         done = {nid: at for nid, at in value.get("done", {}).items() if float(at) >= horizon}
         acks = [ack for ack in value.get("acks", []) if float(ack[0]) >= horizon]
-        notices = value.get("n", {})
-        if not (notices or done or acks):
-            return None
-        return {"wm": value["wm"], "n": notices, "done": done, "acks": acks}
+        return {"wm": value["wm"], "n": value.get("n", {}), "done": done, "acks": acks}
 
-    def _store(self, key: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-        if new is None:
-            if old is not None:
-                self.state.pop(key, None)
-        elif new != old:
+    def _store(self, key: str, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+        if new != old:
             self.state[key] = new
 
 

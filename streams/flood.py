@@ -108,10 +108,7 @@ class BurstDetector:
             old, counted.track, entry, lambda entries: self.burst_rule.select(key, entries)
         )
         if new is not old:
-            if new is None:
-                self.state.pop(key, None)
-            else:
-                self.state[key] = new
+            self.state[key] = new
         if burst is None:
             return ()
         return (self.burst_rule.finding(event, key, counted.track, burst),)
@@ -122,11 +119,8 @@ class BurstDetector:
         if horizon is None:
             return ()
         for key, value in list(self.state.items()):
-            pruned = self.windows.prune(value, horizon)
-            if pruned is None:
-                self.state.pop(key, None)
-            elif pruned != value:
-                self.state[key] = pruned
+            if self.windows.expired(value, horizon):
+                del self.state[key]
         return ()
 
 

@@ -11,6 +11,7 @@ id, so it lives beside the rules that read it):
 `member_left`/`member_removed` remove, `group_dissolved` clears. Event time decides between a
 join and a leave that arrive out of order (within the tolerance); the departure and dissolution
 markers are kept only that long. Snapshots of present members change nothing when already known.
+A dissolved group keeps its watermark until a sweep finds it idle and deletes it.
 """
 
 from __future__ import annotations
@@ -51,11 +52,8 @@ class GroupMembers:
             self.clock.saw(utc_seconds(event.ts))
             old = self.state.get(key)
             new = self.apply(old, event)
-            if new is not old:
-                if new is None:
-                    self.state.pop(key, None)
-                else:
-                    self.state[key] = new
+            if new is not None and new is not old:
+                self.state[key] = new
         return ()
 
     def apply(self, value: dict[str, Any] | None, event: MembershipEvent) -> dict[str, Any] | None:
@@ -88,18 +86,17 @@ class GroupMembers:
         return self._pruned(members, gone, dissolved, wm, wm - self.tolerance)
 
     def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:
-        """Drop departure and dissolution markers of groups that went quiet (members stay)."""
+        """Forget groups left empty (dissolved) once idle; drop stale departure markers."""
         horizon = self.clock.expiry_horizon(now)
         if horizon is None:
             return ()
         for key, value in list(self.state.items()):
-            if "x" not in value and "d" not in value:
-                continue
-            pruned = self._pruned(value["m"], value.get("x", {}), value.get("d"), float(value["wm"]), horizon)
-            if pruned is None:
-                self.state.pop(key, None)
-            elif pruned != value:
-                self.state[key] = pruned
+            if float(value["wm"]) >= horizon - self.tolerance:
+                continue  # not idle: its own events prune it
+            if not value["m"]:
+                del self.state[key]
+            elif "x" in value or "d" in value:
+                self.state[key] = {"wm": value["wm"], "m": value["m"]}
         return ()
 
     def _pruned(
@@ -109,12 +106,10 @@ class GroupMembers:
         dissolved: float | None,
         wm: float,
         horizon: float,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any]:
         gone = {k: v for k, v in gone.items() if v >= horizon}
         if dissolved is not None and dissolved < horizon:
             dissolved = None
-        if not members and not gone and dissolved is None:
-            return None
         value: dict[str, Any] = {"wm": wm, "m": members}
         if gone:
             value["x"] = gone

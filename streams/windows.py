@@ -14,7 +14,8 @@ a rule fires"). `f` remembers the last burst for the cooldown and for a redelive
 Event time: an event older than `wm - tolerance` is late and ignored; anything within the
 tolerance is inserted in time order and every window containing it is checked. Entries older
 than any window a non-late event could still close are pruned, so a key's value holds at most
-one window (plus the tolerance) of entries, and an idle key's value empties and is deleted.
+one window (plus the tolerance) of entries. An emptied key keeps only its watermark (so a
+redelivered old event is still late) until a sweep finds it idle and deletes it.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class BurstWindow:
 
     def add(
         self, value: dict[str, Any] | None, track: str, entry: Entry, select: Select
-    ) -> tuple[dict[str, Any] | None, Burst | None]:
+    ) -> tuple[dict[str, Any], Burst | None]:
         """Count `entry` in `track`; return the key's new value (the same object when nothing
-        changed; None when it emptied) and the burst it completed, if any."""
+        changed) and the burst it completed, if any."""
         ts, event_id = float(entry[0]), str(entry[1])
         wm = float(value["wm"]) if value else ts
         if ts < wm - self.tolerance:
@@ -102,15 +103,16 @@ class BurstWindow:
                 return entries[end + 1 :], Burst(tuple(chosen), times[end])
         return entries, None
 
-    def prune(self, value: dict[str, Any] | None, now: float) -> dict[str, Any] | None:
-        """`value` as of event time `now` (for expiry in a sweep): None when nothing is left."""
-        if not value:
-            return None
-        return self._pruned(value["t"], max(float(value["wm"]), now))
+    def expired(self, value: dict[str, Any], horizon: float) -> bool:
+        """Whether the whole key has been idle since before `horizon` (for a sweep), so that
+        nothing in it can count any more: its newest event is a window and the tolerance older."""
+        return float(value["wm"]) < horizon - self.window - self.tolerance
 
-    def _pruned(self, tracks: dict[str, Any], wm: float) -> dict[str, Any] | None:
+    def _pruned(self, tracks: dict[str, Any], wm: float) -> dict[str, Any]:
         # a non-late event is at or after wm - tolerance; the windows it can close start at or
-        # after wm - tolerance - window, and a cooldown ending before wm - tolerance is over
+        # after wm - tolerance - window, and a cooldown ending before wm - tolerance is over.
+        # An emptied key keeps its watermark, so a redelivered old event stays late; the sweep
+        # deletes the key once it is idle (`expired`).
         horizon = wm - self.tolerance
         kept: dict[str, Any] = {}
         for name, track in tracks.items():
@@ -124,4 +126,4 @@ class BurstWindow:
                 if fired is not None:
                     pruned["f"] = fired
                 kept[name] = pruned if (cut or fired is not track.get("f")) else track
-        return {"wm": wm, "t": kept} if kept else None
+        return {"wm": wm, "t": kept}
