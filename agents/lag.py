@@ -20,7 +20,7 @@ from typing import Any, Protocol, TextIO
 
 import orjson
 
-from agents.lag_offsets import TP, OffsetReadError
+from agents.lag_offsets import TP, Membership, OffsetReadError
 from agents.lag_status import EndHistory, Sample, Status, partition_status, worst
 from agents.table import row
 
@@ -30,7 +30,7 @@ class OffsetSource(Protocol):
 
     def committed(self, group: str) -> dict[TP, int]: ...
 
-    def members(self, group: str) -> int | None: ...
+    def membership(self, group: str) -> Membership: ...
 
     def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]: ...
 
@@ -50,7 +50,8 @@ class PartitionLag:
 class GroupLag:
     group: str
     time: float
-    members: int | None
+    state: str  # the broker's group state (STABLE, EMPTY, …)
+    members: int | None  # None: the broker does not list them (Tansu)
     partitions: tuple[PartitionLag, ...]
     status: Status
     error: str | None = None
@@ -75,6 +76,7 @@ class GroupLag:
         return {
             "group": self.group,
             "status": str(self.status),
+            "state": self.state,
             "members": self.members,
             "max_lag": self.max_lag,
             "sum_lag": self.sum_lag,
@@ -118,12 +120,12 @@ class LagMonitor:
     def sample(self) -> list[GroupLag]:
         """One round over every group. A group whose offsets cannot be read reports its error."""
         committed: dict[str, dict[TP, int]] = {}
-        members: dict[str, int | None] = {}
+        members: dict[str, Membership] = {}
         errors: dict[str, str] = {}
         for group in self.groups:
             try:
                 committed[group] = self.source.committed(group)
-                members[group] = self.source.members(group)
+                members[group] = self.source.membership(group)
             except OffsetReadError as exc:
                 errors[group] = str(exc)
         wanted = {tp for offsets in committed.values() for tp in offsets}
@@ -138,12 +140,14 @@ class LagMonitor:
         reports = []
         for group in self.groups:
             if group in errors:
-                reports.append(GroupLag(group, now, None, (), Status.UNKNOWN, errors[group]))
+                reports.append(GroupLag(group, now, "UNKNOWN", None, (), Status.UNKNOWN, errors[group]))
             else:
                 reports.append(self._group(group, committed[group], ends, members[group], now))
         return reports
 
-    def _group(self, group: str, committed: dict[TP, int], ends: dict[TP, int], members, now) -> GroupLag:
+    def _group(
+        self, group: str, committed: dict[TP, int], ends: dict[TP, int], membership: Membership, now: float
+    ) -> GroupLag:
         partitions = []
         for tp in sorted(committed):
             window = self._samples[(group, tp)]
@@ -157,11 +161,11 @@ class LagMonitor:
                     end=sample.end,
                     lag=sample.lag,
                     lag_seconds=self._ends[tp].lag_seconds(sample.committed, now),
-                    status=partition_status(list(window), members, self.window),
+                    status=partition_status(list(window), membership.members, self.window),
                 )
             )
         status = worst(p.status for p in partitions)
-        return GroupLag(group, now, members, tuple(partitions), status)
+        return GroupLag(group, now, membership.state, membership.members, tuple(partitions), status)
 
 
 def lag_json(reports: Sequence[GroupLag], method: str) -> bytes:
@@ -186,7 +190,8 @@ def lag_table(reports: Sequence[GroupLag]) -> str:
             continue
         members = "?" if report.members is None else report.members
         lines.append(
-            f"{report.group}: {report.status}, {members} members, {len(report.partitions)} partitions,"
+            f"{report.group}: {report.status}, {report.state.lower()} with {members} members,"
+            f" {len(report.partitions)} partitions,"
             f" max lag {report.max_lag}, sum {report.sum_lag}, max lag {_seconds(report.max_lag_seconds)} s"
         )
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -32,6 +33,12 @@ class EndOffsets(enum.StrEnum):
 
 class OffsetReadError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    state: str  # STABLE, EMPTY, PREPARING_REBALANCE, … as the broker reports it
+    members: int | None
 
 
 class GroupOffsets:
@@ -53,13 +60,17 @@ class GroupOffsets:
         found = _result(future, self.timeout, f"committed offsets of {group!r}")
         return {(tp.topic, tp.partition): tp.offset for tp in found.topic_partitions if tp.offset >= 0}
 
-    def members(self, group: str) -> int | None:
-        """Members of `group` now (0 for an empty or unknown group; None if the broker cannot say)."""
+    def membership(self, group: str) -> Membership:
+        """The group's state and member count (None where the broker cannot say)."""
         try:
             found = _result(self.admin.describe_consumer_groups([group])[group], self.timeout, group)
         except OffsetReadError:
-            return None
-        return len(found.members)
+            return Membership("UNKNOWN", None)
+        state = found.state.name if found.state is not None else "UNKNOWN"
+        if found.members:
+            return Membership(state, len(found.members))
+        # An empty or dead group has no members; Tansu lists none for an active group either.
+        return Membership(state, 0 if state in ("EMPTY", "DEAD") else None)
 
     def end_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         tps = sorted(set(tps))

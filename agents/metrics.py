@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from datetime import UTC, datetime
 from typing import Any
 
@@ -140,10 +140,11 @@ def count_decode_failure(topic: str, reason: str) -> None:
     DECODE_FAILURES.labels(topic, reason).inc()
 
 
-def watch_table_sizes(tables: Iterable[Any]) -> None:
-    """Export len() of each Faust table at scrape time (keys held here: active and standby)."""
-    for table in tables:
-        TABLE_KEYS.labels(table.name).set_function(lambda table=table: len(table))
+def watch_table_sizes(tables: Mapping[str, Sized]) -> None:
+    """Export len() of each table at scrape time, e.g. `app.detector_state.tables` (name → map);
+    a Faust table counts the keys this worker holds, active and standby partitions."""
+    for name, table in tables.items():
+        TABLE_KEYS.labels(name).set_function(lambda table=table: len(table))
 
 
 def install_faust_sensor(app: Any, prefix: str = "faust") -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agents.lag_offsets import Membership
 from agents.lag_status import EndHistory, Sample, Status, lag_seconds, partition_status, worst
 
 # The log end grows 10 records a second from offset 100 at t=1000, then stays flat from t=1010.
@@ -119,8 +120,9 @@ class ScriptedOffsets:
     def committed(self, group: str) -> dict[tuple[str, int], int]:
         return dict(self.committed_offsets.get(group, {}))
 
-    def members(self, group: str) -> int | None:
-        return self.member_count.get(group, 0)
+    def membership(self, group: str) -> Membership:
+        count = self.member_count.get(group, 0)
+        return Membership("STABLE" if count else "EMPTY", count)
 
     def end_offsets(self, tps) -> dict[tuple[str, int], int]:
         return {tp: self.ends[tp] for tp in tps}
@@ -158,4 +160,4 @@ def test_monitor_builds_lag_seconds_and_status_over_rounds() -> None:
     [workers, _] = monitor.sample()
     assert workers.status is Status.OK and workers.max_lag_seconds == 0.0
     assert b'"status":"OK"' in lag_json([workers], "scripted")
-    assert "workers: OK, 0 members, 1 partitions, max lag 0" in lag_table([workers])
+    assert "workers: OK, empty with 0 members, 1 partitions, max lag 0" in lag_table([workers])

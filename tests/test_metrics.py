@@ -99,11 +99,8 @@ def test_decode_failures_and_table_sizes() -> None:
     count_decode_failure("t.x", "invalid")
     assert sample("qunguard_decode_failures_total", topic="t.x", reason="invalid") == before + 1
 
-    class Table(dict):
-        name = "test-table"
-
-    table = Table(a=1, b=2)
-    watch_table_sizes([table])
+    table = {"a": 1, "b": 2}
+    watch_table_sizes({"test-table": table})
     assert sample("qunguard_table_keys", table="test-table") == 2
     table["c"] = 3  # read at scrape time
     assert 'qunguard_table_keys{table="test-table"} 3.0' in generate_latest().decode()
