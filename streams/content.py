@@ -21,6 +21,7 @@ from pathlib import Path
 
 from config import CONFIG_DIR
 from streams import identifiers
+from streams.context import OFF, SPELLINGS, SPLIT_MODES
 from streams.context import Context as Decider
 from streams.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
 from streams.engine import Context, Finding
@@ -31,6 +32,7 @@ from streams.matcher import CompiledLexicon, Hit
 from streams.normalize import NormalizeOptions, Normalizer
 from streams.pinyin import PinyinOptions
 from streams.policy import Policy, PolicyError
+from streams.words import common_words
 from topics.events import Event, MessageEvent
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class ContentDetector:
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
         self.frame_window = int(section.get("frame_window", 20))
+        self.split_words = str(section.get("split_words", SPELLINGS))
+        if self.split_words not in SPLIT_MODES:
+            raise PolicyError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
+        self.split_frequency = int(section.get("split_word_min_frequency", 100))
         self.known_rules = tuple(rule for rule in policy.rules if rule.startswith("content."))
         self.links = LinkChecker(LinkPolicy.from_section(section))
         self.numbers = NumberChecker(NumberPolicy.from_section(section))
@@ -88,7 +94,9 @@ class ContentDetector:
             frames_file=self.frames_file,
         )
         compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
-        return _Compiled(compiled, Decider(lexicon.requirements, self.frame_window), stamp)
+        words = common_words(self.split_frequency, 2) if self.split_words != OFF else frozenset()
+        decider = Decider(lexicon.requirements, self.frame_window, self.split_words, words)
+        return _Compiled(compiled, decider, stamp)
 
     @property
     def lexicon(self) -> CompiledLexicon:

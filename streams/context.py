@@ -3,6 +3,8 @@
 In order, for each term match on the normalised text:
 1. an allow-list entry that covers it cancels it (路口交通 ⊃ 口交, 大麻烦 ⊃ 大麻);
 2. a Latin edge must not continue a Latin word in the original (sb in usb, se情 in rose情);
+   a CJK edge must not form a common word with the character outside the match (年度客户 ⊃
+   度客), for pinyin/homophone spellings always and for literal terms when the policy says so;
 3. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
    shortly after it in the same sentence (赌博一经发现…), suppresses it.
 Surviving direct terms fire their rule; grouped terms fire only through an `@near` requirement
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from streams.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
 from streams.matcher import ALLOW, FRAME, FRAME_AFTER, PINYIN, TERM, Entry, Hit, Match, terms_of
 from streams.normalize import NUMERALS, Normalized
+from streams.words import spans_words
 
 # A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
 # start of its sentence, because such frames usually follow a comma (色情内容，一经发现…).
@@ -26,11 +29,23 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
 SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
 _BUILTINS = {name: re.compile(pattern) for name, pattern in BUILTIN_GROUPS.items()}
 _NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
+SPELLINGS, ALL, OFF = "spellings", "all", "off"
+SPLIT_MODES = (SPELLINGS, ALL, OFF)
 
 
 class Context:
-    def __init__(self, requirements: Iterable[Requirement], frame_window: int) -> None:
+    def __init__(
+        self,
+        requirements: Iterable[Requirement],
+        frame_window: int,
+        split_words: str = SPELLINGS,
+        words: frozenset[str] = frozenset(),
+    ) -> None:
+        if split_words not in SPLIT_MODES:
+            raise ValueError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
         self.frame_window = frame_window
+        self.split_words = split_words
+        self.words = words
         self.requirements: dict[str, list[Requirement]] = defaultdict(list)
         for req in requirements:
             self.requirements[req.rule].append(req)
@@ -80,11 +95,18 @@ class Context:
                 return f"cancelled by allow-list entry {allow.entry.term!r}"
         if not _latin_bounded(norm, original, m):
             return "inside a longer Latin word"
+        if self._check_split(m) and spans_words(norm.text, m.start, m.end, self.words):
+            return "spans two ordinary words"
         for frame in frames:
             if self._framed(norm, original, frame, m):
                 side = "prohibition frame" if frame.entry.kind == FRAME else "after-frame"
                 return f"suppressed by {side} {frame.entry.term!r}"
         return None
+
+    def _check_split(self, m: Match) -> bool:
+        if self.split_words == OFF:
+            return False
+        return self.split_words == ALL or m.entry.spelling == PINYIN
 
     def _framed(self, norm: Normalized, original: str, frame: Match, m: Match) -> bool:
         if frame.entry.kind == FRAME:

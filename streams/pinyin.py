@@ -22,7 +22,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+
+from streams.words import common_words
 
 MAX_LATIN_POSITIONS = 6  # 2^6 pinyin spellings per term at most
 MIN_ALL_LATIN = 4  # an all-pinyin spelling shorter than this (e.g. "du") is too ambiguous
@@ -48,7 +49,7 @@ class Homophones:
 
         self._fuzzy = tuple(fuzzy)
         self._lazy_pinyin, self._style = lazy_pinyin, Style.NORMAL
-        self.words = _word_list()
+        self.words = common_words(min_frequency=1)
         common = [chr(c) for c in range(0x4E00, 0x9FA6) if _common(chr(c))]
         readings = self._lazy_pinyin(common, style=self._style, errors="ignore")
         self.by_sound: dict[str, list[str]] = defaultdict(list)
@@ -107,14 +108,6 @@ def _common(ch: str) -> bool:
     except UnicodeEncodeError:
         return False
     return 0xB0 <= encoded[0] <= 0xD7
-
-
-def _word_list() -> frozenset[str]:
-    import jieba
-
-    path = Path(jieba.__file__).with_name("dict.txt")
-    with path.open(encoding="utf-8") as lines:
-        return frozenset(line.split(" ", 1)[0] for line in lines if 2 <= line.find(" ") <= 4)
 
 
 @cache
