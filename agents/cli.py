@@ -155,6 +155,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from agents.scan import main_scan
+
+    return main_scan(args.text, args.file, args.json, args.policy)
+
+
 def cmd_report_groups(args: argparse.Namespace) -> int:
     from agents.report import build_report, write_csv, write_table
     from streams.policy import PolicyError, load_policy
@@ -286,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="CSV instead of a terminal table")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=cmd_report_groups)
+
+    p = sub.add_parser("scan", help="scan text with the content rules and show what matched and why")
+    p.add_argument("text", nargs="?", help="text to scan ('-' or nothing: one message per stdin line)")
+    p.add_argument("--file", metavar="EVENTS.jsonl", help="scan the message events of a JSONL file")
+    p.add_argument("--json", action="store_true", help="one JSON object per message")
+    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.set_defaults(func=cmd_scan)
     return parser
 
 

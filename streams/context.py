@@ -173,6 +173,8 @@ def _ascii_alnum(ch: str) -> bool:
 
 def _describe(m: Match, norm: Normalized) -> str:
     seen = norm.text[m.start : m.end]
+    if m.entry.term.startswith("%"):
+        return f"{m.entry.term} {seen!r}"
     if m.entry.spelling == PINYIN:
         return f"{m.entry.term!r} (pinyin/homophone spelling {seen!r})"
     return repr(m.entry.term)

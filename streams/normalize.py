@@ -173,3 +173,13 @@ def _collapse(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     pieces.append(text[last:])
     kept.extend(offsets[last:])
     return "".join(pieces), kept
+
+
+def steps_needed(options: NormalizeOptions, original: str, term: str) -> tuple[str, ...]:
+    """The enabled steps without which `term` no longer occurs in `original` (for explanations)."""
+    needed = []
+    for step in options.enabled():
+        reduced = Normalizer(options.without(step))
+        if reduced(term) not in reduced(original):
+            needed.append(step)
+    return tuple(needed)
