@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from streams.engine import Context, Finding
-from streams.group_state import apply_membership, member_account, owner_account, touch_activity
+from streams.group_state import (
+    apply_membership,
+    member_account,
+    member_accounts,
+    owner_account,
+    touch_activity,
+)
 from streams.group_sweep import SWEEP_RULES, SweepPolicy, sweep_groups
 from streams.member_checks import (
     GROUP_RULES,
@@ -25,7 +31,7 @@ from streams.member_checks import (
     unregistered_reason,
 )
 from streams.policy import Policy
-from streams.state import StateSource
+from streams.state import Partition, StateSource
 from topics.events import Event, MembershipEvent, MessageEvent
 from topics.reference import Group
 
@@ -55,6 +61,14 @@ class MembershipDetector:
         if isinstance(event, MembershipEvent):
             findings.extend(self._membership(event, key, ledger, ctx))
         return findings
+
+    def fanout(self, event: Event, key: str) -> dict[Partition, tuple[str, ...]]:
+        """Routing keys beyond streams.routing that only this group's state knows, to be read
+        before `detect`: a `group_dissolved` names no member, so the member index (partition
+        "member") learns of it only if the event is also delivered to each current member."""
+        if isinstance(event, MembershipEvent) and event.action == "group_dissolved":
+            return {"member": tuple(sorted(member_accounts(self.groups.get(key))))}
+        return {}
 
     def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:
         return list(sweep_groups(now, ctx, self.groups, self.activity, self.sweep_policy))
