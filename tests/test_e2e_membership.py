@@ -17,7 +17,7 @@ from agents.admin import create_topics
 from agents.cli import main
 from agents.clients import producer_config
 from agents.embedded import redis, worker
-from agents.loaders import load_ledger, load_roster
+from agents.loaders import file_digest, load_ledger, load_roster
 from agents.settings import Settings
 from tests.support import read_until
 from topics.catalog import MEMBERSHIP, VIOLATIONS
@@ -128,7 +128,13 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
         monkeypatch.setenv("REDIS_URL", redis_url)
         monkeypatch.setenv("QUNGUARD_REDIS_PREFIX", settings.redis_prefix)
         departed_csv = company.roster("departed", "2026-11-20T18:00:00+08:00")
+        broken = tmp_path / "broken.csv"  # the same departure plus one bad cell: changes nothing
+        broken.write_text(
+            departed_csv.read_text(encoding="utf-8").replace(",staff,active,", ",intern,active,")
+        )
+        assert main(["roster", "load", str(broken)]) == 1
         assert main(["roster", "load", str(departed_csv)]) == 0
+        load_digest = file_digest(departed_csv)[:16]
 
         wanted = set(membership_ids[:2])
 
@@ -142,7 +148,7 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
         ], proc.log_path.read_text()[-3000:]
         for v in found:
             roster_event, membership_event = v["source_event_ids"]
-            assert roster_event.startswith("r-") and roster_event.endswith(f"E{unique}2")
+            assert roster_event == f"r-{load_digest}-E{unique}2"  # from the good file only
             assert membership_event in wanted
             assert v["employee_id"] == f"E{unique}2" and v["actions"] == ["remove_member"]
         assert proc.running
