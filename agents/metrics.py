@@ -149,7 +149,8 @@ def watch_table_sizes(tables: Mapping[str, Sized]) -> None:
 
 def install_faust_sensor(app: Any, prefix: str = "faust") -> None:
     """Faust's own Prometheus monitor (messages, commits, rebalances, per-partition offsets…)
-    into the default registry, served by the worker's existing /metrics page.
+    into the default registry, served by the worker's existing /metrics page. It costs about
+    18 µs per message over Faust's default monitor (measured), so it is opt-in (QUNGUARD_FAUST_SENSOR).
 
     Its series are created once per process (the registry refuses duplicates), so several apps
     in one process (tests) share them.

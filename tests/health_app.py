@@ -33,7 +33,8 @@ def main() -> None:
     engine.detectors[:] = timed(engine.detectors)
     app.moderator.violations = ObservedSink(app.moderator.violations)
     register_health(app, readiness(app, app.moderator.reference.client.ping))
-    install_faust_sensor(app)
+    if settings.faust_sensor:
+        install_faust_sensor(app)
     watch_table_sizes(app.detector_state.tables)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
     create_topics(settings.kafka_bootstrap, app.topology.internal_topics(partitions))

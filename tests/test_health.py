@@ -60,7 +60,7 @@ def test_health_metrics_logs_and_own_lag(bootstrap: str, unique: str, tmp_path: 
     port = free_port()
     settings = Settings(
         kafka_bootstrap=bootstrap, redis_url=f"redis://127.0.0.1:{store.port}/0", app_id=f"qg-health-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=port,
+        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=port, faust_sensor=1,
     )  # fmt: skip
     create_topics(bootstrap)
     load_ledger(SAMPLE_DIR / "ledger.csv", settings)
