@@ -11,6 +11,7 @@ Every scrape serves the last round's figures; partitions that disappear stop bei
 from __future__ import annotations
 
 import math
+import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -151,7 +152,10 @@ class LagExporter:
         return self.server.server_address[1]
 
     def run(self) -> None:
-        """Serve until `stop()` (or KeyboardInterrupt), sampling every `interval` seconds."""
+        """Serve until `stop()`, SIGTERM or KeyboardInterrupt, sampling every `interval` seconds."""
+        if threading.current_thread() is threading.main_thread():
+            # As PID 1 in a container, SIGTERM is ignored unless handled.
+            signal.signal(signal.SIGTERM, lambda *_: self.stop())
         thread = threading.Thread(target=self.server.serve_forever, name="lag-exporter-http", daemon=True)
         thread.start()
         try:
