@@ -64,7 +64,7 @@ class ContentDetector:
             self.pinyin = _pinyin_options(section.get("pinyin", {}))
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
-        self.normalizer = Normalizer(options)
+        self.normalizer = Normalizer(options, precompute=True)
         self.folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))

@@ -96,14 +96,20 @@ class CompiledLexicon:
         self.keys += [k for k in entries if k not in trigger_set]
         self.entries = [tuple(dict.fromkeys(entries[k])) for k in self.keys]
         self.automaton = ahocorasick_rs.AhoCorasick(self.keys)
+        self._trigger_bits, self._requirement_masks = _triggers(self.entries[: self.triggers], lexicon)
         self.term_count = len(lexicon.terms)
         self.spelling_count = sum(1 for es in self.entries for e in es if e.kind == TERM)
 
     def might_hit(self, text: str) -> bool:
-        """True when the text holds some term spelling or repeated term character (fast path)."""
-        fast = self.normalizer.fast(text)
-        triggers = self.triggers
-        return any(index < triggers for index, _, _ in self.automaton.find_matches_as_indexes(fast, True))
+        """Fast path: True when the text holds a direct term spelling, a repeated term character,
+        or grouped terms of every declared group of some `@near` (distances not yet checked)."""
+        triggers, bits, seen = self.triggers, self._trigger_bits, 0
+        for index, _, _ in self.automaton.find_matches_as_indexes(self.normalizer.fast(text), True):
+            if index < triggers:
+                if bits[index] < 0:
+                    return True
+                seen |= bits[index]
+        return bool(seen) and any(seen & mask == mask for mask in self._requirement_masks)
 
     def matches(self, norm: Normalized) -> list[Match]:
         found = []
@@ -112,6 +118,29 @@ class CompiledLexicon:
                 if entry.kind != PROBE:
                     found.append(Match(start, end, entry))
         return found
+
+
+def _triggers(entries: list[tuple[Entry, ...]], lexicon: Lexicon) -> tuple[list[int], list[int]]:
+    """Per trigger pattern: -1 when it can fire alone, else a bitmask of the (rule, group) pairs it
+    belongs to; per `@near` requirement: the mask of its declared (not built-in) groups."""
+    bit_of: dict[tuple[str, str], int] = {}
+    masks = []
+    for req in lexicon.requirements:
+        mask = 0
+        for group in req.groups:
+            if not group.startswith("%"):
+                mask |= 1 << bit_of.setdefault((req.rule, group), len(bit_of))
+        masks.append(mask)
+    bits = []
+    for found in entries:
+        value = 0
+        for entry in found:
+            if entry.kind == PROBE or entry.group == DIRECT:
+                value = -1
+                break
+            value |= 1 << bit_of[(entry.rule, entry.group)] if (entry.rule, entry.group) in bit_of else 0
+        bits.append(value)
+    return bits, sorted(set(masks))
 
 
 def _has_latin(spelled: str) -> bool:
