@@ -22,6 +22,9 @@ from streams.pinyin import PinyinOptions, homophones
 
 TERM, ALLOW, FRAME, FRAME_AFTER, PROBE = "term", "allow", "frame", "frame_after", "probe"
 LITERAL, PINYIN = "literal", "pinyin"
+# Measured on 50k+ CJK patterns: the contiguous NFA scans faster than the default choice and the
+# DFA (whose tables for this many patterns no longer fit the cache) and builds in a third of a second.
+_IMPLEMENTATION = ahocorasick_rs.Implementation.ContiguousNFA
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,7 @@ class CompiledLexicon:
         trigger_set = set(self.keys)
         self.keys += [k for k in entries if k not in trigger_set]
         self.entries = [tuple(dict.fromkeys(entries[k])) for k in self.keys]
-        self.automaton = ahocorasick_rs.AhoCorasick(self.keys)
+        self.automaton = ahocorasick_rs.AhoCorasick(self.keys, implementation=_IMPLEMENTATION)
         self._trigger_bits, self._requirement_masks = _triggers(self.entries[: self.triggers], lexicon)
         self.term_count = len(lexicon.terms)
         self.spelling_count = sum(1 for es in self.entries for e in es if e.kind == TERM)

@@ -176,5 +176,5 @@ def test_bench_content_shape() -> None:
     assert figures["message_chars"] == 120
     assert figures["engine_msgs_per_s"] > 0 and figures["bare_ahocorasick_rs_msgs_per_s"] > 0
     assert figures["engine_vs_bare_ratio"] == pytest.approx(
-        figures["engine_msgs_per_s"] / figures["bare_ahocorasick_rs_msgs_per_s"], rel=0.01
+        figures["engine_msgs_per_s"] / figures["bare_ahocorasick_rs_msgs_per_s"], rel=0.05
     )
