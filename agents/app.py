@@ -18,6 +18,7 @@ import faust.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.moderator import Moderator, ReferenceSource
+from agents.reload import register_reload
 from agents.settings import Settings
 from agents.sinks import FaustDeadLetterSink, FaustViolationSink, RawRecord
 from agents.tables import TableState
@@ -76,7 +77,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
 
         reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
     state = TableState(app, {p: topology.internal(p).partitions for p in PARTITIONS})
-    engine = RuleEngine(policy, reference, reference, build_detectors(policy, state), clock=utc_now)
+    detectors = build_detectors(policy, state)
+    engine = RuleEngine(policy, reference, reference, detectors, clock=utc_now)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
     internal = {p: raw_topic(app, topology.internal(p).name) for p in partitions}
     moderator = Moderator(
@@ -91,6 +93,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         app.agent(channel, name=f"moderate.{partition}")(_moderate(moderator, topology, partition))
     app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
     _tick(app, settings, engine, internal)
+    register_reload(app, detectors)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]
