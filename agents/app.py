@@ -17,6 +17,8 @@ import faust
 import faust.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.health import readiness, register_health
+from agents.metrics import install_faust_sensor, timed, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
 from agents.reload import register_reload
 from agents.settings import Settings
@@ -78,7 +80,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
     state = TableState(app, {p: topology.internal(p).partitions for p in PARTITIONS})
     detectors = build_detectors(policy, state)
-    engine = RuleEngine(policy, reference, reference, detectors, clock=utc_now)
+    engine = RuleEngine(policy, reference, reference, timed(detectors), clock=utc_now)
+    watch_table_sizes(state.tables)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
     internal = {p: raw_topic(app, topology.internal(p).name) for p in partitions}
     moderator = Moderator(
@@ -97,9 +100,17 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]
+    if settings.faust_sensor:
+        install_faust_sensor(app)
     if settings.web_port:
         _expose_metrics(app)
+        ping = getattr(reference, "ping", None)
+        register_health(app, readiness(app, ping or _no_redis))
     return app
+
+
+async def _no_redis() -> None:
+    """Readiness ping for a reference source without Redis (test_context unit tests)."""
 
 
 def _expose_metrics(app: faust.App) -> None:

@@ -48,6 +48,8 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
             session_timeout=6.0,
             max_poll_interval=10.0,
             commit_interval=0.5,
+            tick_interval=2.0,
+            log_format="text",
         )
         say(f"broker  Tansu on {stack.bootstrap} (pid {stack.broker.proc.pid})")
         say(f"redis   {stack.redis_url} (pid {stack.redis.proc.pid})   logs in {stack.workdir}")

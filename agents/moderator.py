@@ -16,7 +16,13 @@ import time
 from datetime import datetime
 from typing import Protocol
 
-from agents.metrics import DEAD_LETTERS, EVENTS, VIOLATIONS
+from agents.metrics import (
+    DEAD_LETTERS,
+    EVENTS,
+    VIOLATIONS,
+    count_decode_failure,
+    observe_detection,
+)
 from agents.retry import retry_forever
 from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
 from streams.engine import Detector, RuleEngine
@@ -125,7 +131,13 @@ class Moderator:
         try:
             found = self.engine.process_keyed(event, partition, key)
         except Exception as exc:  # a detector bug must not stop the stream
-            log.exception("detector failed on %s (%s %s)", event.event_id, partition, key)
+            log.exception(
+                "detector failed on %s (%s %s)",
+                event.event_id,
+                partition,
+                key,
+                extra={"event_id": event.event_id},
+            )
             await self._dead_letter(record, f"detector error: {type(exc).__name__}: {exc}", "detect")
             return 0
         await self._emit(found)
@@ -135,6 +147,7 @@ class Moderator:
         for violation in found:
             await self.violations.send(violation)
             VIOLATIONS.labels(violation.rule, violation.severity).inc()
+            observe_detection(violation)
 
     async def _refresh(self, event: Event) -> None:
         if not self._loaded:
@@ -147,21 +160,27 @@ class Moderator:
 
     async def _decode(self, record: RawRecord, check_topic: bool) -> Event | None:
         if record.value is None:
+            count_decode_failure(record.topic, "empty")
             await self._dead_letter(record, "empty record (no value)", "decode")
             return None
         try:
             event = decode_event(record.value)
         except DecodeError as exc:
+            count_decode_failure(record.topic, "invalid")
             await self._dead_letter(record, str(exc), "decode")
             return None
         expected = topic_for_kind(event.kind)
         if check_topic and expected is not None and expected.name != record.topic:
             reason = f"field 'kind': a {event.kind} event does not belong on {record.topic}"
+            count_decode_failure(record.topic, "wrong_topic")
             await self._dead_letter(record, reason, "decode")
             return None
         return event
 
     async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
-        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        log.warning(
+            "dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason, extra=where
+        )
         DEAD_LETTERS.labels(record.topic, stage).inc()
         await self.dead_letters.send(record, reason)

@@ -311,6 +311,10 @@ class ReferenceCache:
             else:
                 self._roster.put(decode_employee(raw, f"{self.keys.employees}[{employee_id}]"))
 
+    async def ping(self) -> bool:
+        """Whether Redis answers (the worker's /readyz)."""
+        return await self.client.ping()
+
     async def refresh_if_stale(self) -> list[str]:
         """Reload a dataset whose meta generation changed; ask Redis at most every
         `stale_check_interval` seconds. Returns the names of the datasets reloaded."""

@@ -6,13 +6,17 @@ from faust.worker import Worker
 
 from agents.admin import create_topics
 from agents.app import create_app
+from agents.logs import configure_logging
 from agents.settings import Settings
 
 
 def run_worker(settings: Settings) -> int:
+    configure_logging(settings)
     app = create_app(settings)
     partitions = ("group", *(p for p in app.moderator.engine.partitions() if p != "group"))
     create_topics(settings.kafka_bootstrap, app.topology.internal_topics(partitions))
-    worker = Worker(app, loglevel=settings.log_level, quiet=True)
+    # Our handler (JSON lines by default) stays; no spinner escape codes in the log.
+    worker = Worker(app, loglevel=settings.log_level, quiet=True, override_logging=False)
+    worker.spinner = None
     worker.execute_from_commandline()  # raises SystemExit when the worker stops
     return 0

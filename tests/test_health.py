@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agents.admin import create_topics
 from agents.clients import producer_config
-from agents.embedded import Service, free_port, redis
+from agents.embedded import free_port, redis, worker
 from agents.loaders import load_ledger, load_roster
 from agents.offsets import caught_up, end_offsets
 from agents.settings import Settings
@@ -66,11 +66,7 @@ def test_health_metrics_logs_and_own_lag(bootstrap: str, unique: str, tmp_path: 
     create_topics(bootstrap)
     load_ledger(SAMPLE_DIR / "ledger.csv", settings)
     load_roster(SAMPLE_DIR / "roster.csv", settings, publish=False)
-    env = {**settings.env(), "QUNGUARD_DATA_DIR": str(tmp_path / "worker-data")}
-    proc = Service(
-        "worker", [sys.executable, str(ROOT / "tests" / "health_app.py")], None, tmp_path / "w.log", env
-    )
-    proc.start()
+    proc = worker(tmp_path, settings.env()).start()
     try:
         ready = wait_for(lambda: (r := readyz(port)) and r[0] == 200 and r, 90, "ready", proc.log_path)
         checks = ready[1]["checks"]
