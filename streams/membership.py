@@ -63,11 +63,16 @@ class MembershipDetector:
         return findings
 
     def fanout(self, event: Event, key: str) -> dict[Partition, tuple[str, ...]]:
-        """Routing keys beyond streams.routing that only this group's state knows, to be read
-        before `detect`: a `group_dissolved` names no member, so the member index (partition
-        "member") learns of it only if the event is also delivered to each current member."""
-        if isinstance(event, MembershipEvent) and event.action == "group_dissolved":
+        """Member keys beyond streams.routing (which routes by `member_id` only), to be read before
+        `detect`: a `group_dissolved` names no member, so the member index learns of it only if
+        the event is also delivered to each current member; a `group_created` without `member_id`
+        makes its creator (`actor_id`) a member."""
+        if not isinstance(event, MembershipEvent):
+            return {}
+        if event.action == "group_dissolved":
             return {"member": tuple(sorted(member_accounts(self.groups.get(key))))}
+        if event.action == "group_created" and not event.member_id and event.actor_id:
+            return {"member": (event.actor_id,)}
         return {}
 
     def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:

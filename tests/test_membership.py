@@ -89,6 +89,18 @@ def test_dissolution_fanned_out_to_members_drops_the_group_from_the_index() -> N
     assert groups.fanout(world.message("g-sales", "wx_lina", "2026-09-02T10:00:00+08:00"), "g-sales") == {}
 
 
+def test_creator_without_member_id_reaches_the_index_through_the_fanout() -> None:
+    world = World()
+    groups, index = world.detectors
+    created = world.member("group_created", "g-proj", None, actor="wx_zhangwei", name="CRM项目组")
+    assert groups.fanout(created, "g-proj") == {"member": ("wx_zhangwei",)}
+    world.feed(created)
+    world.engine.process_keyed(created, "member", "wx_zhangwei")
+    assert index.groups_of("wx_zhangwei") == {"g-proj": created.event_id}
+    named = world.member("group_created", "g-fun", "wx_lina", actor="wx_lina", name="羽毛球")
+    assert groups.fanout(named, "g-fun") == {}  # routing already delivers it to wx_lina
+
+
 def test_without_the_fanout_a_dissolved_group_stays_in_the_index() -> None:
     # documented limitation (docs/membership.md): routing alone never delivers group_dissolved
     # to member keys, so the index keeps the group until the runtime fans the dissolution out
