@@ -83,10 +83,13 @@ class Moderator:
             return 0
         await self._refresh(event)
         emitted = 0
+        extra: dict[Partition, tuple[str, ...]] = {}
         for key in route(event, "group", self.engine.ctx.roster):
+            for partition, keys in self.engine.fanout(event, key).items():
+                extra[partition] = (*extra.get(partition, ()), *keys)
             emitted += await self._run(record, event, "group", key)
         for partition in self._forward_to:
-            for key in route(event, partition, self.engine.ctx.roster):
+            for key in self.engine.routes(event, partition, extra.get(partition, ())):
                 if self.forwarder is None:  # one process owns every key (unit tests)
                     emitted += await self._run(record, event, partition, key)
                 else:

@@ -99,10 +99,31 @@ class RuleEngine:
     def process(self, event: Event) -> list[Violation]:
         """Every detector, every routing key: what replay (one process owning all keys) runs."""
         findings: list[Finding] = []
+        extra: dict[Partition, list[str]] = {}
+        for key in route(event, "group", self.ctx.roster):
+            for partition, keys in self.fanout(event, key).items():
+                extra.setdefault(partition, []).extend(keys)
+            findings.extend(self._detect(event, "group", key))
         for partition in self.partitions():
-            for key in route(event, partition, self.ctx.roster):
-                findings.extend(self._detect(event, partition, key))
+            if partition != "group":
+                for key in self.routes(event, partition, extra.get(partition, ())):
+                    findings.extend(self._detect(event, partition, key))
         return self._violations(findings)
+
+    def fanout(self, event: Event, key: str) -> dict[Partition, tuple[str, ...]]:
+        """Keys beyond `route` that group detectors know from their state (e.g. the members a
+        dissolved group had). Read before the group detectors run, since they may clear it."""
+        extra: dict[Partition, tuple[str, ...]] = {}
+        for detector in self.detectors:
+            fanout = getattr(detector, "fanout", None)
+            if detector.partition == "group" and fanout is not None:
+                for partition, keys in fanout(event, key).items():
+                    extra[partition] = (*extra.get(partition, ()), *keys)
+        return extra
+
+    def routes(self, event: Event, partition: Partition, extra: Iterable[str] = ()) -> tuple[str, ...]:
+        """The routing keys of `partition` for `event`, plus fanned-out ones, each once."""
+        return tuple(dict.fromkeys((*route(event, partition, self.ctx.roster), *extra)))
 
     def process_keyed(self, event: Event, partition: Partition, key: str) -> list[Violation]:
         """The detectors of one partitioning for one routing key: what a live agent runs."""

@@ -101,13 +101,12 @@ def test_creator_without_member_id_reaches_the_index_through_the_fanout() -> Non
     assert groups.fanout(named, "g-fun") == {}  # routing already delivers it to wx_lina
 
 
-def test_without_the_fanout_a_dissolved_group_stays_in_the_index() -> None:
-    # documented limitation (docs/membership.md): routing alone never delivers group_dissolved
-    # to member keys, so the index keeps the group until the runtime fans the dissolution out
+def test_a_dissolved_group_leaves_its_members_index_entries() -> None:
+    # group_dissolved names no member: the engine fans it out to the members the group state knows
     world = World()
     join(world, "g-proj", "wx_zhangwei", actor="wx_wang")
     world.feed(world.member("group_dissolved", "g-proj", None, actor="wx_wang"))
-    assert world.detectors[1].groups_of("wx_zhangwei") == {"g-proj": "e-0001"}
+    assert world.detectors[1].groups_of("wx_zhangwei") == {}
 
 
 def test_unauthorized_leave_only_for_active_employees_leaving_work_groups_by_themselves() -> None:
