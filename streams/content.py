@@ -168,12 +168,17 @@ class ContentDetector:
     def scan_words(self, text: str, trace: list[str] | None = None) -> list[Hit]:
         """The dictionary part: fast pre-check, then full normalisation and context decisions."""
         compiled = self._compiled
-        if trace is None and not compiled.lexicon.might_hit(text):
+        lexicon = compiled.lexicon
+        view = self.normalizer.fast(text)
+        found = lexicon.find(view)
+        if trace is None and not lexicon.triggered(found):
             return []
-        norm = self.normalizer.normalize(text)
+        norm = self.normalizer.normalize(text, view)
         if not norm.text:
             return []
-        return compiled.decider.decide(text, norm, compiled.lexicon.matches(norm), trace)
+        if norm.text != view:  # repeats collapsed: search the collapsed text
+            found = lexicon.find(norm.text)
+        return compiled.decider.decide(text, norm, lexicon.matches(found), trace)
 
     def _finding(self, event: MessageEvent, rule: str, hits: list[FieldHit]) -> Finding:
         first = hits[0]

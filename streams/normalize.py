@@ -2,7 +2,9 @@
 
 Every step is switchable from the policy `[content.normalize]` table. The per-character steps
 (NFKC, case folding, traditional→simplified, digit/letter variants, noise removal) fold into one
-memoised translation table, so the hot path costs one C-level `str.translate` (`fast`). The
+memoised translation table. With `precompute` the hot path (`fast`) does not call
+`str.translate` (a dictionary look-up per character) but two C-level regex passes over classes
+precomputed from that table: remove the noise characters, then map the few that change. The
 offset map and the collapse of repeated characters are built only for messages that hit
 something (`normalize`). Traditional→simplified runs per character (OpenCC `t2s` on each
 character, once): a phrase-level conversion could change the length and break the offset map,
@@ -117,6 +119,7 @@ class Normalizer:
         self._precompute = precompute
         self._noise: re.Pattern[str] | None = None
         self._changes: re.Pattern[str] | None = None
+        self._expands: re.Pattern[str] | None = None
         self._table = _CharTable(self._char)
         # Output length per code point, as a character, for the offset map (same memo scheme).
         self._lengths = _CharTable(lambda ch: chr(len(self._table[ord(ch)])))
@@ -146,43 +149,67 @@ class Normalizer:
     def fast(self, text: str) -> str:
         """The per-character steps only, without offsets or collapsed repeats: the hot-path view.
 
-        With `precompute`, text whose characters all map to themselves or to nothing (the usual
-        Chinese message: CJK plus punctuation) only loses its noise characters, by one C-level
-        regex substitution; anything else goes through the translation table.
+        With `precompute`, two C-level regex passes replace the translation table (which costs a
+        dictionary look-up per character): the noise characters go first, then the few characters
+        that change (traditional forms, full-width, capitals …) are mapped one match at a time.
+        The result is the same as `str.translate` with the table.
         """
-        if self._precompute:
-            if self._changes is None:
-                self._build_classes()
-            if self._changes.search(text) is None:  # type: ignore[union-attr]
-                return self._noise.sub("", text)  # type: ignore[union-attr]
-        return text.translate(self._table)
+        if not self._precompute:
+            return text.translate(self._table)
+        if self._changes is None:
+            self._build_classes()
+        kept = self._noise.sub("", text)  # type: ignore[union-attr]
+        if self._changes.search(kept) is None:  # type: ignore[union-attr]
+            return kept
+        return self._changes.sub(self._mapped, kept)  # type: ignore[union-attr]
+
+    def _mapped(self, found: re.Match[str]) -> str:
+        return self._table[ord(found.group())]
 
     def _build_classes(self) -> None:
-        """Regex classes over the BMP: characters normalised away, and characters that change."""
-        deleted, changed = [], []
+        """Regex classes over the BMP: characters normalised away, characters that change, and
+        characters that expand to more than one (astral characters count as changing/expanding)."""
+        deleted, changed, expands = [], [], []
         for code in range(0x10000):
             out = self._table[code]
             if out == "":
                 deleted.append(code)
             elif out != chr(code):
                 changed.append(code)
-        self._noise = re.compile(f"[{_char_class(deleted)}]+") if deleted else re.compile("(?!)")
+                if len(out) > 1:
+                    expands.append(code)
+        never = re.compile("(?!)")
+        self._noise = re.compile(f"[{_char_class(deleted)}]+") if deleted else never
         self._changes = re.compile(f"[{_char_class(changed)}\U00010000-\U0010ffff]")
+        body = _char_class(expands) if expands else ""
+        self._expands = re.compile(f"[{body}\U00010000-\U0010ffff]")
 
-    def normalize(self, text: str) -> Normalized:
-        mapped = text.translate(self._table)
-        lengths = text.translate(self._lengths)
-        if len(mapped) == len(text) and lengths.count("\x01") == len(text):
-            offsets: list[int] = list(range(len(text)))
+    def normalize(self, text: str, view: str | None = None) -> Normalized:
+        """Normalised text with its offset map; `view` is `fast(text)` when the caller has it."""
+        if self._precompute and self._changes is None:
+            self._build_classes()
+        if self._precompute and self._expands.search(text) is None:  # type: ignore[union-attr]
+            # One output character per kept character: the offsets are the positions that
+            # survive noise removal.
+            mapped = self.fast(text) if view is None else view
+            offsets = list(range(len(text)))
+            for run in reversed(list(self._noise.finditer(text))):  # type: ignore[union-attr]
+                del offsets[run.start() : run.end()]
         else:
-            counts = lengths.encode("latin-1")
-            if max(counts, default=0) <= 1:
-                offsets = list(itertools.compress(range(len(text)), counts))
-            else:
-                offsets = [i for i, n in enumerate(counts) for _ in range(n)]
+            mapped, offsets = self._mapped_with_offsets(text)
         if self.options.collapse_repeats:
             mapped, offsets = _collapse(mapped, offsets)
         return Normalized(mapped, tuple(offsets))
+
+    def _mapped_with_offsets(self, text: str) -> tuple[str, list[int]]:
+        mapped = text.translate(self._table)
+        lengths = text.translate(self._lengths)
+        if len(mapped) == len(text) and lengths.count("\x01") == len(text):
+            return mapped, list(range(len(text)))
+        counts = lengths.encode("latin-1")
+        if max(counts, default=0) <= 1:
+            return mapped, list(itertools.compress(range(len(text)), counts))
+        return mapped, [i for i, n in enumerate(counts) for _ in range(n)]
 
     def __call__(self, text: str) -> str:
         text = text.translate(self._table)
