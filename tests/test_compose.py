@@ -108,3 +108,38 @@ def test_mounted_policy_exists(services: dict[str, Any]) -> None:
             source = volume.split(":", 1)[0]
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{name}: {source} is missing"
+
+
+def test_two_workers_and_the_monitoring_services(services: dict[str, Any]) -> None:
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert services["lag-exporter"]["command"] == ["lag", "--serve", "9308"]
+    assert {"prometheus", "grafana"} <= services.keys()
+    for name in ("prometheus", "grafana"):
+        for volume in services[name]["volumes"]:
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source} is missing"
+
+
+def test_prometheus_scrapes_the_worker_and_the_exporter(services: dict[str, Any]) -> None:
+    config = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    (worker_sd,) = jobs["qunguard-worker"]["dns_sd_configs"]
+    assert worker_sd["names"] == ["worker"]
+    assert str(worker_sd["port"]) == environment(services["worker"])["QUNGUARD_WEB_PORT"]
+    assert jobs["qunguard-lag"]["static_configs"][0]["targets"] == ["lag-exporter:9308"]
+
+
+def test_dashboard_queries_name_metrics_the_code_exports() -> None:
+    import json
+    import re
+
+    dashboard = json.loads((ROOT / "ops/grafana/dashboards/qunguard.json").read_text(encoding="utf-8"))
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    names = {m for e in exprs for m in re.findall(r"\b((?:kafka|qunguard)_[a-z_]+)", e)}
+    source = "".join(
+        (ROOT / "agents" / f).read_text(encoding="utf-8") for f in ("metrics.py", "lag_exporter.py")
+    )
+    for name in names:
+        base = re.sub(r"_(bucket|total)$", "", name)
+        assert f'"{base}' in source, f"dashboard queries {name}, which nothing exports"
