@@ -1,10 +1,7 @@
 """The benchmark's measurements, each from outside the process measured.
 
-- `watch_group`: throughput of a consumer group from its committed offsets, sampled every
-  `interval` seconds: events committed between the first sample that shows progress and the sample
-  that shows the group caught up, divided by the time between those two samples. Both ends lag
-  the real first/last event by up to one commit interval plus one sample, so the error is the same
-  for every run and the bench uses a short commit interval.
+- `watch_group`: throughput of a consumer group, from the workers' /metrics (first event
+  consumed) to the group's committed offsets (everything processed and its output flushed).
 - `raw_rate`: a plain confluent-kafka consumer over the same partitions, for context.
 - `probe_latency`: produce probes at a fixed rate, read the violations topic, and take the time
   from each probe's produce call to the arrival of its violation (one process, one clock).
@@ -12,9 +9,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +40,10 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass(frozen=True, slots=True)
 class GroupRun:
-    events: int  # committed inside the measured window
+    events: int  # input events processed inside the measured window
     window_s: float
-    first_progress_s: float  # from the start of watching (worker start) to the first commit seen
+    startup_s: float  # from the worker start to its first consumed event (imports, group join)
+    drain_s: float  # from the input committed to the internal topics committed
     cpu_s: float  # CPU time of the watched processes inside the window
 
     @property
@@ -55,7 +55,8 @@ class GroupRun:
             "events_per_s": round(self.rate, 1),
             "events_in_window": self.events,
             "window_s": round(self.window_s, 3),
-            "startup_to_first_commit_s": round(self.first_progress_s, 2),
+            "startup_to_first_event_s": round(self.startup_s, 2),
+            "internal_topics_drain_s": round(self.drain_s, 3),
             "worker_cpu_s": round(self.cpu_s, 2),
             "worker_cpu_per_1k_events_ms": round(1000 * 1000 * self.cpu_s / self.events, 1)
             if self.events
@@ -63,44 +64,92 @@ class GroupRun:
         }
 
 
-def _committed_total(consumer: Consumer, tps: list[TopicPartition]) -> int:
-    found = consumer.committed(tps, timeout=10)
-    return sum(max(tp.offset, 0) for tp in found)
+def consumed_events(ports: Iterable[int]) -> int:
+    """`qunguard_events_total` summed over the workers' /metrics (input records consumed)."""
+    total = 0.0
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as reply:
+            for line in reply.read().decode().splitlines():
+                if line.startswith("qunguard_events_total{"):
+                    total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+class _Committed:
+    """A group's committed offsets, read without joining the group."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        self.consumer = Consumer(reader_config(bootstrap, "qunguard-bench", group))
+
+    def reached(self, ends: Ends) -> bool:
+        tps = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]
+        found = self.consumer.committed(tps, timeout=10) if tps else []
+        return all(tp.offset >= ends[(tp.topic, tp.partition)] for tp in found)
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
 def watch_group(
     bootstrap: str,
     group: str,
     ends: Ends,
+    internal: list[str],
+    ports: list[int],
     pids: Callable[[], Iterable[int]],
     alive: Callable[[], bool],
     timeout: float,
-    interval: float = 0.1,
 ) -> GroupRun:
-    """Sample `group`'s committed offsets on the `ends` partitions until it has committed them all."""
-    tps = [TopicPartition(t, p) for (t, p), end in ends.items() if end > 0]
+    """Time one group over the events in `ends`, from outside its processes.
+
+    Start: the first /metrics sample (every 20 ms) showing an input event consumed. End: the group
+    has committed every input partition to its end, and then every `internal` topic (the worker's
+    repartition topics) to the end it had at that moment. Faust commits an offset only after the
+    records produced for it are flushed, so a committed input offset means its output is out.
+    """
     total = sum(ends.values())
-    consumer = Consumer(reader_config(bootstrap, "qunguard-bench", group))
+    committed = _Committed(bootstrap, group)
     started = time.monotonic()
-    first: tuple[float, int, float] | None = None
+
+    def check(what: str) -> None:
+        if not alive():
+            raise BenchError(f"a worker exited before {what}")
+        if time.monotonic() - started > timeout:
+            raise BenchError(f"group {group}: no {what} after {timeout:.0f}s")
+
     try:
         while True:
-            now = time.monotonic()
-            done = _committed_total(consumer, tps)
-            if first is None and done > 0:
-                first = (now, done, sum(cpu_seconds(pid) for pid in pids()))
-            if done >= total:
-                break
-            if not alive():
-                raise BenchError("a worker exited before its group caught up")
-            if now - started > timeout:
-                raise BenchError(f"group {group} committed {done} of {total} events in {timeout:.0f}s")
-            time.sleep(interval)
+            with contextlib.suppress(OSError):  # the web server is not up yet
+                seen = consumed_events(ports)
+                if seen > 0:
+                    break
+            check("first event")
+            time.sleep(0.02)
+        first, cpu_first = time.monotonic(), sum(cpu_seconds(pid) for pid in pids())
+        while not committed.reached(ends):
+            check("commit of every input event")
+            time.sleep(0.05)
+        inputs_done = time.monotonic()
+        internal_ends = end_offsets(bootstrap, internal) if internal else {}
+        while not committed.reached(internal_ends):
+            check("commit of the internal topics")
+            time.sleep(0.05)
+        last = time.monotonic()
         cpu = sum(cpu_seconds(pid) for pid in pids())
-        assert first is not None
-        return GroupRun(total - first[1], now - first[0], first[0] - started, cpu - first[2])
+        return GroupRun(total - seen, last - first, first - started, last - inputs_done, cpu - cpu_first)
+    finally:
+        committed.close()
+
+
+def records_written(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Records in every topic whose name starts with `prefix` (a group's internal and changelog topics)."""
+    consumer = Consumer(reader_config(bootstrap, "qunguard-bench-topics"))
+    try:
+        names = sorted(t for t in consumer.list_topics(timeout=10).topics if t.startswith(prefix))
     finally:
         consumer.close()
+    ends = end_offsets(bootstrap, names) if names else {}
+    return {name: sum(end for (t, _p), end in ends.items() if t == name) for name in names}
 
 
 def raw_rate(bootstrap: str, ends: Ends, timeout: float = 120.0) -> dict:

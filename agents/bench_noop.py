@@ -1,6 +1,7 @@
 """The benchmark's baseline: a Faust worker whose agents consume the input topics as raw bytes and
-do nothing. Same Settings (environment), same Faust consumer options and the same `Worker` entry
-as `qunguard worker`, so the pipeline's figure divided by this one is the cost of moderation.
+do nothing but count them. Same Settings (environment), same Faust consumer options, the same
+`Worker` entry and the same `qunguard_events_total` counter on /metrics as `qunguard worker`, so
+the pipeline's figure divided by this one is the cost of moderation.
 
 Run as `python -m agents.bench_noop` with the worker's environment variables.
 """
@@ -11,18 +12,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
+import faust.web
 from faust.worker import Worker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.metrics import EVENTS
 from agents.settings import Settings
 from topics.catalog import INPUT_TOPICS
 
 
 def app_options(settings: Settings) -> dict[str, Any]:
-    """The consumer-side options `agents.app.create_app` gives Faust (web server off)."""
+    """The options `agents.app.create_app` gives Faust."""
     options: dict[str, Any] = {
         "broker": settings.kafka_url,
         "store": "memory://",
-        "web_enabled": False,
+        "web_enabled": settings.web_port > 0,
+        "web_port": settings.web_port or 6066,
+        "web_host": "0.0.0.0",
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
         "broker_max_poll_interval": settings.max_poll_interval,
@@ -37,16 +43,25 @@ def app_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-async def _ignore(stream: faust.StreamT) -> AsyncIterator[None]:
-    async for _value in stream:
-        yield None
+def _ignore(counter):
+    async def ignore(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _value in stream:
+            counter.inc()
+            yield None
+
+    return ignore
 
 
 def create_noop_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_options(settings))
     for spec in INPUT_TOPICS:
         topic = app.topic(spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
-        app.agent(topic, name=f"noop.{spec.name}")(_ignore)
+        app.agent(topic, name=f"noop.{spec.name}")(_ignore(EVENTS.labels(spec.name)))
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     return app
 
 

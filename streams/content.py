@@ -38,6 +38,7 @@ from topics.events import Event, MessageEvent
 log = logging.getLogger(__name__)
 _LATIN_OR_DIGIT = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _MARKS = ("★", "☆")
+_STRUCTURAL = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a★☆]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,10 @@ class ContentDetector:
     def detect(self, event: Event, key: str, ctx: Context) -> list[Finding]:
         if not isinstance(event, MessageEvent) or event.msg_type in self.skip_msg_types:
             return []
+        if event.attachment is None:  # the usual chat message: one field, one hit per rule
+            text = event.text
+            hits = self.scan_text(text) if text else []
+            return [self._finding(event, hit.rule, [FieldHit(hit, "text", text)]) for hit in hits]
         merged: dict[str, list[FieldHit]] = {}
         for field_hit in self.scan(event):
             merged.setdefault(field_hit.hit.rule, []).append(field_hit)
@@ -152,6 +157,8 @@ class ContentDetector:
     def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
         """Every content hit in one piece of message text."""
         hits = self.scan_words(text, trace)
+        if _STRUCTURAL.search(text) is None:  # no letter, digit or ★: no link, number or marking
+            return _merge(hits) if len(hits) > 1 else hits
         if _LATIN_OR_DIGIT.search(text):
             link = self.links.scan_text(text)
             if link is not None:

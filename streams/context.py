@@ -29,6 +29,9 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
 SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
 _BUILTINS = {name: re.compile(pattern) for name, pattern in BUILTIN_GROUPS.items()}
 _NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
+_DIGIT = re.compile(r"\d")
+# Eleven digits in a row, numerals counted: the least a %phone match needs.
+_NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
 SPELLINGS, ALL, OFF = "spellings", "all", "off"
 SPLIT_MODES = (SPELLINGS, ALL, OFF)
 
@@ -122,10 +125,21 @@ class Context:
         """Built-in group matches, computed only when some grouped term matched at all."""
         if not self.builtins or not any(m.entry.group != DIRECT for ms in kept.values() for m in ms):
             return []
-        numerals = norm.text.translate(NUMERALS)
+        # Every built-in group needs a digit (or, read as a phone number, eleven digits/numerals
+        # in a row); the checks below skip the regexes and the numeral view for texts without.
+        has_digit = _DIGIT.search(norm.text) is not None
+        numerals = ""
         out = []
         for name in sorted(self.builtins):
-            text = numerals if name in _NUMERAL_VIEW else norm.text
+            if name in _NUMERAL_VIEW:
+                if _NUMERAL_RUN.search(norm.text) is None:
+                    continue
+                numerals = numerals or norm.text.translate(NUMERALS)
+                text = numerals
+            elif has_digit:
+                text = norm.text
+            else:
+                continue
             for found in _BUILTINS[name].finditer(text):
                 out.append(Match(found.start(), found.end(), _builtin_entry(name)))
         return out

@@ -17,6 +17,7 @@ DIRECT = ""  # the group of terms that fire on their own
 EVASION = "evasion"  # default tag of terms that also match their pinyin/homophone spellings
 # Built-in groups an @near line may name besides declared ones, matched on normalised text:
 # a figure (two or more digits), a mainland mobile number and a secret-like token (letters and digits, six or more).
+# Each needs a digit (%phone: eleven in a row); streams.context skips them on text without.
 BUILTIN_GROUPS = {
     "%number": r"\d{2,}",
     "%phone": r"(?<!\d)1[3-9]\d{9}(?!\d)",

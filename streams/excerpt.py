@@ -30,7 +30,8 @@ def excerpt(text: str, start: int, end: int, width: int, mask_all: bool = False)
 
 
 def mask(text: str, mask_all: bool = False) -> str:
-    text = NUMBER_RUN.sub(_mask_number, text)
+    if _DIGIT.search(text) is not None:  # a number run starts with a digit; most texts have none
+        text = NUMBER_RUN.sub(_mask_number, text)
     if mask_all:
         text = _SECRETISH.sub(lambda m: "*" * len(m.group(0)), text)
     # Evidence goes out as JSON: no control characters or lone surrogates.

@@ -45,6 +45,7 @@ def test_bench_quick_writes_one_json_document(tmp_path) -> None:
     for section in ("noop_agent", "pipeline"):
         assert _is_number(doc[section]["events_per_s"]), doc[section]
         assert doc[section]["method"]
+    assert all(_is_number(n) for n in doc["pipeline"]["records_written_per_input_event"].values())
     assert _is_number(doc["raw_consumer"]["events"]) and doc["raw_consumer"]["events"] == 1500
     assert _is_number(doc["pipeline_over_noop"]["ratio"])
     assert doc["pipeline_over_noop"]["target"] == 0.75
