@@ -175,6 +175,9 @@ def test_bench_content_shape() -> None:
     assert figures["terms"] >= 20_000
     assert figures["message_chars"] == 120
     assert figures["engine_msgs_per_s"] > 0 and figures["bare_ahocorasick_rs_msgs_per_s"] > 0
+    assert figures["engine_clean_msgs_per_s"] > 0 and figures["engine_hit_msgs_per_s"] > 0
+    assert 0 < figures["hit_rate"] < 1
+    assert figures["messages_with_findings"] >= figures["messages_with_planted_terms"] > 0
     assert figures["engine_vs_bare_ratio"] == pytest.approx(
         figures["engine_msgs_per_s"] / figures["bare_ahocorasick_rs_msgs_per_s"], rel=0.05
     )
