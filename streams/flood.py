@@ -85,6 +85,8 @@ def event_time(burst: Burst, event: MessageEvent) -> datetime:
 class BurstDetector:
     """Runs one `BurstRule`; its state map carries the rule's name."""
 
+    sweep_interval = 300.0  # the sweep only expires idle keys
+
     def __init__(self, rule: BurstRule, state: StateSource, tolerance: float, clock: EventClock) -> None:
         self.burst_rule = rule
         self.rules = (rule.rule,)

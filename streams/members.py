@@ -33,6 +33,7 @@ REMOVES = frozenset({"member_left", "member_removed"})
 class GroupMembers:
     rules: tuple[str, ...] = ()
     partition = "group"
+    sweep_interval = 600.0  # the sweep only forgets dissolved groups and stale markers
 
     def __init__(self, state: StateSource, tolerance: float, clock: EventClock) -> None:
         self.state: StateMap = state.map(MAP_NAME, "group")
