@@ -36,6 +36,15 @@ from topics.violation import violation_id
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture(scope="module")
+def chaos_bootstrap(tmp_path_factory: pytest.TempPathFactory):
+    """A broker for this module only: the ~2,000 records these tests produce (1,000 of them poison)
+    would otherwise be read again by every later test's fresh consumer group."""
+    service = tansu(tmp_path_factory.mktemp("chaos-broker")).start()
+    yield f"127.0.0.1:{service.port}"
+    service.stop()
+
+
 class Downstream(threading.Thread):
     """Reads the violations and dead-letter topics from the start; keeps what belongs to `prefix`."""
 
@@ -135,8 +144,9 @@ def missing(down: Downstream, expected: set[str], service: Service) -> Callable[
 
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
-    bootstrap: str, redis_url: str, unique: str, tmp_path
+    chaos_bootstrap: str, redis_url: str, unique: str, tmp_path
 ) -> None:
+    bootstrap = chaos_bootstrap
     settings = settings_for(bootstrap, redis_url, f"qg-kill-{unique}")
     prepare(settings)
     prefix = f"{unique}-kill"
@@ -199,7 +209,8 @@ def test_frozen_broker_worker_recovers_without_restart(redis_url: str, unique: s
         broker.stop()
 
 
-def test_redis_down_and_back_loses_nothing(bootstrap: str, unique: str, tmp_path) -> None:
+def test_redis_down_and_back_loses_nothing(chaos_bootstrap: str, unique: str, tmp_path) -> None:
+    bootstrap = chaos_bootstrap
     store = redis(tmp_path).start()
     url = f"redis://127.0.0.1:{store.port}/0"
     settings = settings_for(bootstrap, url, f"qg-redis-{unique}")
@@ -271,8 +282,9 @@ def poison(rng: random.Random, key: bytes, n: int) -> BenchRecord:
 
 
 def test_poison_records_go_to_dead_letters_and_valid_events_all_processed(
-    bootstrap: str, redis_url: str, unique: str, tmp_path
+    chaos_bootstrap: str, redis_url: str, unique: str, tmp_path
 ) -> None:
+    bootstrap = chaos_bootstrap
     settings = settings_for(bootstrap, redis_url, f"qg-poison-{unique}")
     prepare(settings)
     prefix = f"{unique}-poison"
