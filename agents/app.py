@@ -17,6 +17,7 @@ import faust
 import faust.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents import transport
 from agents.health import readiness, register_health
 from agents.metrics import install_faust_sensor, timed, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
@@ -55,6 +56,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     """Build the worker app. `reference` defaults to the Redis-backed cache at settings.redis_url."""
     options: dict[str, Any] = {
         "broker": settings.kafka_url,
+        # The consumer with exact log-end offsets for table recovery (agents.transport).
+        "broker_consumer": settings.kafka_url.replace("kafka://", f"{transport.SCHEME}://"),
         "store": "memory://",
         "web_enabled": settings.web_port > 0,
         "web_port": settings.web_port or 6066,

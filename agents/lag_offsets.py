@@ -79,7 +79,7 @@ class GroupOffsets:
         listed = self._list_offsets(tps)
         if self.method is EndOffsets.LIST_OFFSETS:
             return listed
-        return self._watermarks(listed)
+        return self.watermarks(listed)
 
     def _list_offsets(self, tps: list[TP]) -> dict[TP, int]:
         futures = self.admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in tps})
@@ -88,7 +88,7 @@ class GroupOffsets:
             for tp, f in futures.items()
         }
 
-    def _watermarks(self, listed: dict[TP, int]) -> dict[TP, int]:
+    def watermarks(self, listed: dict[TP, int]) -> dict[TP, int]:
         # Start one record early: a fetch inside the last batch returns the whole batch, and
         # an offset below the log start falls back to the earliest record (auto.offset.reset).
         self._reader.assign([TopicPartition(t, p, max(0, end - 1)) for (t, p), end in listed.items()])

@@ -95,11 +95,7 @@ class Scene:
 
 
 def produce(bootstrap: str, records: list[tuple[str, str, str, bytes]]) -> list[tuple[str, int, int]]:
-    """Produce (topic, event id, key, value) records; return each one's (topic, partition, offset).
-
-    One produce request per record: on Tansu a consumer that resumes from a committed offset in
-    the middle of a multi-record batch (a restarted worker) can stall on that partition.
-    """
+    """Produce (topic, event id, key, value) records; return each one's (topic, partition, offset)."""
     producer = Producer(producer_config(bootstrap, "e2e-behaviour"))
     delivered: list[tuple[str, int, int]] = []
     for topic, _, key, value in records:
@@ -107,7 +103,7 @@ def produce(bootstrap: str, records: list[tuple[str, str, str, bytes]]) -> list[
             topic, key=key.encode(), value=value,
             on_delivery=lambda err, msg: delivered.append((msg.topic(), msg.partition(), msg.offset())),
         )  # fmt: skip
-        assert producer.flush(10) == 0
+    assert producer.flush(10) == 0
     assert len(delivered) == len(records)
     return delivered
 
@@ -186,11 +182,7 @@ def test_windows_and_deadlines_survive_a_restart(
         )
         notice = scene.message(scene.notices, scene.staff, 0, text="【通知】今天下班前提交周报")
         first_half = scene.burst(range(5))
-        # One record at a time, so each changelog write is its own produce request: Tansu's high
-        # watermark counts batches, not records, and Faust recovers a changelog only up to it
-        # (on Kafka this wait changes nothing).
-        for record in [notice, *first_half]:
-            wait_committed(bootstrap, first.app_id, produce(bootstrap, [record]))
+        wait_committed(bootstrap, first.app_id, produce(bootstrap, [notice, *first_half]))
     finally:
         proc.stop()
     log1 = proc.log_path.read_text()

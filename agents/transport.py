@@ -1,0 +1,53 @@
+"""Faust's aiokafka transport with exact log-end offsets for table recovery.
+
+Faust restores a table by reading its changelog up to the partition's log-end offset, which it
+asks for with ListOffsets(latest). The embedded Tansu broker answers that with the base offset of
+the last batch + 1, so after batched writes a restarted worker stopped short and lost the tail
+of its state. This consumer takes the high watermark of a fetch instead (agents.lag_offsets,
+exact on Tansu and on Apache Kafka); it is only asked at rebalances, so the extra fetch is cheap.
+The app uses it through the broker URL scheme `qunguard://` (agents.app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from agents.lag_offsets import GroupOffsets, OffsetReadError
+
+log = logging.getLogger(__name__)
+SCHEME = "qunguard"
+
+
+class Consumer(faust_aiokafka.Consumer):
+    _offsets: GroupOffsets | None = None
+
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        listed = await super().highwaters(*partitions)
+        try:
+            exact = await asyncio.to_thread(
+                self._exact, {(tp.topic, tp.partition): o for tp, o in listed.items()}
+            )
+        except OffsetReadError as exc:
+            log.warning("exact log-end offsets unavailable, using ListOffsets: %s", exc)
+            return listed
+        return {tp: exact.get((tp.topic, tp.partition), offset) for tp, offset in listed.items()}
+
+    def _exact(self, listed: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        if self._offsets is None:
+            bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in self.app.conf.broker_consumer)
+            self._offsets = GroupOffsets(bootstrap)
+        nonempty = {tp: end for tp, end in listed.items() if end > 0}
+        return {**listed, **self._offsets.watermarks(nonempty)} if nonempty else listed
+
+
+class Transport(faust_aiokafka.Transport):
+    Consumer = Consumer
+
+
+TRANSPORTS.aliases[SCHEME] = f"{__name__}:Transport"
