@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import transport
 from agents.health import readiness, register_health
-from agents.metrics import install_faust_sensor, timed, watch_table_sizes
+from agents.metrics import install_faust_sensor, timed, watch_calendars, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
 from agents.reload import register_reload
 from agents.settings import Settings
@@ -85,6 +85,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     detectors = build_detectors(policy, state)
     engine = RuleEngine(policy, reference, reference, timed(detectors), clock=utc_now)
     watch_table_sizes(state.tables)
+    watch_calendars(detectors)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
     internal = {p: raw_topic(app, topology.internal(p).name) for p in partitions}
     moderator = Moderator(

@@ -140,6 +140,21 @@ def count_decode_failure(topic: str, reason: str) -> None:
     DECODE_FAILURES.labels(topic, reason).inc()
 
 
+CALENDAR_FALLBACK_DAYS = Counter(
+    "qunguard_calendar_fallback_days",
+    "Distinct dates judged by weekly hours and operator dates only (chinesecalendar has no data)",
+)
+
+
+def watch_calendars(detectors: Iterable[Any]) -> None:
+    """Count the days a working calendar judged without statutory-holiday data (the calendar
+    also logs it once per year), for every detector that has a `calendar`."""
+    for detector in detectors:
+        calendar = getattr(detector, "calendar", None)
+        if calendar is not None and hasattr(calendar, "on_fallback"):
+            calendar.on_fallback = lambda day: CALENDAR_FALLBACK_DAYS.inc()
+
+
 def watch_table_sizes(tables: Mapping[str, Sized]) -> None:
     """Export len() of each table at scrape time, e.g. `app.detector_state.tables` (name → map);
     a Faust table counts the keys this worker holds, active and standby partitions."""

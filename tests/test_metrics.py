@@ -104,3 +104,21 @@ def test_decode_failures_and_table_sizes() -> None:
     assert sample("qunguard_table_keys", table="test-table") == 2
     table["c"] = 3  # read at scrape time
     assert 'qunguard_table_keys{table="test-table"} 3.0' in generate_latest().decode()
+
+
+def test_calendar_fallback_days_are_counted() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from agents.metrics import CALENDAR_FALLBACK_DAYS, watch_calendars
+    from streams.detectors import build_detectors
+    from streams.policy import load_policy
+
+    detectors = build_detectors(load_policy())
+    watch_calendars(detectors)
+    (hours,) = [d for d in detectors if getattr(d, "calendar", None) is not None]
+    before = CALENDAR_FALLBACK_DAYS._value.get()
+    shanghai = ZoneInfo("Asia/Shanghai")
+    hours.calendar.is_working_time(datetime(2027, 1, 4, 10, tzinfo=shanghai), "g-x")
+    hours.calendar.is_working_time(datetime(2027, 1, 4, 11, tzinfo=shanghai), "g-x")
+    assert CALENDAR_FALLBACK_DAYS._value.get() == before + 1
