@@ -20,7 +20,7 @@ from typing import Any
 import faust
 from confluent_kafka.cimpl import murmur2  # the producers' partitioner (Kafka's default)
 
-from streams.state import Partition, StateMap
+from streams.state import Partition, StateMap, routing_key_of
 
 _sweeping: ContextVar[int | None] = ContextVar("qunguard_sweeping_partition", default=None)
 
@@ -66,7 +66,7 @@ class TableMap(MutableMapping[str, Any]):
         keys = list(self.table.keys())  # a copy: sweeps delete while iterating
         if partition is None:
             return iter(keys)
-        return (k for k in keys if partition_of(k, self.partitions) == partition)
+        return (k for k in keys if partition_of(routing_key_of(k), self.partitions) == partition)
 
     def __len__(self) -> int:
         return len(self.table)

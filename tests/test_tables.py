@@ -32,6 +32,17 @@ def test_sweeping_yields_only_the_swept_partitions_keys() -> None:
     assert sorted(seen) == sorted(table)
 
 
+def test_compound_keys_are_swept_with_their_routing_key() -> None:
+    from streams.state import routing_key_of, state_key
+
+    keys = [state_key(f"g-{i}", f"wx_{j}") for i in range(20) for j in range(3)]
+    state = TableMap(FakeTable(dict.fromkeys(keys, 1)), 6)  # type: ignore[arg-type]
+    for partition in range(6):
+        with sweeping(partition):
+            assert all(partition_of(routing_key_of(k), 6) == partition for k in state)
+    assert routing_key_of(state_key("g-1", "wx_a")) == "g-1" and routing_key_of("g-1") == "g-1"
+
+
 def test_sweep_may_delete_while_iterating() -> None:
     table = FakeTable({f"g-{i}": i for i in range(20)})
     state = TableMap(table, 6)  # type: ignore[arg-type]
