@@ -2,7 +2,10 @@
 
 Each rule is a `BurstRule`: which messages it counts, in which track, and what makes a burst.
 One `BurstDetector` runs any of them over a `streams.windows.BurstWindow` whose state lives in
-the rule's own map (named after the rule, keyed by the rule's partition key).
+the rule's own map (named after the rule). A rule that counts each sender of a group separately
+keys its map by (group, sender) (`streams.state.state_key`), so a value holds one sender's
+window and stays small however busy the group is: live, every write sends the whole value to
+the changelog. The out-of-order tolerance is then measured against that key's newest event.
 `chat.private_in_group` (streams.private_chat) is a burst rule too.
 """
 
@@ -21,7 +24,7 @@ from streams.eventtime import (
     behaviour_message,
     utc_seconds,
 )
-from streams.state import Partition, StateMap, StateSource
+from streams.state import Partition, StateMap, StateSource, state_key
 from streams.windows import Burst, BurstWindow, Entry
 from topics.events import Event, MessageEvent
 
@@ -55,6 +58,10 @@ class BurstRule:
 
     def counted(self, event: MessageEvent, key: str) -> Counted | None:
         raise NotImplementedError
+
+    def state_key(self, event: MessageEvent, key: str) -> str:
+        """The map key an event counted under routing key `key` is kept in."""
+        return key
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
         raise NotImplementedError
@@ -104,13 +111,14 @@ class BurstDetector:
             return ()
         ts = utc_seconds(event.ts)
         self.clock.saw(ts)
-        old = self.state.get(key)
+        where = self.burst_rule.state_key(event, key)
+        old = self.state.get(where)
         entry = [ts, event.event_id, *counted.extra]
         new, burst = self.windows.add(
             old, counted.track, entry, lambda entries: self.burst_rule.select(key, entries)
         )
-        if new is not old:
-            self.state[key] = new
+        if new is not old and new != old:
+            self.state[where] = new
         if burst is None:
             return ()
         return (self.burst_rule.finding(event, key, counted.track, burst),)
@@ -137,6 +145,9 @@ class RateRule(BurstRule):
 
     def counted(self, event: MessageEvent, key: str) -> Counted | None:
         return Counted(event.sender_id)
+
+    def state_key(self, event: MessageEvent, key: str) -> str:
+        return state_key(key, event.sender_id)
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
         return entries if len(entries) >= self.count else None
@@ -170,6 +181,9 @@ class DuplicateRule(BurstRule):
         if len(text) < self.min_chars:
             return None
         return Counted(event.sender_id, (text_digest(text),))
+
+    def state_key(self, event: MessageEvent, key: str) -> str:
+        return state_key(key, event.sender_id)
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
         by_text: dict[str, list[Entry]] = {}

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from streams.flood import normalized_text
+from streams.state import state_key
 from tests.behaviour_world import T0, World, only, policy_with
 
 
@@ -71,9 +72,18 @@ def test_out_of_order_within_the_tolerance_gives_the_same_burst() -> None:
 def test_an_event_later_than_the_tolerance_is_not_counted() -> None:
     world = World()
     events = burst(world, "wx_zhangwei", [100 + i for i in range(9)])
-    world.feed(world.message("wx_lina", 300), *events)  # the group's event time is at 300 s
+    world.feed(*events, world.message("wx_zhangwei", 300))  # the sender's event time is at 300 s
     late = world.message("wx_zhangwei", 105.5)  # 194.5 s behind: beyond the 60 s tolerance
     assert not world.feed(late)
+
+
+def test_the_tolerance_is_measured_per_sender_in_a_group() -> None:
+    # per-sender windows are kept under (group, sender) keys: another sender's newer events do
+    # not make this sender's slightly delayed messages late
+    world = World()
+    events = burst(world, "wx_zhangwei", [100 + i for i in range(10)])
+    world.feed(world.message("wx_lina", 300))
+    assert len(only(world.feed(*events), "flood.rate")) == 1
 
 
 def test_a_redelivered_event_counts_once_and_a_redelivered_trigger_repeats_the_same_violation() -> None:
@@ -90,20 +100,21 @@ def test_state_expires_and_the_sweep_drops_idle_keys() -> None:
     world = World()
     for n in range(200):  # 200 senders in 50 groups post once each
         world.feed(world.message(f"wx_s{n}", n, group_id=f"g-{n % 50}"))
-    assert len(world.state.maps["flood.rate"]) == 50
-    per_group = world.state_bytes("flood.rate") / 50
-    assert per_group < 400, per_group  # four senders of one entry each
+    assert len(world.state.maps["flood.rate"]) == 200  # one key per (group, sender)
+    per_key = world.state_bytes("flood.rate") / 200
+    assert per_key < 120, per_key  # one entry each
     # expiry follows event time: the wall clock alone expires nothing
     world.sweep(T0.replace(hour=23))
-    assert len(world.state.maps["flood.rate"]) == 50
+    assert len(world.state.maps["flood.rate"]) == 200
     # once event time has moved on past window + tolerance + idle_expiry_seconds, it does
     world.feed(world.message("wx_lina", 2 * 3600, group_id="g-late"))
     world.sweep(T0.replace(hour=23))
-    assert world.state.maps["flood.rate"].keys() == {"g-late"}
+    assert world.state.maps["flood.rate"].keys() == {state_key("g-late", "wx_lina")}
     # a burst's state is gone once its cooldown is over and a later event passes by
     world.feed(*burst(world, "wx_zhangwei", [1000 + i for i in range(10)]))
-    world.feed(world.message("wx_lina", 1200))
-    assert world.state.maps["flood.rate"]["g-sales"]["t"].keys() == {"wx_lina"}
+    world.feed(world.message("wx_zhangwei", 1200))
+    (track,) = world.state.maps["flood.rate"][state_key("g-sales", "wx_zhangwei")]["t"].values()
+    assert "f" not in track and len(track["e"]) == 1
 
 
 def test_duplicate_text_after_nfkc_casefold_and_whitespace_removal() -> None:
@@ -186,6 +197,7 @@ def test_a_burst_redelivered_after_its_state_was_pruned_stays_quiet() -> None:
     world = World()
     events = burst(world, "wx_zhangwei", [i * 5 for i in range(10)])
     assert len(only(world.feed(*events), "flood.rate")) == 1
-    world.feed(world.message("wx_lina", 600))  # the sender's window and cooldown are pruned
-    assert world.state.maps["flood.rate"]["g-sales"]["t"].keys() == {"wx_lina"}
-    assert not world.feed(*events)  # older than the group's watermark minus the tolerance
+    world.feed(world.message("wx_zhangwei", 600))  # the sender's window and cooldown are pruned
+    (track,) = world.state.maps["flood.rate"][state_key("g-sales", "wx_zhangwei")]["t"].values()
+    assert "f" not in track
+    assert not world.feed(*events)  # older than the key's watermark minus the tolerance
