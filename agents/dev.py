@@ -10,6 +10,7 @@ Whatever happens, every process it started is stopped on the way out.
 from __future__ import annotations
 
 import collections
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,9 @@ from agents.offsets import caught_up, end_offsets
 from agents.settings import Settings
 from agents.sinks import REASON_HEADER
 from agents.table import row
+from agents.topology import Topology
 from config import SAMPLE_DIR
+from streams.policy import DEFAULT_POLICY
 from topics.catalog import DEADLETTER, INPUT_TOPICS, MESSAGES, VIOLATIONS
 
 WIDTHS = (26, 16, 18, 48)
@@ -50,6 +53,7 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
             commit_interval=0.5,
             tick_interval=2.0,
             log_format="text",
+            policy_path=str(_dev_policy(stack.workdir)),
         )
         say(f"broker  Tansu on {stack.bootstrap} (pid {stack.broker.proc.pid})")
         say(f"redis   {stack.redis_url} (pid {stack.redis.proc.pid})   logs in {stack.workdir}")
@@ -71,9 +75,17 @@ def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, 
     watcher = Consumer(reader_config(bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
     watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
     try:
-        say(feed_file(events_path, bootstrap, progress=False).summary())
+        # Membership first: who is in a group is known before its messages are judged (e.g. who
+        # must acknowledge a notice). The two topics are consumed independently, so a single feed
+        # could let a notice overtake the snapshot of its group's members.
+        members, messages = _split(events_path, proc.log_path.parent / "feed")
+        say(feed_file(members, bootstrap, progress=False).summary())
+        _wait(bootstrap, settings.app_id, [t.name for t in INPUT_TOPICS], proc)
+        say(feed_file(messages, bootstrap, progress=False).summary())
         _produce_poison(bootstrap)
         ends = end_offsets(bootstrap, [t.name for t in INPUT_TOPICS])
+        internal = [Topology(settings.app_id).internal(p).name for p in ("sender", "member")]
+        internal_ends: dict | None = None  # read once the inputs are done: then all is forwarded
         print()
         print(row(("rule", "group", "subject", "evidence"), WIDTHS))
         print(row(("-" * 26, "-" * 16, "-" * 18, "-" * 48), WIDTHS))
@@ -90,8 +102,11 @@ def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, 
                 quiet_since = time.monotonic()
                 continue
             settled = time.monotonic() - quiet_since > 1.0
-            if not follow and settled and caught_up(bootstrap, settings.app_id, ends) and _drained(watcher):
-                break
+            if not follow and settled and caught_up(bootstrap, settings.app_id, ends):
+                if internal_ends is None:
+                    internal_ends = end_offsets(bootstrap, internal)
+                if caught_up(bootstrap, settings.app_id, internal_ends) and _drained(watcher):
+                    break
             if not follow and time.monotonic() > deadline:
                 say(f"the worker did not finish the sample within {DONE_TIMEOUT:.0f}s; see {proc.log_path}")
                 return 1
@@ -105,6 +120,37 @@ def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, 
         return 130
     finally:
         watcher.close()
+
+
+def _dev_policy(workdir: Path) -> Path:
+    """The default policy with two changes for a whole day of sample events fed at once:
+    membership is swept every 5 s instead of daily, so the sweep's findings (a leader missing
+    from the company group) show up in a short run; and events may arrive a day out of event-time
+    order, because partitions of a backfill are consumed at their own pace (a broadcast to three
+    groups reaches the sender's state in any order). Live traffic keeps the 60 s default."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    for key, value in (("sweep_interval_seconds", 5), ("out_of_order_seconds", 86400)):
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    path = workdir / "policy.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def _split(events: Path, folder: Path) -> tuple[Path, Path]:
+    """The events file as two files: membership and roster events, then messages (file order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    members, messages = folder / "membership.jsonl", folder / "messages.jsonl"
+    with open(events, "rb") as source, open(members, "wb") as first, open(messages, "wb") as second:
+        for line in source:
+            (second if b'"kind": "message"' in line or b'"kind":"message"' in line else first).write(line)
+    return members, messages
+
+
+def _wait(bootstrap: str, group: str, topics: list[str], proc: Service) -> None:
+    ends = end_offsets(bootstrap, topics)
+    deadline = time.monotonic() + DONE_TIMEOUT
+    while not caught_up(bootstrap, group, ends) and proc.running and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _print_record(msg, counts: collections.Counter[str]) -> None:
