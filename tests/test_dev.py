@@ -3,6 +3,8 @@ from the sample stream, the poison record in the dead-letter topic, exits 0 and 
 
 from __future__ import annotations
 
+import collections
+import io
 import os
 import re
 import signal
@@ -13,8 +15,23 @@ import time
 import pytest
 
 from agents.dev import run_dev
+from agents.replay import read_events, replay
+from config import SAMPLE_DIR
+from streams.policy import load_policy
+from topics.reference import read_ledger, read_roster
+from topics.violation import Violation
 
 pytestmark = pytest.mark.e2e
+
+
+def replay_sample() -> list[Violation]:
+    found = replay(
+        read_events(SAMPLE_DIR / "events.jsonl", io.StringIO()),
+        load_policy(),
+        read_roster(SAMPLE_DIR / "roster.csv"),
+        read_ledger(SAMPLE_DIR / "ledger.csv"),
+    )
+    return [v for v in found if isinstance(v, Violation)]
 
 
 def test_dev_runs_the_sample_and_exits(tmp_path, capsys) -> None:
@@ -23,6 +40,10 @@ def test_dev_runs_the_sample_and_exits(tmp_path, capsys) -> None:
     assert code == 0, out
     assert "content.gambling" in out and "DEAD LETTER" in out
     assert "done:" in out and "stopped worker, broker and redis" in out
+    # The live pipeline finds what replay finds in the sample (every detector, both paths).
+    shown = re.findall(r"(?m)^ +(\d+)  ([a-z_.]+)$", out.split("done:", 1)[1])
+    replayed = collections.Counter(v.rule for v in replay_sample())
+    assert {rule: int(n) for n, rule in shown} == dict(replayed), out
     pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", out)]
     assert len(pids) == 3  # broker, redis, worker
     for pid in pids:
