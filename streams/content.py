@@ -197,14 +197,7 @@ class ContentDetector:
             self.excerpt_chars,
             mask_all=rule == identifiers.RULE,
         )
-        return Finding(
-            rule=rule,
-            event_ts=event.ts,
-            source_event_ids=(event.event_id,),
-            group_id=event.group_id,
-            subject_id=event.sender_id,
-            evidence={"terms": terms, "excerpt": quote},
-        )
+        return Finding.of_message(rule, event, {"terms": terms, "excerpt": quote})
 
 
 def _merge(hits: list[Hit]) -> list[Hit]:

@@ -18,7 +18,7 @@ from streams.directory import LedgerView, RosterView
 from streams.policy import Policy
 from streams.routing import route
 from streams.state import PARTITIONS, Partition
-from topics.events import Event
+from topics.events import Event, MessageEvent
 from topics.timeutil import format_ts
 from topics.violation import Violation, violation_id
 
@@ -32,6 +32,11 @@ class Finding:
     subject_id: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     extra_actions: tuple[str, ...] = ()
+
+    @classmethod
+    def of_message(cls, rule: str, event: MessageEvent, evidence: dict[str, Any]) -> Finding:
+        """A finding about one message, its sender the subject."""
+        return cls(rule, event.ts, (event.event_id,), event.group_id, event.sender_id, evidence)
 
 
 def _owns_all(key: str) -> bool:

@@ -43,11 +43,4 @@ class HoursDetector:
 
     def _finding(self, rule: str, event: MessageEvent) -> Finding:
         local = event.ts.astimezone(self.calendar.hours.timezone)
-        return Finding(
-            rule=rule,
-            event_ts=event.ts,
-            source_event_ids=(event.event_id,),
-            group_id=event.group_id,
-            subject_id=event.sender_id,
-            evidence={"local_time": local.isoformat()},
-        )
+        return Finding.of_message(rule, event, {"local_time": local.isoformat()})

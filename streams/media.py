@@ -31,13 +31,5 @@ class LargeFileDetector:
         attachment = event.attachment
         if attachment is None or event.msg_type not in self.msg_types or attachment.size <= self.max_bytes:
             return ()
-        return (
-            Finding(
-                rule=RULE,
-                event_ts=event.ts,
-                source_event_ids=(event.event_id,),
-                group_id=event.group_id,
-                subject_id=event.sender_id,
-                evidence={"size": attachment.size, "max_bytes": self.max_bytes},  # the name may be sensitive
-            ),
-        )
+        # the name may be sensitive: evidence is the size only
+        return (Finding.of_message(RULE, event, {"size": attachment.size, "max_bytes": self.max_bytes}),)
