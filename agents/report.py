@@ -23,7 +23,7 @@ from streams.directory import MemoryLedger, MemoryRoster
 from streams.engine import RuleEngine
 from streams.group_report import GroupRow, group_rows
 from streams.member_index import MemberIndexDetector
-from streams.membership import ACTIVITY_MAP, GROUPS_MAP, MembershipDetector
+from streams.membership import GROUPS_MAP, MembershipDetector
 from streams.policy import Policy
 from streams.state import MemoryState
 from topics.events import RosterEvent
@@ -71,7 +71,7 @@ def build_report(
     now = as_of or last
     if now is None:
         return GroupReport([], None, 0)
-    groups, activity = state.map(GROUPS_MAP, "group"), state.map(ACTIVITY_MAP, "group")
+    groups, activity = state.map(GROUPS_MAP, "group"), detectors[0].activity
     return GroupReport(
         group_rows(groups, activity, memory_roster, memory_ledger, policy, now), now, len(seen)
     )

@@ -17,6 +17,12 @@ its member list):
      "expired": ts,        # the expires_at a group.expired was raised for
      "missing": [employee_id, …]}  # member.required_missing raised and not yet resolved
 
+Every event moves `last_event` (and a message `last_message`), but the stored value is rewritten
+only when something else changed or a time moved by at least a resolution (policy `[membership]
+activity_resolution_seconds`, far below group.zombie's idle days): live, each write is a changelog
+record. The exact newer times are kept in process (`merged_activity`), so a running worker and
+replay judge exact times; after a restart the stored times are at most that resolution behind.
+
 Timestamps are RFC 3339 strings. Functions here return new values and never mutate their input.
 """
 
@@ -102,6 +108,44 @@ def touch_activity(value: ActivityValue | None, event: MessageEvent | Membership
         if latest != value.get("last_message"):
             value["last_message"], value["last_message_id"] = latest, event.event_id
     return value
+
+
+TIME_FIELDS = ("last_event", "last_message", "last_message_id")
+
+
+def activity_moved(stored: ActivityValue | None, after: ActivityValue, resolution: float) -> bool:
+    """Whether `after` must be written over `stored`: anything but the times changed, a time was
+    set for the first time, or moved by `resolution` seconds or more."""
+    if stored is None:
+        return True
+    if any(after.get(k) != stored.get(k) for k in after.keys() | stored.keys() if k not in TIME_FIELDS):
+        return True
+    for name in ("last_event", "last_message"):
+        old, new = stored.get(name), after.get(name)
+        if new == old:
+            continue
+        if old is None or new is None:
+            return True
+        if (parse_ts(new) - parse_ts(old)).total_seconds() >= resolution:
+            return True
+    return False
+
+
+def merged_activity(stored: ActivityValue | None, recent: ActivityValue | None) -> ActivityValue | None:
+    """`stored` with the later times of `recent` (not yet written); never mutates either."""
+    if stored is None or recent is None:
+        return stored
+    value = dict(stored)
+    if _later(recent.get("last_event"), stored.get("last_event")):
+        value["last_event"] = recent["last_event"]
+    if _later(recent.get("last_message"), stored.get("last_message")):
+        value["last_message"] = recent["last_message"]
+        value["last_message_id"] = recent.get("last_message_id")
+    return value
+
+
+def _later(a: str | None, b: str | None) -> bool:
+    return a is not None and a != b and (b is None or parse_ts(a) > parse_ts(b))
 
 
 def quiet_since(activity: ActivityValue) -> datetime:

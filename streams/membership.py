@@ -8,14 +8,18 @@ knows about the group (streams.group_state) and is checked against the roster an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
+from typing import Any
 
 from streams.engine import Context, Finding
 from streams.group_state import (
+    ActivityValue,
+    activity_moved,
     apply_membership,
     member_account,
     member_accounts,
+    merged_activity,
     owner_account,
     touch_activity,
 )
@@ -31,13 +35,43 @@ from streams.member_checks import (
     unregistered_reason,
 )
 from streams.policy import Policy
-from streams.state import Partition, StateSource
+from streams.state import Partition, StateMap, StateSource
 from topics.events import Event, MembershipEvent, MessageEvent
 from topics.reference import Group
 
 GROUPS_MAP = "membership.groups"
 ACTIVITY_MAP = "membership.activity"
 DEFAULT_SWEEP_INTERVAL = 86400.0  # seconds; policy [membership] sweep_interval_seconds
+DEFAULT_ACTIVITY_RESOLUTION = 3600.0  # seconds; policy [membership] activity_resolution_seconds
+
+
+class ActivityView(MutableMapping[str, Any]):
+    """The activity map with the times not yet written (streams.group_state) merged in; a value
+    assigned here is written and supersedes them."""
+
+    def __init__(self, stored: StateMap) -> None:
+        self.stored = stored
+        self.recent: dict[str, ActivityValue] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        value = merged_activity(self.stored.get(key), self.recent.get(key))
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.stored[key] = value
+        self.recent.pop(key, None)
+
+    def __delitem__(self, key: str) -> None:
+        del self.stored[key]
+        self.recent.pop(key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.stored)
+
+    def __len__(self) -> int:
+        return len(self.stored)
 
 
 class MembershipDetector:
@@ -46,12 +80,14 @@ class MembershipDetector:
 
     def __init__(self, policy: Policy, state: StateSource) -> None:
         self.groups = state.map(GROUPS_MAP, "group")
-        self.activity = state.map(ACTIVITY_MAP, "group")
+        self.stored_activity = state.map(ACTIVITY_MAP, "group")
+        self.activity = ActivityView(self.stored_activity)
         self.member_policy = MemberPolicy.from_policy(policy)
         self.sweep_policy = SweepPolicy.from_policy(policy)
         # How often the live timer should run `sweep` (the lead's tick reads this attribute).
         section = policy.section("membership")
         self.sweep_interval = float(section.get("sweep_interval_seconds", DEFAULT_SWEEP_INTERVAL))
+        self.resolution = float(section.get("activity_resolution_seconds", DEFAULT_ACTIVITY_RESOLUTION))
 
     def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
         if not isinstance(event, MessageEvent | MembershipEvent):
@@ -84,7 +120,8 @@ class MembershipDetector:
         """Record the activity; group.unregistered once per group (again only after it was
         registered in between). The event that raised it raises it again when redelivered, so an
         at-least-once redelivery cannot lose the violation (its id is the same)."""
-        before = self.activity.get(key)
+        stored = self.stored_activity.get(key)
+        before = merged_activity(stored, self.activity.recent.get(key))
         after = touch_activity(before, event)
         findings = []
         reason = unregistered_reason(ledger)
@@ -103,8 +140,10 @@ class MembershipDetector:
                         evidence={"reason": reason},
                     )
                 )
-        if after != before:
+        if activity_moved(stored, after, self.resolution):
             self.activity[key] = after
+        elif after != before:
+            self.activity.recent[key] = after
         return findings
 
     def _membership(

@@ -120,3 +120,18 @@ def test_sweep_interval_comes_from_the_policy(tmp_path) -> None:
                                                                "sweep_interval_seconds = 60")  # fmt: skip
     (tmp_path / "p.toml").write_text(text, encoding="utf-8")
     assert MembershipDetector(load_policy(tmp_path / "p.toml"), MemoryState()).sweep_interval == 60
+
+
+def test_activity_is_stored_again_only_when_it_moved_a_resolution_yet_zombie_uses_exact_times() -> None:
+    world = World(groups=[])
+    stored = world.state.maps["membership.activity"]
+    world.feed(world.message("g-proj", "wx_lina", "2026-08-01T10:00:00+08:00", event_id="m-1"))
+    first = stored["g-proj"]
+    world.feed(world.message("g-proj", "wx_lina", "2026-08-01T10:30:00+08:00", event_id="m-2"))
+    assert stored["g-proj"] is first  # 30 min < the 1 h resolution: not rewritten
+    # the sweep judges the exact last message all the same
+    assert world.sweep("2026-08-31T10:29:59+08:00") == []
+    found = world.sweep("2026-08-31T10:30:00+08:00")
+    assert rules_of(found) == [("group.zombie", None)] and found[0].source_event_ids == ("m-2",)
+    world.feed(world.message("g-proj", "wx_lina", "2026-09-16T10:00:00+08:00", event_id="m-3"))
+    assert stored["g-proj"]["last_message_id"] == "m-3"  # moved by more than the resolution
