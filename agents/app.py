@@ -9,6 +9,7 @@ partitions this worker owns, and each tick sweeps its partition in the agent's o
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -52,8 +53,8 @@ class TopicForwarder:
         await self.topics[partition].send(key=key.encode("utf-8"), value=record.value, headers=record.headers)
 
 
-def create_app(settings: Settings, reference: ReferenceSource | None = None, **overrides: Any) -> faust.App:
-    """Build the worker app. `reference` defaults to the Redis-backed cache at settings.redis_url."""
+def app_options(settings: Settings) -> dict[str, Any]:
+    """The Faust options of the worker (and of the bench's no-op baseline, agents.bench_noop)."""
     options: dict[str, Any] = {
         "broker": settings.kafka_url,
         # The consumer with exact log-end offsets for table recovery (agents.transport).
@@ -73,6 +74,26 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     }
     if settings.data_dir:
         options["datadir"] = settings.data_dir
+    return options
+
+
+def use_event_loop() -> str:
+    """Run the worker on uvloop where it is installed (call before the app is created);
+    QUNGUARD_EVENT_LOOP=asyncio keeps asyncio's own loop (for comparisons)."""
+    import mode.loop
+
+    if os.environ.get("QUNGUARD_EVENT_LOOP", "uvloop") != "uvloop":
+        return "asyncio"
+    try:
+        mode.loop.use("uvloop")
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def create_app(settings: Settings, reference: ReferenceSource | None = None, **overrides: Any) -> faust.App:
+    """Build the worker app. `reference` defaults to the Redis-backed cache at settings.redis_url."""
+    options = app_options(settings)
     options.update(overrides)
     app = faust.App(settings.app_id, **options)
     topology = Topology(settings.app_id)

@@ -11,7 +11,6 @@ variables (agents.settings) as production; docs/bench.md explains each figure.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import os
@@ -72,8 +71,10 @@ def machine_facts() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "uvloop_installed": uvloop_installed,
-        # The worker runs Faust's default ("aio") loop unless told otherwise; this is that policy.
-        "event_loop_policy": type(asyncio.get_event_loop_policy()).__module__,
+        # what agents.app.use_event_loop picks in the workers and the no-op baseline
+        "worker_event_loop": "uvloop"
+        if uvloop_installed and os.environ.get("QUNGUARD_EVENT_LOOP", "uvloop") == "uvloop"
+        else "asyncio",
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 

@@ -1,5 +1,5 @@
 """The benchmark's baseline: a Faust worker whose agents consume the input topics as raw bytes and
-do nothing but count them. Same Settings (environment), same Faust consumer options, the same
+do nothing but count them. Same Settings (environment), the worker's Faust options (`agents.app.app_options`) and event loop, the same
 `Worker` entry and the same `qunguard_events_total` counter on /metrics as `qunguard worker`, so
 the pipeline's figure divided by this one is the cost of moderation.
 
@@ -9,38 +9,16 @@ Run as `python -m agents.bench_noop` with the worker's environment variables.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import faust
 import faust.web
 from faust.worker import Worker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.app import app_options, use_event_loop
 from agents.metrics import EVENTS
 from agents.settings import Settings
 from topics.catalog import INPUT_TOPICS
-
-
-def app_options(settings: Settings) -> dict[str, Any]:
-    """The options `agents.app.create_app` gives Faust."""
-    options: dict[str, Any] = {
-        "broker": settings.kafka_url,
-        "store": "memory://",
-        "web_enabled": settings.web_port > 0,
-        "web_port": settings.web_port or 6066,
-        "web_host": "0.0.0.0",
-        "broker_session_timeout": settings.session_timeout,
-        "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
-        "broker_max_poll_interval": settings.max_poll_interval,
-        "broker_commit_interval": settings.commit_interval,
-        "consumer_auto_offset_reset": "earliest",
-        "topic_replication_factor": settings.replication_factor,
-        "producer_acks": -1,
-        "logging_config": None,
-    }
-    if settings.data_dir:
-        options["datadir"] = settings.data_dir
-    return options
 
 
 def _ignore(counter):
@@ -67,6 +45,7 @@ def create_noop_app(settings: Settings) -> faust.App:
 
 def main() -> None:
     settings = Settings.from_env()
+    use_event_loop()
     Worker(create_noop_app(settings), loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from faust.worker import Worker
 
 from agents.admin import create_topics
-from agents.app import create_app
+from agents.app import create_app, use_event_loop
 from agents.logs import configure_logging
 from agents.settings import Settings
 
 
 def run_worker(settings: Settings) -> int:
     configure_logging(settings)
+    use_event_loop()
     app = create_app(settings)
     partitions = ("group", *(p for p in app.moderator.engine.partitions() if p != "group"))
     create_topics(settings.kafka_bootstrap, app.topology.internal_topics(partitions))
