@@ -18,21 +18,25 @@ from streams.policy import Policy
 from streams.private_chat import PrivateChatRule
 from streams.state import StateSource
 
+SENDER_IN_GROUP_MAP = "flood.sender_in_group"  # (group, sender) → each per-sender rule's window
+
 
 def behaviour_detectors(policy: Policy, state: StateSource) -> list[Detector]:
     tolerance = tolerance_seconds(policy)
     clock = EventClock(idle_expiry_seconds(policy))
     members = GroupMembers(state, tolerance, clock)
-    bursts: list[BurstRule] = [
+    per_sender: list[BurstRule] = [
         RateRule(policy.rule("flood.rate").params),
         DuplicateRule(policy.rule("flood.duplicate").params),
         MentionAllRule(policy.rule("flood.mention_all").params),
-        BroadcastRule(policy.rule("flood.broadcast").params),
-        PrivateChatRule(policy.rule("chat.private_in_group").params, members),
     ]
+    broadcast = BroadcastRule(policy.rule("flood.broadcast").params)
+    private = PrivateChatRule(policy.rule("chat.private_in_group").params, members)
     return [
         members,
-        *(BurstDetector(rule, state, tolerance, clock) for rule in bursts),
+        BurstDetector(per_sender, state, tolerance, clock, SENDER_IN_GROUP_MAP),
+        BurstDetector([broadcast], state, tolerance, clock, broadcast.rule),
+        BurstDetector([private], state, tolerance, clock, private.rule),
         LargeFileDetector(policy),
         HoursDetector(policy),
         AckDetector(policy, state, members, tolerance, clock),

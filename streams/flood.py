@@ -1,11 +1,12 @@
 """Flood rules (SPEC §4): flood.rate, flood.duplicate, flood.mention_all, flood.broadcast.
 
 Each rule is a `BurstRule`: which messages it counts, in which track, and what makes a burst.
-One `BurstDetector` runs any of them over a `streams.windows.BurstWindow` whose state lives in
-the rule's own map (named after the rule). A rule that counts each sender of a group separately
-keys its map by (group, sender) (`streams.state.state_key`), so a value holds one sender's
-window and stays small however busy the group is: live, every write sends the whole value to
-the changelog. The out-of-order tolerance is then measured against that key's newest event.
+A `BurstDetector` runs rules over `streams.windows.BurstWindow`s kept in one state map. The
+rules that count each sender of a group separately (rate, duplicate, @all) share the map
+`flood.sender_in_group`, keyed by (group, sender) (`streams.state.state_key`): a value holds one
+sender's windows and stays small however busy the group is, and a message they all count is one
+write (live, every write sends the whole value to the changelog). The out-of-order tolerance is
+measured against that key's newest event.
 `chat.private_in_group` (streams.private_chat) is a burst rule too.
 """
 
@@ -90,48 +91,75 @@ def event_time(burst: Burst, event: MessageEvent) -> datetime:
 
 
 class BurstDetector:
-    """Runs one `BurstRule`; its state map carries the rule's name."""
+    """Runs `BurstRule`s of one partitioning over one state map (`name`). A key's value holds
+    each rule's window under the rule's id, so rules that keep their windows under the same key
+    (`BurstRule.state_key`) cost one write for an event they all count."""
 
     sweep_interval = 300.0  # the sweep only expires idle keys
 
-    def __init__(self, rule: BurstRule, state: StateSource, tolerance: float, clock: EventClock) -> None:
-        self.burst_rule = rule
-        self.rules = (rule.rule,)
-        self.partition = rule.partition
-        trim = None if type(rule).trim is BurstRule.trim else rule.trim
-        self.windows = BurstWindow(rule.window, tolerance, trim)
-        self.state: StateMap = state.map(rule.rule, rule.partition)
+    def __init__(
+        self, rules: Sequence[BurstRule], state: StateSource, tolerance: float, clock: EventClock, name: str
+    ) -> None:
+        partitions = {rule.partition for rule in rules}
+        if len(partitions) != 1:
+            raise ValueError(f"burst rules of one map must share a partitioning, got {partitions}")
+        self.burst_rules = tuple(rules)
+        self.rules = tuple(rule.rule for rule in rules)
+        self.partition = partitions.pop()
+        self.windows = {rule.rule: _window(rule, tolerance) for rule in rules}
+        self.state: StateMap = state.map(name, self.partition)
         self.clock = clock
 
     def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
         if not behaviour_message(event):
             return ()
-        counted = self.burst_rule.counted(event, key)
-        if counted is None:
-            return ()
         ts = utc_seconds(event.ts)
-        self.clock.saw(ts)
-        where = self.burst_rule.state_key(event, key)
-        old = self.state.get(where)
-        entry = [ts, event.event_id, *counted.extra]
-        new, burst = self.windows.add(
-            old, counted.track, entry, lambda entries: self.burst_rule.select(key, entries)
-        )
-        if new is not old and new != old:
-            self.state[where] = new
-        if burst is None:
-            return ()
-        return (self.burst_rule.finding(event, key, counted.track, burst),)
+        values: dict[str, dict[str, Any]] = {}
+        changed: set[str] = set()
+        findings: list[Finding] = []
+        for rule in self.burst_rules:
+            counted = rule.counted(event, key)
+            if counted is None:
+                continue
+            self.clock.saw(ts)
+            where = rule.state_key(event, key)
+            if where not in values:
+                values[where] = self.state.get(where) or {}
+            old = values[where].get(rule.rule)
+            entry = [ts, event.event_id, *counted.extra]
+            new, burst = self.windows[rule.rule].add(
+                old, counted.track, entry, lambda entries, rule=rule: rule.select(key, entries)
+            )
+            if new is not old and new != old:
+                values[where] = {**values[where], rule.rule: new}
+                changed.add(where)
+            if burst is not None:
+                findings.append(rule.finding(event, key, counted.track, burst))
+        for where in changed:
+            self.state[where] = values[where]
+        return findings
 
     def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:
-        """Expire idle keys, in event time (streams.eventtime.EventClock)."""
+        """Expire idle windows and keys, in event time (streams.eventtime.EventClock)."""
         horizon = self.clock.expiry_horizon(now)
         if horizon is None:
             return ()
         for key, value in list(self.state.items()):
-            if self.windows.expired(value, horizon):
+            kept = {
+                rule: window
+                for rule, window in value.items()
+                if rule in self.windows and not self.windows[rule].expired(window, horizon)
+            }
+            if not kept:
                 del self.state[key]
+            elif len(kept) != len(value):
+                self.state[key] = kept
         return ()
+
+
+def _window(rule: BurstRule, tolerance: float) -> BurstWindow:
+    trim = None if type(rule).trim is BurstRule.trim else rule.trim
+    return BurstWindow(rule.window, tolerance, trim)
 
 
 class RateRule(BurstRule):
