@@ -127,8 +127,20 @@ class RuleEngine:
         return extra
 
     def routes(self, event: Event, partition: Partition, extra: Iterable[str] = ()) -> tuple[str, ...]:
-        """The routing keys of `partition` for `event`, plus fanned-out ones, each once."""
+        """The routing keys of `partition` for `event`, plus fanned-out ones, each once; none when
+        no detector of `partition` wants the event (live, each key is a forward to another topic)."""
+        if not self.wanted(event, partition):
+            return ()
         return tuple(dict.fromkeys((*route(event, partition, self.ctx.roster), *extra)))
+
+    def wanted(self, event: Event, partition: Partition) -> bool:
+        """Whether a detector of `partition` may use `event`: one without `wants(event)` takes all."""
+        for detector in self.detectors:
+            if detector.partition == partition:
+                wants = getattr(detector, "wants", None)
+                if wants is None or wants(event):
+                    return True
+        return False
 
     def process_keyed(self, event: Event, partition: Partition, key: str) -> list[Violation]:
         """The detectors of one partitioning for one routing key: what a live agent runs."""

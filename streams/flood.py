@@ -110,6 +110,10 @@ class BurstDetector:
         self.state: StateMap = state.map(name, self.partition)
         self.clock = clock
 
+    def wants(self, event: Event) -> bool:
+        """Whether some rule counts `event` (streams.engine.RuleEngine.routes forwards only those)."""
+        return behaviour_message(event) and any(r.counted(event, "") is not None for r in self.burst_rules)
+
     def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
         if not behaviour_message(event):
             return ()

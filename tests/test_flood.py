@@ -202,3 +202,13 @@ def test_a_burst_redelivered_after_its_state_was_pruned_stays_quiet() -> None:
     (track,) = world.state.maps[PER_SENDER][state_key("g-sales", "wx_zhangwei")]["flood.rate"]["t"].values()
     assert "f" not in track
     assert not world.feed(*events)  # older than the key's watermark minus the tolerance
+
+
+def test_only_messages_a_sender_keyed_rule_counts_are_routed_to_the_sender() -> None:
+    world = World()
+    long = world.message("wx_lina", 0, text="请大家今天下午三点前提交本周的周报")
+    assert world.engine.routes(long, "sender") == ("wx_lina",)
+    assert world.engine.routes(world.message("wx_lina", 1, text="好的收到"), "sender") == ()  # < min_chars
+    system = world.message("wx_lina", 2, text="请大家今天下午三点前提交本周的周报", msg_type="system")
+    assert world.engine.routes(system, "sender") == ()
+    assert world.engine.routes(long, "group") == ("g-sales",)  # detectors without `wants` take all
