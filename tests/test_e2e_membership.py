@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from agents.admin import create_topics
 from agents.cli import main
 from agents.clients import producer_config
-from agents.embedded import redis, worker
+from agents.embedded import Service, redis, worker
 from agents.loaders import file_digest, load_ledger, load_roster
 from agents.settings import Settings
 from tests.support import read_until
@@ -98,15 +98,20 @@ def settings_for(bootstrap: str, redis_url: str, unique: str) -> Settings:
     )  # fmt: skip
 
 
+def start_worker(company: Company, settings: Settings, tmp_path: Path) -> Service:
+    """Topics, the company's ledger and roster in Redis, and a running worker."""
+    create_topics(settings.kafka_bootstrap)
+    load_ledger(company.ledger(), settings)
+    load_roster(company.roster(), settings, publish=False)
+    return worker(tmp_path, settings.env()).start()
+
+
 def test_roster_load_marking_an_employee_departed_reports_each_group(
     bootstrap: str, redis_url: str, unique: str, tmp_path: Path, monkeypatch
 ) -> None:
     company = Company(unique, tmp_path)
     settings = settings_for(bootstrap, redis_url, unique)
-    create_topics(bootstrap)
-    load_ledger(company.ledger(), settings)
-    load_roster(company.roster(), settings, publish=False)
-    proc = worker(tmp_path, settings.env()).start()
+    proc = start_worker(company, settings, tmp_path)
     try:
         c = company
         joined = [
@@ -163,10 +168,7 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
     try:
         company = Company(unique, tmp_path)
         settings = settings_for(bootstrap, f"redis://127.0.0.1:{store.port}/0", unique)
-        create_topics(bootstrap)
-        load_ledger(company.ledger(), settings)
-        load_roster(company.roster(), settings, publish=False)
-        proc = worker(tmp_path, settings.env()).start()
+        proc = start_worker(company, settings, tmp_path)
         try:
             c = company
             warm = produce(bootstrap, [c.event(c.dept, "member_joined", f"wx_{unique}_warm")])
