@@ -25,6 +25,7 @@ from agents.moderator import Moderator, ReferenceSource
 from agents.reload import register_reload
 from agents.settings import Settings
 from agents.sinks import FaustDeadLetterSink, FaustViolationSink, RawRecord
+from agents.sweep_clock import SweepClock
 from agents.tables import TableState
 from agents.topology import TICK, TICK_HEADER, Topology
 from streams.detectors import build_detectors
@@ -115,6 +116,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         FaustViolationSink(raw_topic(app, VIOLATIONS.name)),
         FaustDeadLetterSink(raw_topic(app, DEADLETTER.name)),
         TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
+        SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
     )
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))

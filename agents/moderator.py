@@ -25,15 +25,17 @@ from agents.metrics import (
 )
 from agents.retry import retry_forever
 from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
+from agents.sweep_clock import SweepClock
 from streams.engine import Detector, RuleEngine
 from streams.routing import route
 from streams.state import Partition
-from topics.catalog import topic_for_kind
+from topics.catalog import MEMBERSHIP, MESSAGES, topic_for_kind
 from topics.codec import DecodeError, decode_event
 from topics.events import Event, RosterEvent
 from topics.violation import Violation
 
 log = logging.getLogger(__name__)
+GROUP_KEYED = frozenset((MESSAGES.name, MEMBERSHIP.name))  # co-partitioned with the group state
 
 
 class ReferenceSource(Protocol):
@@ -60,6 +62,7 @@ class Moderator:
         violations: ViolationSink,
         dead_letters: DeadLetterSink,
         forwarder: Forwarder | None = None,
+        clock: SweepClock | None = None,
     ) -> None:
         self.engine = engine
         self.reference = reference
@@ -70,6 +73,7 @@ class Moderator:
         # Partitionings other than "group" run where their key lives: forwarded (live) or inline.
         self._forward_to = tuple(p for p in engine.partitions() if p != "group")
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
+        self.clock = clock or SweepClock(idle_after=60.0)
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
@@ -82,6 +86,8 @@ class Moderator:
         if event is None:
             return 0
         await self._refresh(event)
+        if record.topic in GROUP_KEYED:
+            self.clock.saw("group", record.partition, event.ts)
         emitted = 0
         extra: dict[Partition, tuple[str, ...]] = {}
         for key in route(event, "group", self.engine.ctx.roster):
@@ -102,12 +108,16 @@ class Moderator:
         if event is None:
             return 0
         await self._refresh(event)
+        self.clock.saw(partition, record.partition, event.ts)
         key = (record.key or b"").decode("utf-8", "replace")
         return await self._run(record, event, partition, key)
 
     async def sweep(self, partition: Partition, number: int, partitions: int, now: datetime) -> int:
-        """Sweep the keys of one partition of `partition`'s state as of `now` (a tick)."""
+        """Sweep the keys of one partition of `partition`'s state as of `now` (a tick's wall
+        clock; event time instead while the partition is busy, agents.sweep_clock)."""
         from agents.tables import partition_of, sweeping
+
+        now = self.clock.now(partition, number, now)
 
         due = [d for d in self.engine.sweepers(partition) if self._due(d, partition, number)]
         if not due:
