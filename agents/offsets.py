@@ -1,19 +1,18 @@
 """Offsets as the broker really has them.
 
-`end_offsets` reads each partition to its end (partition EOF is reported at the fetch high
-watermark), because the embedded broker's ListOffsets(latest) answers the base offset of the last
-batch + 1 after batched produce. On Apache Kafka both agree; reading is bounded by the data size,
-so this is for dev, tests and small topics, not for lag monitoring of production topics.
+`end_offsets` takes each partition's end from a fetch's high watermark
+(`agents.lag_offsets.GroupOffsets`), because the embedded broker's ListOffsets(latest) answers
+the base offset of the last batch + 1 after batched produce. On Apache Kafka both agree.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from agents.clients import reader_config
+from agents.lag_offsets import GroupOffsets
 
 
 def _consumer(bootstrap: str, group: str | None = None) -> Consumer:
@@ -34,23 +33,13 @@ def partitions(bootstrap: str, topics: Iterable[str], timeout: float = 10.0) -> 
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str], timeout: float = 30.0) -> dict[tuple[str, int], int]:
-    """The next offset to be written in every partition of `topics`, read at partition EOF."""
+    """The next offset to be written in every partition of `topics`."""
     tps = partitions(bootstrap, topics)
-    consumer = _consumer(bootstrap)
-    ends: dict[tuple[str, int], int] = {}
+    source = GroupOffsets(bootstrap, timeout=timeout)
     try:
-        consumer.assign([TopicPartition(tp.topic, tp.partition, 0) for tp in tps])
-        deadline = time.monotonic() + timeout
-        while len(ends) < len(tps):
-            if time.monotonic() > deadline:
-                missing = sorted({(tp.topic, tp.partition) for tp in tps} - ends.keys())
-                raise TimeoutError(f"no end of partition seen for {missing}")
-            for msg in consumer.consume(500, timeout=0.5):
-                if msg.error() and msg.error().code() == KafkaError._PARTITION_EOF:
-                    ends[(msg.topic(), msg.partition())] = msg.offset()
-        return ends
+        return source.end_offsets((tp.topic, tp.partition) for tp in tps)
     finally:
-        consumer.close()
+        source.close()
 
 
 def committed_offsets(
