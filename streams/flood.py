@@ -218,10 +218,7 @@ class DuplicateRule(BurstRule):
         return state_key(key, event.sender_id)
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
-        by_text: dict[str, list[Entry]] = {}
-        for entry in entries:
-            by_text.setdefault(entry[2], []).append(entry)
-        for same in by_text.values():
+        for same in _by_text(entries):
             if len(same) >= self.count:
                 return same
         return None
@@ -245,10 +242,7 @@ class BroadcastRule(BurstRule):
         return Counted("", (text_digest(text), event.group_id))
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
-        by_text: dict[str, list[Entry]] = {}
-        for entry in entries:
-            by_text.setdefault(entry[2], []).append(entry)
-        for same in by_text.values():
+        for same in _by_text(entries):
             if len({entry[3] for entry in same}) >= self.groups:
                 return same
         return None
@@ -264,3 +258,11 @@ class BroadcastRule(BurstRule):
             subject_id=key,
             evidence={**self.evidence(burst), "messages": messages},
         )
+
+
+def _by_text(entries: Sequence[Entry]) -> list[list[Entry]]:
+    """The entries grouped by their text digest, in first-seen order."""
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault(entry[2], []).append(entry)
+    return list(groups.values())
