@@ -11,7 +11,9 @@ from typing import IO
 from streams.detectors import build_detectors
 from streams.directory import MemoryLedger, MemoryRoster
 from streams.engine import RuleEngine
+from streams.ladder import Ladder
 from streams.policy import Policy
+from streams.state import MemoryState
 from topics.codec import DecodeError, decode_event, encode
 from topics.events import Event, RosterEvent
 from topics.reference import Employee, Group
@@ -44,13 +46,17 @@ def replay(
     policy: Policy,
     roster: Iterable[Employee] = (),
     ledger: Iterable[Group] = (),
+    ladder_state: MemoryState | None = None,
 ) -> Iterator[Violation | ReplayStats]:
-    """Run the engine over events in file order, then sweep as of the last event time.
+    """Run the engine over events in file order, then sweep as of the last event time; every
+    violation goes through the escalation ladder (streams.ladder), which adds discipline records.
 
-    Yields violations as they are found and the final ReplayStats last.
+    Yields violations as they are found and the final ReplayStats last. `ladder_state` receives
+    the ladder's per-employee state (`qunguard discipline` reads it).
     """
     memory_roster, memory_ledger = MemoryRoster(roster), MemoryLedger(ledger)
     engine = RuleEngine(policy, memory_roster, memory_ledger, build_detectors(policy))
+    ladder = Ladder(policy, ladder_state if ladder_state is not None else MemoryState())
     stats, last_ts = ReplayStats(), None
     seen: set[str] = set()
     for _, event in events:
@@ -65,13 +71,15 @@ def replay(
         if isinstance(event, RosterEvent):
             memory_roster.apply(event)
         last_ts = event.ts if last_ts is None or event.ts > last_ts else last_ts
-        for violation in engine.process(event):
-            stats.violations += 1
-            yield violation
+        for found in engine.process(event):
+            for violation in ladder.process(found):
+                stats.violations += 1
+                yield violation
     if last_ts is not None:
-        for violation in engine.sweep(last_ts):
-            stats.violations += 1
-            yield violation
+        for found in engine.sweep(last_ts):
+            for violation in ladder.process(found):
+                stats.violations += 1
+                yield violation
     yield stats
 
 

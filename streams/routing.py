@@ -20,6 +20,8 @@ def route(event: Event, partition: Partition, roster: RosterView) -> tuple[str, 
         if isinstance(event, MessageEvent) and event.sender_id:
             return (event.sender_id,)
         return ()
+    if partition == "employee":  # the escalation ladder is fed violations, not events
+        return ()
     # "member": membership events by the member, roster changes by each account of the employee
     if isinstance(event, MembershipEvent):
         return (event.member_id,) if event.member_id else ()

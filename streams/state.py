@@ -3,10 +3,10 @@
 A stateful detector asks a `StateSource` for its maps when it is built and keeps them. Every map
 is partitioned like the detector (`Detector.partition`): its keys are routing keys of that
 partitioning (a group id for "group", a sender account for "sender", a member account for
-"member"), or compound keys made by `state_key(routing_key, ...)` (one group's data per sender,
-say), so each key lives on the worker that owns its routing key's partition and recovers from
-that partition's changelog. Prefer compound keys to one big value per routing key: live, every
-write sends the whole value to the changelog.
+"member", an employee id for "employee"), or compound keys made by `state_key(routing_key, ...)`
+(one group's data per sender, say), so each key lives on the worker that owns its routing key's
+partition and recovers from that partition's changelog. Prefer compound keys to one big value per
+routing key: live, every write sends the whole value to the changelog.
 
 Rules for values, because live they go through a changelog:
 - JSON types only (dict, list, str, int, float, bool, None); a tuple comes back as a list.
@@ -20,7 +20,9 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any, Literal, Protocol
 
-Partition = Literal["group", "sender", "member"]
+Partition = Literal["group", "sender", "member", "employee"]
+# The partitionings of event detectors (streams.routing routes events to them). "employee" keys
+# the escalation ladder (streams.ladder), which is fed violations, not events.
 PARTITIONS: tuple[Partition, ...] = ("group", "sender", "member")
 
 StateMap = MutableMapping[str, Any]
