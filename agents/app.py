@@ -19,6 +19,7 @@ import faust.web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import transport
+from agents.escalation import EmployeeAgent, EscalationStep
 from agents.health import readiness, register_health
 from agents.metrics import install_faust_sensor, timed, watch_calendars, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
@@ -30,6 +31,7 @@ from agents.tables import TableState
 from agents.topology import TICK, TICK_HEADER, Topology
 from streams.detectors import build_detectors
 from streams.engine import RuleEngine
+from streams.ladder import Ladder
 from streams.policy import load_policy
 from streams.state import PARTITIONS, Partition
 from topics.catalog import DEADLETTER, ROSTER, VIOLATIONS
@@ -99,29 +101,40 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app = faust.App(settings.app_id, **options)
     topology = Topology(settings.app_id)
     policy = load_policy(settings.policy_path)
+    discipline = None  # the Redis read model of the ladder; none with a given reference (unit tests)
     if reference is None:
+        from agents.discipline_store import DisciplineStore
         from agents.stores import ReferenceCache
 
         reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
-    state = TableState(app, {p: topology.internal(p).partitions for p in PARTITIONS})
+        discipline = DisciplineStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+    state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
     detectors = build_detectors(policy, state)
     engine = RuleEngine(policy, reference, reference, timed(detectors), clock=utc_now)
+    escalation = EscalationStep(Ladder(policy, state, clock=utc_now), discipline)
     watch_table_sizes(state.tables)
     watch_calendars(detectors)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
-    internal = {p: raw_topic(app, topology.internal(p).name) for p in partitions}
+    internal = {p: raw_topic(app, topology.internal(p).name) for p in (*partitions, "employee")}
+    violations = FaustViolationSink(raw_topic(app, VIOLATIONS.name))
+    dead_letters = FaustDeadLetterSink(raw_topic(app, DEADLETTER.name))
     moderator = Moderator(
         engine,
         reference,
-        FaustViolationSink(raw_topic(app, VIOLATIONS.name)),
-        FaustDeadLetterSink(raw_topic(app, DEADLETTER.name)),
+        violations,
+        dead_letters,
         TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
         SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
+        escalation,
     )
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))
         app.agent(channel, name=f"moderate.{partition}")(_moderate(moderator, topology, partition))
     app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
+    employee = EmployeeAgent(escalation, violations, dead_letters)  # the ladder (agents.escalation)
+    app.agent(internal["employee"], name="moderate.employee")(_moderate_input(employee))
+    app.internal_partitions = (*partitions, "employee")  # type: ignore[attr-defined] - topics to create
+    app.employee_agent = employee  # type: ignore[attr-defined]
     _tick(app, settings, engine, internal)
     register_reload(app, detectors)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
@@ -198,7 +211,7 @@ def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
     return moderate
 
 
-def _moderate_input(moderator: Moderator):
+def _moderate_input(moderator: Moderator | EmployeeAgent):
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
             yield await moderator.handle(_record(event))

@@ -5,6 +5,9 @@ topics are keyed by group) and forwards the event to the internal topic of every
 partitioning the engine needs (agents.topology). `handle_routed` takes a record from an internal
 topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
 
+A violation the escalation ladder tracks is forwarded to the employee topic instead of being
+emitted here (agents.escalation); without a forwarder (one process, unit tests) the ladder runs inline.
+
 Bad input never stops the worker (SPEC §7): a record that cannot be decoded, or that a detector
 fails on, goes to the dead-letter sink with the reason, and the agent moves on.
 """
@@ -16,13 +19,8 @@ import time
 from datetime import datetime
 from typing import Protocol
 
-from agents.metrics import (
-    DEAD_LETTERS,
-    EVENTS,
-    VIOLATIONS,
-    count_decode_failure,
-    observe_detection,
-)
+from agents.escalation import EscalationStep, forward_record, send_all
+from agents.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
 from agents.retry import retry_forever
 from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
 from agents.sweep_clock import SweepClock
@@ -63,6 +61,7 @@ class Moderator:
         dead_letters: DeadLetterSink,
         forwarder: Forwarder | None = None,
         clock: SweepClock | None = None,
+        escalation: EscalationStep | None = None,
     ) -> None:
         self.engine = engine
         self.reference = reference
@@ -74,6 +73,7 @@ class Moderator:
         self._forward_to = tuple(p for p in engine.partitions() if p != "group")
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
         self.clock = clock or SweepClock(idle_after=60.0)
+        self.escalation = escalation
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
@@ -158,9 +158,12 @@ class Moderator:
 
     async def _emit(self, found: list[Violation]) -> None:
         for violation in found:
-            await self.violations.send(violation)
-            VIOLATIONS.labels(violation.rule, violation.severity).inc()
-            observe_detection(violation)
+            if self.escalation is None or not self.escalation.wants(violation):
+                await send_all(self.violations, [violation])
+            elif self.forwarder is not None:
+                await self.forwarder.send("employee", violation.employee_id or "", forward_record(violation))
+            else:
+                await send_all(self.violations, await self.escalation.run(violation))
 
     async def _refresh(self, event: Event) -> None:
         if not self._loaded:

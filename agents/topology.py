@@ -5,6 +5,9 @@
 - "sender", "member": internal topics `<app id>-sender` / `<app id>-member`, to which the
   agent that first sees an event forwards it, keyed by the routing key (streams.routing), plus
   ticks. This is Faust's repartition pattern, with the routing decided in streams/.
+- "employee": internal topic `<app id>-employee`, to which a violation the escalation ladder
+  tracks is forwarded (encoded violation JSON) keyed by employee id; the `moderate.employee`
+  agent runs the ladder there (agents.escalation). No ticks.
 - hr.roster (keyed by employee) has no state of its own: its agent refreshes the worker's cache
   and forwards the change to the "member" topic, keyed by each of the employee's accounts.
 

@@ -14,8 +14,7 @@ def run_worker(settings: Settings) -> int:
     configure_logging(settings)
     use_event_loop()
     app = create_app(settings)
-    partitions = ("group", *(p for p in app.moderator.engine.partitions() if p != "group"))
-    create_topics(settings.kafka_bootstrap, app.topology.internal_topics(partitions))
+    create_topics(settings.kafka_bootstrap, app.topology.internal_topics(app.internal_partitions))
     # Our handler (JSON lines by default) stays; no spinner escape codes in the log.
     worker = Worker(app, loglevel=settings.log_level, quiet=True, override_logging=False)
     worker.spinner = None

@@ -8,10 +8,15 @@ import orjson
 import pytest
 
 from agents.app import create_app
+from agents.escalation import forward_record
 from agents.settings import Settings
 from agents.sinks import MemoryDeadLetterSink, MemoryViolationSink
 from config import SAMPLE_DIR
+from streams.detectors import build_detectors
 from streams.directory import MemoryLedger, MemoryRoster
+from streams.engine import RuleEngine
+from streams.policy import load_policy
+from topics.codec import decode_event
 from topics.reference import read_ledger, read_roster
 
 
@@ -79,9 +84,14 @@ async def test_violation_from_message(app) -> None:
         await agent.put(message("u-1", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
         await agent.put(message("u-2", "华东区报价单已更新,下午前确认客户名单。"), key=b"g-sales")
     found = app.moderator.violations.records
-    assert [(v.rule, v.source_event_ids) for v in found] == [("content.gambling", ("u-1",))]
+    # without a forwarder the escalation ladder runs inline: the gambling warning follows
+    assert [(v.rule, v.source_event_ids) for v in found] == [
+        ("content.gambling", ("u-1",)),
+        ("discipline.warning", ("u-1",)),
+    ]
     assert found[0].employee_id == "E0006" and found[0].group_id == "g-sales"
     assert found[0].detected_at != found[0].event_ts  # live: wall clock
+    assert found[1].detected_at != found[1].event_ts
 
 
 async def test_poison_goes_to_dead_letters_and_agent_keeps_going(app) -> None:
@@ -96,7 +106,7 @@ async def test_poison_goes_to_dead_letters_and_agent_keeps_going(app) -> None:
     assert letters[0][0].value == b"\xff\xfe not json"
     assert "UTF-8" in letters[0][1]
     assert "field 'ts'" in letters[1][1]
-    assert [v.source_event_ids for v in app.moderator.violations.records] == [("u-4",)]
+    assert [v.source_event_ids for v in app.moderator.violations.records] == [("u-4",), ("u-4",)]
 
 
 async def test_roster_event_refreshes_that_employee(app) -> None:
@@ -106,3 +116,34 @@ async def test_roster_event_refreshes_that_employee(app) -> None:
     async with agent.test_context() as agent:
         await agent.put(orjson.dumps(event), key=b"E0007")
     assert "E0007" in app.moderator.reference.refreshed
+
+
+async def test_employee_agent_runs_the_ladder_once_per_violation(app) -> None:
+    """The `moderate.employee` agent over its changelog-backed table: three warnings of one
+    employee in two groups convert to a demerit; a redelivered violation gives the same records
+    again and counts nothing; a bad record goes to the dead letters."""
+    employee = app.employee_agent
+    employee.violations, employee.dead_letters = MemoryViolationSink(), MemoryDeadLetterSink()
+    reference = app.moderator.reference  # detection outside the agent: state in memory
+    engine = RuleEngine(app.moderator.engine.policy, reference, reference, build_detectors(load_policy()))
+    found = []
+    for event_id, group, text in (("u-11", "g-sales", "今晚一起买六合彩,赌球稳赚"),
+                                  ("u-12", "g-rd", "赌球稳赚,加我带你上车买六合彩"),
+                                  ("u-13", "g-sales", "六合彩今晚开奖,赌球稳赚不赔")):  # fmt: skip
+        event = decode_event(message(event_id, text, group_id=group))
+        found.extend(v for v in engine.process(event) if v.rule == "content.gambling")
+    assert len(found) == 3 and employee.step.wants(found[0])
+    agent = app.agents["moderate.employee"]
+    async with agent.test_context() as agent:
+        for violation in [found[0], found[1], found[1], found[2]]:
+            record = forward_record(violation)
+            await agent.put(record.value, key=record.key)
+        await agent.put(b'{"violation_id": "v-1", "rule": "content.porn"}', key=b"E0006")
+    out = employee.violations.records
+    rules = [v.rule for v in out]
+    assert rules.count("discipline.warning") == 4 and rules.count("discipline.demerit") == 1
+    assert len({v.violation_id for v in out if v.rule.startswith("discipline.")}) == 4  # same ids again
+    demerit = next(v for v in out if v.rule == "discipline.demerit")
+    assert demerit.source_event_ids == ("u-13",) and demerit.employee_id == "E0006"
+    [(_, reason)] = employee.dead_letters.records
+    assert "severity" in reason

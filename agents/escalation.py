@@ -1,0 +1,152 @@
+"""The escalation ladder live: the employee-partitioned step after detection.
+
+A violation the ladder tracks (a known employee, a rule with a ladder) is not sent to
+moderation.violations where it is found: `Moderator` forwards it (encoded violation JSON) to the
+internal topic `<app id>-employee`, keyed by employee id (agents.topology). The `moderate.employee`
+agent runs `EmployeeAgent.handle` on it: the ladder (streams.ladder) over the changelog-backed
+"employee" table gives the records to emit — the violation (maybe with repeat-offence actions)
+and its discipline.* steps — which go to moderation.violations; the employee's state is then
+copied to Redis as the read model (agents.discipline_store). A redelivered violation gives back
+the same records with the same ids. A record on the topic that is not a usable violation goes to
+the dead-letter topic, and the agent moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agents.discipline_store import DisciplineStore
+from agents.metrics import DEAD_LETTERS, VIOLATIONS, count_decode_failure, observe_detection
+from agents.retry import retry_forever
+from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
+from streams.ladder import Ladder
+from topics.catalog import VIOLATIONS as VIOLATIONS_TOPIC
+from topics.codec import DecodeError, encode, loads
+from topics.timeutil import format_ts, parse_ts
+from topics.violation import Violation
+
+log = logging.getLogger(__name__)
+
+
+class EscalationStep:
+    """The ladder for one violation, with the Redis read model kept in step (when there is one)."""
+
+    def __init__(self, ladder: Ladder, store: DisciplineStore | None = None) -> None:
+        self.ladder = ladder
+        self.store = store
+
+    def wants(self, violation: Violation) -> bool:
+        return self.ladder.tracks(violation)
+
+    async def run(self, violation: Violation) -> list[Violation]:
+        records = self.ladder.process(violation)
+        if self.store is not None and violation.employee_id:
+            employee, store = violation.employee_id, self.store
+            state = self.ladder.state.get(employee)
+            now = format_ts(self.ladder.clock()) if self.ladder.clock else violation.event_ts
+            await retry_forever(lambda: store.write(employee, state, now), "redis")
+        return records
+
+
+def forward_record(violation: Violation) -> RawRecord:
+    """What `Moderator` forwards to the employee topic (only value and headers are sent)."""
+    key = (violation.employee_id or "").encode("utf-8")
+    return RawRecord(topic=VIOLATIONS_TOPIC.name, partition=-1, offset=-1, key=key, value=encode(violation))
+
+
+async def send_all(sink: ViolationSink, records: list[Violation]) -> None:
+    for violation in records:
+        await sink.send(violation)
+        VIOLATIONS.labels(violation.rule, violation.severity).inc()
+        observe_detection(violation)
+
+
+class EmployeeAgent:
+    """The `moderate.employee` agent's per-record step."""
+
+    def __init__(self, step: EscalationStep, violations: ViolationSink, dead_letters: DeadLetterSink) -> None:
+        self.step = step
+        self.violations = violations
+        self.dead_letters = dead_letters
+
+    async def handle(self, record: RawRecord) -> int:
+        try:
+            violation = decode_forwarded(record.value)
+        except DecodeError as exc:
+            count_decode_failure(record.topic, "invalid")
+            await self._dead_letter(record, str(exc), "decode")
+            return 0
+        try:
+            records = await self.step.run(violation)
+        except Exception as exc:  # a ladder bug must not stop the stream
+            log.exception("ladder failed on %s", violation.violation_id)
+            await self._dead_letter(record, f"ladder error: {type(exc).__name__}: {exc}", "ladder")
+            return 0
+        await send_all(self.violations, records)
+        return len(records)
+
+    async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
+        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        DEAD_LETTERS.labels(record.topic, stage).inc()
+        await self.dead_letters.send(record, reason)
+
+
+def decode_forwarded(data: bytes | None) -> Violation:
+    """A violation record as forwarded to the employee topic; raise DecodeError naming the field.
+    The ladder needs a valid `event_ts` and an `employee_id`."""
+    if data is None:
+        raise DecodeError("-", "empty record (no value)")
+    obj = loads(data)
+    return Violation(
+        violation_id=_str(obj, "violation_id"),
+        rule=_str(obj, "rule"),
+        severity=_str(obj, "severity"),
+        actions=_strings(obj, "actions"),
+        group_id=_opt(obj, "group_id"),
+        subject_id=_opt(obj, "subject_id"),
+        employee_id=_str(obj, "employee_id"),
+        source_event_ids=_strings(obj, "source_event_ids"),
+        event_ts=_ts(obj, "event_ts"),
+        detected_at=_opt(obj, "detected_at") or "",
+        clause=_opt(obj, "clause") or "",
+        evidence=_evidence(obj),
+        policy_version=_opt(obj, "policy_version") or "",
+    )
+
+
+def _str(obj: dict[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise DecodeError(name, "missing required field" if value is None else "expected a non-empty string")
+    return value
+
+
+def _opt(obj: dict[str, Any], name: str) -> str | None:
+    value = obj.get(name)
+    if value is not None and not isinstance(value, str):
+        raise DecodeError(name, "expected a string or null")
+    return value
+
+
+def _strings(obj: dict[str, Any], name: str) -> tuple[str, ...]:
+    value = obj.get(name)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DecodeError(name, "expected a list of strings")
+    return tuple(value)
+
+
+def _ts(obj: dict[str, Any], name: str) -> str:
+    value = _str(obj, name)
+    try:
+        parse_ts(value)
+    except ValueError as exc:
+        raise DecodeError(name, str(exc)) from None
+    return value
+
+
+def _evidence(obj: dict[str, Any]) -> dict[str, Any]:
+    value = obj.get("evidence") or {}
+    if not isinstance(value, dict):
+        raise DecodeError("evidence", "expected an object")
+    return value
