@@ -293,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=cmd_report_groups)
 
+    from agents.discipline_cli import add_discipline_parser  # the escalation ladder (docs/ladder.md)
+
+    add_discipline_parser(sub)
+
     p = sub.add_parser("scan", help="scan text with the content rules and show what matched and why")
     p.add_argument("text", nargs="?", help="text to scan ('-' or nothing: one message per stdin line)")
     p.add_argument("--file", metavar="EVENTS.jsonl", help="scan the message events of a JSONL file")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +27,7 @@ class ReplayStats:
     rejected: int = 0
     duplicates: int = 0
     violations: int = 0
+    last_event_ts: datetime | None = None  # the time the end-of-input sweep ran as of
 
 
 def read_events(path: str | Path, errors: IO[str]) -> Iterator[tuple[int, Event | None]]:
@@ -80,6 +82,7 @@ def replay(
             for violation in ladder.process(found):
                 stats.violations += 1
                 yield violation
+    stats.last_event_ts = last_ts
     yield stats
 
 
