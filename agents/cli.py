@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run the Faust worker against $KAFKA_BOOTSTRAP and $REDIS_URL")
     p.set_defaults(func=cmd_worker)
 
+    from agents.notify_cli import add_notify_parser  # the notifier's subcommand (docs/notify.md)
+
+    add_notify_parser(sub)
+
     p = sub.add_parser("dev", help="embedded broker + Redis + worker + sample events (what `make demo` runs)")
     p.add_argument(
         "--events", metavar="FILE.jsonl", help="events to feed (default: config/sample/events.jsonl)"

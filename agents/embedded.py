@@ -142,6 +142,13 @@ def worker(workdir: Path, env: dict[str, str], name: str = "worker") -> Service:
     return Service(name, argv, None, workdir / f"{name}.log", env=env)
 
 
+def notifier(workdir: Path, env: dict[str, str], name: str = "notifier") -> Service:
+    """A `qunguard notify` child process configured by environment variables."""
+    argv = [sys.executable, "-m", "agents.cli", "notify"]
+    env = {**env, "QUNGUARD_DATA_DIR": env.get("QUNGUARD_DATA_DIR") or str(workdir / f"{name}-data")}
+    return Service(name, argv, None, workdir / f"{name}.log", env=env)
+
+
 @dataclass
 class Stack:
     broker: Service

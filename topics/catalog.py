@@ -26,8 +26,10 @@ MEMBERSHIP = TopicSpec("chat.membership", "group_id", 6, _delete_after(30))
 ROSTER = TopicSpec("hr.roster", "employee_id", 3, _delete_after(30))
 VIOLATIONS = TopicSpec("moderation.violations", "group_id|employee_id", 6, _delete_after(90))
 DEADLETTER = TopicSpec("moderation.deadletter", "original key", 3, _delete_after(30))
+# The notifier's dead letters: violation records it could not read, messages it could not deliver.
+NOTIFY_DEADLETTER = TopicSpec("moderation.notify.deadletter", "recipient|original key", 3, _delete_after(30))
 
-CATALOG: tuple[TopicSpec, ...] = (MESSAGES, MEMBERSHIP, ROSTER, VIOLATIONS, DEADLETTER)
+CATALOG: tuple[TopicSpec, ...] = (MESSAGES, MEMBERSHIP, ROSTER, VIOLATIONS, DEADLETTER, NOTIFY_DEADLETTER)
 INPUT_TOPICS: tuple[TopicSpec, ...] = (MESSAGES, MEMBERSHIP, ROSTER)
 
 _BY_KIND = {"message": MESSAGES, "membership": MEMBERSHIP, "roster": ROSTER}
