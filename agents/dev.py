@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, Producer
 
 from agents.admin import create_topics
 from agents.clients import producer_config, reader_config
+from agents.dev_notify import BLOCK_START, DevNotifier
 from agents.embedded import Service, embedded_stack, worker
 from agents.feed import feed_file
 from agents.loaders import load_ledger, load_roster
@@ -62,16 +63,23 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
         say(load_ledger(SAMPLE_DIR / "ledger.csv", settings).summary())
         say(load_roster(SAMPLE_DIR / "roster.csv", settings).summary())
         proc = worker(stack.workdir, settings.env())
+        notify = DevNotifier(stack.workdir, settings)
         try:
             proc.start()
             say(f"worker  started (pid {proc.proc.pid}), consumer group {settings.app_id!r}")
-            return _show(stack.bootstrap, settings, proc, events_path, follow)
+            say(notify.start())
+            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify)
+            return _show_notifications(stack.bootstrap, notify) if code == 0 else code
         finally:
+            notify.stop()
             proc.stop(timeout=20)
+            say("stopped notifier")
             say("stopped worker, broker and redis")
 
 
-def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool) -> int:
+def _show(
+    bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool, notify: DevNotifier
+) -> int:
     watcher = Consumer(reader_config(bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
     watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
     try:
@@ -97,6 +105,8 @@ def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, 
                 say(f"worker exited with {proc.proc.returncode}; see {proc.log_path}")
                 return 1
             msg = watcher.poll(0.5)
+            if follow:
+                print(notify.new_text(), end="", flush=True)
             if msg is not None and not msg.error():
                 _print_record(msg, counts)
                 quiet_since = time.monotonic()
@@ -120,6 +130,21 @@ def _show(bootstrap: str, settings: Settings, proc: Service, events_path: Path, 
         return 130
     finally:
         watcher.close()
+
+
+def _show_notifications(bootstrap: str, notify: DevNotifier) -> int:
+    """Print what the notifier's log sink wrote, once every violation and digest is out."""
+    if not notify.settle(bootstrap, DONE_TIMEOUT):
+        say(f"the notifier did not finish within {DONE_TIMEOUT:.0f}s; see {notify.proc.log_path}")
+        return 1
+    text = notify.new_text()
+    print()
+    say("notifications (qunguard notify, log sink; docs/notify.md):")
+    print()
+    print(text, end="")
+    digests = text.count("【群规提醒汇总】")
+    say(f"notified: {text.count(BLOCK_START)} messages, {digests} of them digests of low-severity reminders")
+    return 0
 
 
 def _dev_policy(workdir: Path) -> Path:

@@ -40,12 +40,17 @@ def test_dev_runs_the_sample_and_exits(tmp_path, capsys) -> None:
     assert code == 0, out
     assert "content.gambling" in out and "DEAD LETTER" in out
     assert "done:" in out and "stopped worker, broker and redis" in out
+    # The notifier's messages (log sink), digests flushed before the demo exits.
+    notes = out.split("notifications (qunguard notify", 1)[1]
+    assert "【群规违规】销售部工作群(g-sales):赌博信息" in notes and "《公司微信群管理制度》三、11" in notes
+    assert "【违规处分】" in notes and "【保密/安全报告】" in notes and "【群规提醒汇总】" in notes
+    assert re.search(r"notified: \d+ messages, [1-9]\d* of them digests", notes), notes[-500:]
     # The live pipeline finds what replay finds in the sample (every detector, both paths).
     shown = re.findall(r"(?m)^ +(\d+)  ([a-z_.]+)$", out.split("done:", 1)[1])
     replayed = collections.Counter(v.rule for v in replay_sample())
     assert {rule: int(n) for n, rule in shown} == dict(replayed), out
     pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", out)]
-    assert len(pids) == 3  # broker, redis, worker
+    assert len(pids) == 4  # broker, redis, worker, notifier
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
@@ -76,7 +81,7 @@ def test_ctrl_c_on_follow_stops_everything(tmp_path) -> None:
     output = "".join(lines) + rest
     assert "stopped worker, broker and redis" in output
     pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
-    assert len(pids) == 3
+    assert len(pids) == 4
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
