@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from agents.notifier import NOTIFY_ENV_VARS, NotifySettings
 from agents.settings import ENV_VARS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,16 +40,16 @@ def qunguard_services(services: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_expected_services(services: dict[str, Any]) -> None:
-    assert {"kafka", "redis", "topics-init", "worker"} <= services.keys()
-    assert {"topics-init", "worker"} <= qunguard_services(services).keys()
+    assert {"kafka", "redis", "topics-init", "worker", "notifier"} <= services.keys()
+    assert {"topics-init", "worker", "notifier"} <= qunguard_services(services).keys()
 
 
 def test_qunguard_services_use_only_settings_env_vars(services: dict[str, Any]) -> None:
     for name, svc in qunguard_services(services).items():
         env = environment(svc)
         assert env, f"{name} sets no environment"
-        unknown = set(env) - set(ENV_VARS)
-        assert not unknown, f"{name}: not in agents.settings.ENV_VARS: {sorted(unknown)}"
+        unknown = set(env) - set(ENV_VARS) - set(NOTIFY_ENV_VARS)
+        assert not unknown, f"{name}: not in agents.settings.ENV_VARS or NOTIFY_ENV_VARS: {sorted(unknown)}"
         Settings.from_env(env)  # every value parses as its setting's type
 
 
@@ -121,6 +122,19 @@ def test_two_workers_and_the_monitoring_services(services: dict[str, Any]) -> No
                 assert (ROOT / source).exists(), f"{name}: {source} is missing"
 
 
+def test_notifier_runs_in_its_own_group_with_its_config(services: dict[str, Any]) -> None:
+    notifier = services["notifier"]
+    assert notifier["command"] == ["notify"]
+    env = environment(notifier)
+    notify = NotifySettings.from_env(env)
+    assert notify.app_id != Settings.from_env(env).app_id  # never the workers' consumer group
+    mounts = dict(v.split(":")[:2] for v in notifier["volumes"])
+    assert mounts["./config/notify.toml"] == notify.config_path
+    assert "healthcheck" in notifier and "QUNGUARD_WEB_PORT" in env
+    for name in ("kafka", "redis", "topics-init"):
+        assert name in notifier["depends_on"]
+
+
 def test_prometheus_scrapes_the_worker_and_the_exporter(services: dict[str, Any]) -> None:
     config = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text(encoding="utf-8"))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -128,6 +142,8 @@ def test_prometheus_scrapes_the_worker_and_the_exporter(services: dict[str, Any]
     assert worker_sd["names"] == ["worker"]
     assert str(worker_sd["port"]) == environment(services["worker"])["QUNGUARD_WEB_PORT"]
     assert jobs["qunguard-lag"]["static_configs"][0]["targets"] == ["lag-exporter:9308"]
+    port = environment(services["notifier"])["QUNGUARD_WEB_PORT"]
+    assert jobs["qunguard-notifier"]["static_configs"][0]["targets"] == [f"notifier:{port}"]
 
 
 def test_dashboard_queries_name_metrics_the_code_exports() -> None:
