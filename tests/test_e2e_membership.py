@@ -4,6 +4,7 @@ flow loses nothing and duplicates nothing once it is back (SPEC §7)."""
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -190,7 +191,10 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
                 time.sleep(2)
             store.resume()
 
-            total = sum(len(rules) for rules in expected.values())
+            # each invitation is also a warning-ladder step for the inviter: 5 warnings, 1 demerit
+            # (on whichever invitation reaches the ladder third: they are partitioned by member)
+            steps = {"discipline.warning": 5, "discipline.demerit": 1}
+            total = sum(len(rules) for rules in expected.values()) + sum(steps.values())
             ours = set(sent)
 
             def distinct(msgs) -> dict[str, dict]:
@@ -200,6 +204,12 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
             time.sleep(5)  # anything extra would have arrived by now
             found = distinct(read_until(bootstrap, lambda msgs: False, timeout=5))
             got = {(v["source_event_ids"][0], v["rule"]) for v in found.values()}
+            ladder = [v for v in found.values() if v["rule"].startswith("discipline.")]
+            assert collections.Counter(v["rule"] for v in ladder) == steps, ladder
+            assert {v["source_event_ids"][0] for v in ladder} <= {
+                e for e in expected if len(expected[e]) == 2
+            }
+            got = {g for g in got if not g[1].startswith("discipline.")}
             assert got == {(e, r) for e, rules in expected.items() for r in rules}, proc.log_path.read_text()[
                 -3000:
             ]
