@@ -1,12 +1,14 @@
 """The escalation ladder live: the employee-partitioned step after detection.
 
-A violation the ladder tracks (a known employee, a rule with a ladder) is not sent to
-moderation.violations where it is found: `Moderator` forwards it (encoded violation JSON) to the
-internal topic `<app id>-employee`, keyed by employee id (agents.topology). The `moderate.employee`
-agent runs `EmployeeAgent.handle` on it: the ladder (streams.ladder) over the changelog-backed
-"employee" table gives the records to emit — the violation (maybe with repeat-offence actions)
-and its discipline.* steps — which go to moderation.violations; the employee's state is then
-copied to Redis as the read model (agents.discipline_store). A redelivered violation gives back
+A violation the ladder tracks (a known employee, a rule with a ladder) is forwarded by `Moderator`
+(encoded violation JSON) to the internal topic `<app id>-employee`, keyed by employee id
+(agents.topology). The `moderate.employee` agent runs `EmployeeAgent.handle` on it: the ladder
+(streams.ladder) over the changelog-backed "employee" table gives the records to emit — the
+violation (maybe with repeat-offence actions) and its discipline.* steps — which go to
+moderation.violations; the employee's state is then copied to Redis as the read model
+(agents.discipline_store). The violation itself is emitted where it was found, without waiting
+for the extra hop, unless the ladder may change it (a rule with repeat-offence actions): the
+forwarded record's `qg-ladder: emitted` header says the agent emits only the steps. A redelivered violation gives back
 the same records with the same ids. A record on the topic that is not a usable violation goes to
 the dead-letter topic, and the agent moves on.
 """
@@ -27,6 +29,8 @@ from topics.timeutil import format_ts, parse_ts
 from topics.violation import Violation
 
 log = logging.getLogger(__name__)
+LADDER_HEADER = "qg-ladder"
+EMITTED = b"emitted"  # without it (or with anything else) the agent emits the violation as well
 
 
 class EscalationStep:
@@ -39,6 +43,10 @@ class EscalationStep:
     def wants(self, violation: Violation) -> bool:
         return self.ladder.tracks(violation)
 
+    def holds(self, violation: Violation) -> bool:
+        """Whether the ladder may change the record itself, so it is emitted after the ladder."""
+        return self.ladder.may_change(violation)
+
     async def run(self, violation: Violation) -> list[Violation]:
         records = self.ladder.process(violation)
         if self.store is not None and violation.employee_id:
@@ -49,10 +57,12 @@ class EscalationStep:
         return records
 
 
-def forward_record(violation: Violation) -> RawRecord:
-    """What `Moderator` forwards to the employee topic (only value and headers are sent)."""
+def forward_record(violation: Violation, emitted: bool = False) -> RawRecord:
+    """What `Moderator` forwards to the employee topic (only value and headers are sent).
+    `emitted`: the violation itself went out already; the agent emits only its steps."""
     key = (violation.employee_id or "").encode("utf-8")
-    return RawRecord(topic=VIOLATIONS_TOPIC.name, partition=-1, offset=-1, key=key, value=encode(violation))
+    headers = ((LADDER_HEADER, EMITTED),) if emitted else ()
+    return RawRecord(VIOLATIONS_TOPIC.name, -1, -1, key, encode(violation), headers)
 
 
 async def send_all(sink: ViolationSink, records: list[Violation]) -> None:
@@ -83,6 +93,8 @@ class EmployeeAgent:
             log.exception("ladder failed on %s", violation.violation_id)
             await self._dead_letter(record, f"ladder error: {type(exc).__name__}: {exc}", "ladder")
             return 0
+        if (LADDER_HEADER, EMITTED) in record.headers:
+            records = records[1:]
         await send_all(self.violations, records)
         return len(records)
 

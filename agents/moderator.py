@@ -5,8 +5,10 @@ topics are keyed by group) and forwards the event to the internal topic of every
 partitioning the engine needs (agents.topology). `handle_routed` takes a record from an internal
 topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
 
-A violation the escalation ladder tracks is forwarded to the employee topic instead of being
-emitted here (agents.escalation); without a forwarder (one process, unit tests) the ladder runs inline.
+A violation the escalation ladder tracks is also forwarded to the employee topic, whose agent emits
+its discipline steps; one whose actions depend on the ladder (content.ad's 2nd offence) is emitted
+there too instead of here (agents.escalation). Without a forwarder (one process, unit tests) the
+ladder runs inline.
 
 Bad input never stops the worker (SPEC §7): a record that cannot be decoded, or that a detector
 fails on, goes to the dead-letter sink with the reason, and the agent moves on.
@@ -161,7 +163,11 @@ class Moderator:
             if self.escalation is None or not self.escalation.wants(violation):
                 await send_all(self.violations, [violation])
             elif self.forwarder is not None:
-                await self.forwarder.send("employee", violation.employee_id or "", forward_record(violation))
+                held = self.escalation.holds(violation)  # its actions wait for the ladder
+                if not held:
+                    await send_all(self.violations, [violation])
+                record = forward_record(violation, emitted=not held)
+                await self.forwarder.send("employee", violation.employee_id or "", record)
             else:
                 await send_all(self.violations, await self.escalation.run(violation))
 

@@ -105,6 +105,10 @@ class Ladder:
         rule = self.policy.rules.get(violation.rule)
         return rule is not None and (rule.ladder != "none" or bool(self._repeat_actions(violation.rule)))
 
+    def may_change(self, violation: Violation) -> bool:
+        """Whether `process` may return `violation` changed (repeat-offence actions)."""
+        return self.tracks(violation) and bool(self._repeat_actions(violation.rule))
+
     def process(self, violation: Violation) -> list[Violation]:
         """The records to emit for `violation`: itself (maybe with repeat-offence actions) first,
         then the discipline steps it triggers. Updates the employee's state unless already counted."""

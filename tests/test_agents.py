@@ -147,3 +147,43 @@ async def test_employee_agent_runs_the_ladder_once_per_violation(app) -> None:
     assert demerit.source_event_ids == ("u-13",) and demerit.employee_id == "E0006"
     [(_, reason)] = employee.dead_letters.records
     assert "severity" in reason
+
+
+class RecordingForwarder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, object]] = []
+
+    async def send(self, partition, key, record) -> None:
+        self.sent.append((partition, key, record))
+
+
+async def test_ladder_violations_go_out_at_once_and_to_the_employee_topic(app) -> None:
+    """A gambling violation is emitted where it is found and forwarded for its steps only; an ad,
+    whose actions depend on the ladder (2nd offence), waits for the employee agent."""
+    from agents.escalation import EMITTED, LADDER_HEADER
+
+    app.moderator.forwarder = forwarder = RecordingForwarder()
+    agent = app.agents["moderate.group"]
+    async with agent.test_context() as agent:
+        on_topic(agent, "chat.messages")
+        await agent.put(message("u-21", "今晚一起买六合彩,赌球稳赚"), key=b"g-sales")
+        await agent.put(message("u-22", "兼职刷单日结,加V信 haoyun668 详聊"), key=b"g-sales")
+    emitted = [v.rule for v in app.moderator.violations.records]
+    ladder = [
+        (p, k, orjson.loads(r.value)["rule"], r.headers) for p, k, r in forwarder.sent if p == "employee"
+    ]
+    assert emitted == ["content.gambling"]
+    assert ladder == [
+        ("employee", "E0006", "content.gambling", ((LADDER_HEADER, EMITTED),)),
+        ("employee", "E0006", "content.ad", ()),
+    ]
+    employee = app.employee_agent
+    employee.violations, employee.dead_letters = MemoryViolationSink(), MemoryDeadLetterSink()
+    async with app.agents["moderate.employee"].test_context() as agent:
+        for _, key, record in forwarder.sent:
+            await agent.put(record.value, key=key.encode(), headers=list(record.headers))
+    assert [v.rule for v in employee.violations.records] == [
+        "discipline.warning",
+        "content.ad",
+        "discipline.warning",
+    ]

@@ -86,12 +86,13 @@ def test_ladder_counts_once_across_groups_accounts_and_restarts(
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = orjson.loads(out)
-    assert [(s["step"], s["event_ids"]) for s in doc["steps"]] == [
-        ("discipline.warning", [gambling[1]]),
-        ("discipline.warning", [porn[1]]),
-        ("discipline.warning", [link[1]]),
-        ("discipline.demerit", [link[1]]),
-        ("discipline.demerit", [insult[1]]),
+    steps = [(s["step"], s["event_ids"][0]) for s in doc["steps"]]
+    # the first two come from two groups' partitions, so they reach the ladder in either order
+    assert sorted(steps[:2]) == [("discipline.warning", gambling[1]), ("discipline.warning", porn[1])]
+    assert steps[2:] == [
+        ("discipline.warning", link[1]),
+        ("discipline.demerit", link[1]),
+        ("discipline.demerit", insult[1]),
     ]
     assert (doc["warnings"], doc["demerits"], doc["flags"]) == (0, 2, ["near review"])
     assert main(["discipline", "list", "--as-of", as_of]) == 0
