@@ -26,6 +26,7 @@ from agents.moderator import Moderator, ReferenceSource
 from agents.reload import register_reload
 from agents.settings import Settings
 from agents.sinks import FaustDeadLetterSink, FaustViolationSink, RawRecord
+from agents.stall_guard import register_stall_guard
 from agents.sweep_clock import SweepClock
 from agents.tables import TableState
 from agents.topology import TICK, TICK_HEADER, Topology
@@ -137,6 +138,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app.employee_agent = employee  # type: ignore[attr-defined]
     _tick(app, settings, engine, internal)
     register_reload(app, detectors)
+    if settings.stall_after > 0:
+        register_stall_guard(app, settings.stall_after)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_LOG_FORMAT": "log_format",
     "QUNGUARD_LOG_MESSAGE_TEXT": "log_message_text",
     "QUNGUARD_FAUST_SENSOR": "faust_sensor",
+    "QUNGUARD_STALL_AFTER": "stall_after",
 }
 
 
@@ -47,6 +48,7 @@ class Settings:
     log_format: str = "json"  # json: one object per line (agents.logs); text: for people
     log_message_text: int = 0  # 1: a log call's `text` extra (chat text) is written; off by default
     faust_sensor: int = 0  # 1: Faust's Prometheus monitor on /metrics (~18 µs per message, hence off)
+    stall_after: float = 20.0  # seconds a partition may sit behind its end unchanged (agents.stall_guard)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -6,6 +6,11 @@ the last batch + 1, so after batched writes a restarted worker stopped short and
 of its state. This consumer takes the high watermark of a fetch instead (agents.lag_offsets,
 exact on Tansu and on Apache Kafka); it is only asked at rebalances, so the extra fetch is cheap.
 The app uses it through the broker URL scheme `qunguard://` (agents.app).
+
+It also refuses Faust's reading of a jump in a stream's offsets as a compacted range to commit
+past: the topics the worker consumes are never compacted, so a jump means records this process
+dropped (faust-streaming/faust#596). The commit then waits, and agents.stall_guard reads the
+partition again from its committed offset.
 """
 
 from __future__ import annotations
@@ -37,6 +42,16 @@ class Consumer(faust_aiokafka.Consumer):
             log.warning("exact log-end offsets unavailable, using ListOffsets: %s", exc)
             return listed
         return {tp: exact.get((tp.topic, tp.partition), offset) for tp, offset in listed.items()}
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        log.warning(
+            "offsets %d..%d of %s[%d] were skipped; not committing past them",
+            offset_from,
+            offset_to - 1,
+            tp.topic,
+            tp.partition,
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": offset_from},
+        )
 
     def _exact(self, listed: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         if self._offsets is None:

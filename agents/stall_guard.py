@@ -1,0 +1,106 @@
+"""Re-reads a partition whose committed offset stopped short of its end.
+
+Faust resumes input partitions after table recovery while it is still seeking them to their
+committed offsets, and records fetched in that window can be dropped from its in-memory queues
+(faust-streaming/faust#596). The agent never sees them, Faust's commit waits forever for their
+acknowledgements, and nothing is logged. We saw it after restarts on the embedded broker: a
+worker SIGKILLed mid-stream and restarted skipped a run of records, or committed nothing more.
+
+The guard finds such a partition from outside the stream: actively assigned, not a changelog,
+records beyond the committed offset, and neither the committed offset nor the acknowledged
+offsets changed for `stall_after` seconds. (A message can stay "in flight" for good once dropped,
+so in-flight messages do not count as progress. An agent stuck on one event, say while Redis is
+down, is also re-read; that only delivers records it will see again anyway.) It then clears Faust's acknowledgement bookkeeping for the partition and
+seeks it back to the committed offset (the beginning when nothing is committed). Reprocessing is
+safe: detector state is idempotent and violation ids are deterministic (docs/runtime.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.types import TP
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    mark: tuple[int | None, int, int | None]  # committed offset, number and highest of acked ones
+    since: float
+
+
+@dataclass
+class StallGuard:
+    app: Any
+    stall_after: float
+    clock: Any = time.monotonic
+    progress: dict[TP, Progress] = field(default_factory=dict)
+
+    def candidates(self) -> list[TP]:
+        """Input partitions whose committed offset has not moved for `stall_after` seconds."""
+        consumer = self.app.consumer
+        changelogs = set(self.app.tables.changelog_topics)
+        now = self.clock()
+        found = []
+        actives = self.app.assignor.assigned_actives()
+        for tp in actives:
+            if tp.topic in changelogs:
+                continue
+            acked = consumer._acked.get(tp) or ()
+            mark = (consumer._committed_offset.get(tp), len(acked), max(acked, default=None))
+            seen = self.progress.get(tp)
+            if seen is None or seen.mark != mark:
+                self.progress[tp] = Progress(mark, now)
+            elif now - seen.since >= self.stall_after:
+                found.append(tp)
+        for tp in set(self.progress) - set(actives):
+            del self.progress[tp]
+        return found
+
+    async def check(self) -> list[TP]:
+        """Re-read every stalled partition; return those re-read."""
+        if self.app.rebalancing or not self.app.tables.recovery.completed.is_set():
+            return []
+        stalled = self.candidates()
+        if not stalled:
+            return []
+        consumer = self.app.consumer
+        ends = await consumer.highwaters(*stalled)
+        behind = []
+        for tp in stalled:
+            committed = consumer._committed_offset.get(tp) or 0
+            if ends.get(tp, 0) > committed:
+                behind.append(tp)
+                await self.reread(tp, committed, ends[tp])
+        return behind
+
+    async def reread(self, tp: TP, committed: int, end: int) -> None:
+        consumer = self.app.consumer
+        log.warning(
+            "partition %s[%d] stalled at committed offset %d of %d; reading it again from there",
+            tp.topic,
+            tp.partition,
+            committed,
+            end,
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": committed},
+        )
+        consumer._acked[tp].clear()
+        consumer._acked_index[tp].clear()
+        consumer._gap.pop(tp, None)
+        await consumer.seek(tp, committed)
+        consumer.resume_partitions({tp})
+        self.progress[tp] = Progress((consumer._committed_offset.get(tp), 0, None), self.clock())
+
+
+def register_stall_guard(app: Any, stall_after: float) -> StallGuard:
+    guard = StallGuard(app, stall_after)
+
+    @app.timer(max(1.0, stall_after / 4), name="qunguard.stall_guard")
+    async def stall_guard() -> None:
+        await guard.check()
+
+    return guard
