@@ -30,6 +30,7 @@ from agents.notify_metrics import watch_pending
 from agents.notify_sinks import build_sink
 from agents.settings import Settings
 from agents.sinks import RawRecord
+from agents.stall_guard import register_stall_guard
 from agents.stores import CLIENT_TIMEOUTS, ReferenceCache
 from agents.tables import partition_of
 from agents.topology import INTERNAL_PARTITIONS, TICK, TICK_HEADER
@@ -106,6 +107,8 @@ def create_notify_app(
                 await recipient_topic.send(value=b"", partition=tp.partition, headers=[(TICK_HEADER, TICK)])
 
     watch_pending(desk.pending_items)
+    if settings.stall_after > 0:
+        register_stall_guard(app, settings.stall_after)
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
     if settings.web_port:
