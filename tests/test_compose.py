@@ -154,7 +154,8 @@ def test_dashboard_queries_name_metrics_the_code_exports() -> None:
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     names = {m for e in exprs for m in re.findall(r"\b((?:kafka|qunguard)_[a-z_]+)", e)}
     source = "".join(
-        (ROOT / "agents" / f).read_text(encoding="utf-8") for f in ("metrics.py", "lag_exporter.py")
+        (ROOT / "agents" / f).read_text(encoding="utf-8")
+        for f in ("metrics.py", "lag_exporter.py", "notify_metrics.py")
     )
     for name in names:
         base = re.sub(r"_(bucket|total)$", "", name)
