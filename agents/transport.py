@@ -7,10 +7,11 @@ of its state. This consumer takes the high watermark of a fetch instead (agents.
 exact on Tansu and on Apache Kafka); it is only asked at rebalances, so the extra fetch is cheap.
 The app uses it through the broker URL scheme `qunguard://` (agents.app).
 
-It also refuses Faust's reading of a jump in a stream's offsets as a compacted range to commit
-past: the topics the worker consumes are never compacted, so a jump means records this process
-dropped (faust-streaming/faust#596). The commit then waits, and agents.stall_guard reads the
-partition again from its committed offset.
+It also never commits past a record the agent has not acknowledged. Faust reads a jump in a
+stream's offsets as a compacted range and commits past it, and it commits past a single missing
+record at the head of the acknowledged ones (faust-streaming/faust#606). The topics the worker
+consumes are never compacted, so either means a record this process dropped (faust#596): the
+commit waits instead, and agents.stall_guard reads the partition again from its committed offset.
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class Consumer(faust_aiokafka.Consumer):
             tp.partition,
             extra={"topic": tp.topic, "partition": tp.partition, "offset": offset_from},
         )
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked = self._acked[tp]
+        committed = self._committed_offset.get(tp)
+        if acked and committed is not None and min(acked) > committed:
+            return None  # the record at the committed offset was never acknowledged
+        return super()._new_offset(tp)
 
     def _exact(self, listed: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         if self._offsets is None:

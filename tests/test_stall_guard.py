@@ -117,3 +117,29 @@ def test_nothing_happens_while_rebalancing() -> None:
     run(guard)
     clock.now = 100.0
     assert run(guard) == [] and consumer.seeks == []
+
+
+def consumer_with(committed: int | None, acked: list[int]):
+    from agents.transport import Consumer
+
+    consumer = object.__new__(Consumer)  # only the offset bookkeeping, no broker
+    consumer._committed_offset = {INPUT: committed}
+    consumer._acked = defaultdict(list, {INPUT: list(acked)})
+    consumer._acked_index = defaultdict(set, {INPUT: set(acked)})
+    consumer._gap = defaultdict(dict)
+    return consumer
+
+
+def test_the_worker_never_commits_past_a_record_it_did_not_acknowledge() -> None:
+    assert consumer_with(18, [19, 20, 21])._new_offset(INPUT) is None  # one record missing
+    assert consumer_with(17, [19, 20, 21])._new_offset(INPUT) is None
+    assert consumer_with(18, [18, 19, 20])._new_offset(INPUT) == 21
+    assert consumer_with(None, [0, 1, 2])._new_offset(INPUT) == 3
+
+
+def test_a_jump_in_offsets_is_not_recorded_as_a_compacted_range() -> None:
+    consumer = consumer_with(10, [10, 11])
+    consumer.log = SimpleNamespace(warning=lambda *a, **k: None)
+    asyncio.run(consumer._add_gap(INPUT, 12, 20))
+    assert not consumer._gap[INPUT]
+    assert consumer._new_offset(INPUT) == 12
