@@ -8,8 +8,9 @@ those actions too; its violation_id is unchanged) and the `discipline.*` steps i
 - a `warning`-ladder violation issues discipline.warning; the `warnings_per_demerit`-th unconverted
   warning also issues discipline.demerit and converts those warnings (the warning count resets);
 - a `demerit`-ladder violation issues discipline.demerit;
-- every `demerits_per_dismissal_review`-th demerit in the window (converted ones included) also
-  issues discipline.dismissal_review; demerits are not reset by a review, counting goes on.
+- a demerit that brings the demerits in the window (converted ones included) to
+  `demerits_per_dismissal_review` or more also issues discipline.dismissal_review; a review does
+  not reset the count, so every further demerit in the window issues another.
 
 Counts cover `[ladder] window_days` of event time ending at the newest violation seen for the
 employee (docs/ladder.md has the readings SPEC leaves open). Outsiders (no employee_id) have no
@@ -151,7 +152,7 @@ class Ladder:
         elif ladder == "demerit":
             steps.append(DEMERIT)
         total = demerits(counted) + (1 if DEMERIT in steps else 0)
-        if DEMERIT in steps and total % self.rules.demerits_per_review == 0:
+        if DEMERIT in steps and total >= self.rules.demerits_per_review:
             steps.append(REVIEW)
         repeat = bool(self._repeat_actions(violation.rule)) and any(
             e["rule"] == violation.rule for e in counted

@@ -86,7 +86,7 @@ def flags(warnings: int, total_demerits: int, reviews: int, rules: LadderPolicy)
     found = []
     if reviews:
         found.append("review")
-    one_more_demerit = total_demerits > 0 and (total_demerits + 1) % rules.demerits_per_review == 0
+    one_more_demerit = total_demerits + 1 == rules.demerits_per_review
     completes = warnings + 1 >= rules.warnings_per_demerit
     if one_more_demerit:
         found.append("near review")
