@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from agents.clients import connection
 from topics.catalog import CATALOG, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class TopicAdminError(RuntimeError):
 
 
 def admin_client(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "client.id": "qunguard-admin"})
+    return AdminClient(connection(bootstrap, "qunguard-admin"))
 
 
 def create_topics(

@@ -24,6 +24,7 @@ from agents.health import readiness, register_health
 from agents.metrics import install_faust_sensor, timed, watch_calendars, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
 from agents.reload import register_reload
+from agents.security import faust_broker_options, redis_options
 from agents.settings import Settings
 from agents.sinks import FaustDeadLetterSink, FaustViolationSink, RawRecord
 from agents.stall_guard import register_stall_guard
@@ -75,6 +76,7 @@ def app_options(settings: Settings) -> dict[str, Any]:
         "topic_replication_factor": settings.replication_factor,
         "producer_acks": -1,
         "logging_config": None,
+        **faust_broker_options(settings),  # TLS/SASL credentials (agents.security)
     }
     if settings.data_dir:
         options["datadir"] = settings.data_dir
@@ -107,8 +109,9 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         from agents.discipline_store import DisciplineStore
         from agents.stores import ReferenceCache
 
-        reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
-        discipline = DisciplineStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
+        login = redis_options(settings)  # TLS and credentials (agents.security)
+        reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix, **login)
+        discipline = DisciplineStore.from_url(settings.redis_url, prefix=settings.redis_prefix, **login)
     state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
     detectors = build_detectors(policy, state)
     engine = RuleEngine(policy, reference, reference, timed(detectors), clock=utc_now)

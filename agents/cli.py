@@ -75,6 +75,7 @@ def _load(dataset: str, load) -> int:
     import redis.exceptions
 
     from agents.loaders import PublishError
+    from agents.security import REDIS_LOGIN_HINT
     from agents.stores import ConcurrentLoadError
     from topics.reference import ReferenceFileError
 
@@ -83,6 +84,12 @@ def _load(dataset: str, load) -> int:
         result = load()
     except ReferenceFileError as exc:
         print(f"{prefix}: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    except redis.exceptions.AuthenticationError as exc:
+        print(
+            f"{prefix}: Redis refused the login ({exc}); {REDIS_LOGIN_HINT}; nothing was written",
+            file=sys.stderr,
+        )
         return 1
     except redis.exceptions.RedisError as exc:
         print(f"{prefix}: Redis unavailable ({exc}); nothing was written", file=sys.stderr)

@@ -1,15 +1,27 @@
-"""Kafka client configurations shared by every qunguard producer and short-lived reader."""
+"""Kafka client configurations shared by every qunguard confluent-kafka client: producers,
+short-lived readers, admin clients. All start from `connection`."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from agents.security import kafka_client_config
+from agents.settings import Settings
+
+
+def connection(bootstrap: str, client_id: str | None = None) -> dict[str, Any]:
+    """`bootstrap.servers` plus the cluster's TLS/SASL keys (agents.security) from this process's
+    settings, the environment, as for the Faust apps: no client can leave them out."""
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, **kafka_client_config(Settings.from_env())}
+    if client_id:
+        config["client.id"] = client_id
+    return config
+
 
 def producer_config(bootstrap: str, client_id: str, timeout: float = 60.0, **extra: Any) -> dict[str, Any]:
     return {
-        "bootstrap.servers": bootstrap,
-        "client.id": client_id,
+        **connection(bootstrap, client_id),
         # acks=all and no duplicates or reordering on retry; Tansu 0.6 and Kafka both support it.
         "enable.idempotence": True,
         "linger.ms": 5,
@@ -28,7 +40,7 @@ def reader_config(bootstrap: str, name: str, group: str | None = None, **extra: 
     interval keep group joins quick on the embedded broker, which waits up to the poll interval.
     """
     return {
-        "bootstrap.servers": bootstrap,
+        **connection(bootstrap),
         "group.id": group or f"{name}-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,

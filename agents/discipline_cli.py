@@ -157,22 +157,25 @@ def _live(rules: Any, as_of: datetime | None) -> Source:
     import redis.exceptions
 
     from agents.discipline_store import DisciplineReader
+    from agents.security import redacted_url, redis_options
     from agents.stores import ReferenceStore
 
     settings = _settings()
-    reader = DisciplineReader.from_url(settings.redis_url, settings.redis_prefix)
+    login = redis_options(settings)
+    where = redacted_url(settings.redis_url)
+    reader = DisciplineReader.from_url(settings.redis_url, settings.redis_prefix, **login)
     try:
-        _, employees = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix).roster()
+        _, employees = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **login).roster()
         reader.client.ping()
     except redis.exceptions.RedisError as exc:
-        raise CommandError(f"Redis unavailable at {settings.redis_url} ({exc})", 1) from None
+        raise CommandError(f"Redis unavailable at {where} ({exc})", 1) from None
 
     def guarded(call: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any) -> Any:
             try:
                 return call(*args)
             except redis.exceptions.RedisError as exc:
-                raise CommandError(f"Redis unavailable at {settings.redis_url} ({exc})", 1) from None
+                raise CommandError(f"Redis unavailable at {where} ({exc})", 1) from None
 
         return run
 

@@ -44,8 +44,8 @@ class DisciplineStore:
         self.keys = keys or DisciplineKeys()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "qg") -> DisciplineStore:
-        return cls(redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS), DisciplineKeys(prefix))
+    def from_url(cls, url: str, prefix: str = "qg", **options: Any) -> DisciplineStore:
+        return cls(redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS, **options), DisciplineKeys(prefix))
 
     async def write(self, employee_id: str, state: dict[str, Any] | None, updated_at: str) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
@@ -67,8 +67,8 @@ class DisciplineReader:
         self.keys = keys or DisciplineKeys()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "qg") -> DisciplineReader:
-        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS), DisciplineKeys(prefix))
+    def from_url(cls, url: str, prefix: str = "qg", **options: Any) -> DisciplineReader:
+        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS, **options), DisciplineKeys(prefix))
 
     def state(self, employee_id: str) -> dict[str, Any] | None:
         raw = self.client.get(self.keys.employee(employee_id))

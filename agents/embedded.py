@@ -126,12 +126,24 @@ def tansu(workdir: Path, port: int | None = None) -> Service:
     return Service("tansu", argv, port, workdir / "tansu.log")
 
 
-def redis(workdir: Path, port: int | None = None) -> Service:
+def redis(
+    workdir: Path, port: int | None = None, password: str | None = None, tls: tuple[str, str] | None = None
+) -> Service:
+    """redis-server on a free loopback port; `password`: the default user's (--requirepass);
+    `tls`: (certificate, key) PEM files, to serve TLS only on that port (rediss://)."""
     port = port or free_port()
     argv = [
-        redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        redis_binary(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
         "--dir", str(workdir), "--daemonize", "no",
     ]  # fmt: skip
+    if tls:
+        cert, key = tls
+        argv += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", cert, "--tls-key-file", key]
+        argv += ["--tls-ca-cert-file", cert, "--tls-auth-clients", "optional"]
+    else:
+        argv += ["--port", str(port)]
+    if password:
+        argv += ["--requirepass", password]
     return Service("redis", argv, port, workdir / "redis.log")
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from agents.clients import reader_config
+from agents.clients import connection, reader_config
 
 TP = tuple[str, int]
 
@@ -47,7 +47,7 @@ class GroupOffsets:
     def __init__(self, bootstrap: str, method: EndOffsets = EndOffsets.WATERMARK, timeout: float = 15.0):
         self.method = EndOffsets(method)
         self.timeout = timeout
-        self.admin = AdminClient({"bootstrap.servers": bootstrap, "client.id": "qunguard-lag"})
+        self.admin = AdminClient(connection(bootstrap, "qunguard-lag"))
         # Never subscribes or commits: the group id is only required by librdkafka.
         self._reader = Consumer(reader_config(bootstrap, "qunguard-lag", **{"enable.partition.eof": True}))
 

@@ -24,6 +24,7 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from agents.clients import producer_config
+from agents.security import redis_options
 from agents.settings import Settings
 from agents.stores import ConcurrentLoadError, DatasetMeta, ReferenceStore
 from topics.catalog import ROSTER
@@ -108,7 +109,7 @@ def roster_event(change: RosterChange, digest: str, ts: str) -> dict[str, Any]:
 def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> LoadResult:
     employees = read_roster(path)
     digest = file_digest(path)
-    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix)
+    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **redis_options(settings))
     try:
 
         def swap() -> tuple[DatasetMeta, list[RosterChange], list[bytes]]:
@@ -148,7 +149,7 @@ def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> L
 def load_ledger(path: str | Path, settings: Settings) -> LoadResult:
     groups = read_ledger(path)
     digest = file_digest(path)
-    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix)
+    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **redis_options(settings))
     try:
 
         def swap() -> tuple[DatasetMeta, Mapping[str, Group]]:

@@ -42,6 +42,7 @@ def run_notifier(settings: Settings, notify: NotifySettings) -> int:
     from agents.app import use_event_loop
     from agents.logs import configure_logging
     from agents.notify_app import create_notify_app, notifier_settings
+    from agents.security import check_redis_login
     from streams.notify.config import NotifyConfigError, load_notify_config
 
     try:
@@ -50,6 +51,7 @@ def run_notifier(settings: Settings, notify: NotifySettings) -> int:
         print(f"qunguard notify: {notify.config_path}: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    check_redis_login(settings)
     use_event_loop()
     app = create_notify_app(notifier_settings(settings, notify.app_id), config)
     create_topics(settings.kafka_bootstrap, app.notify_topology.topics())

@@ -28,6 +28,7 @@ from agents.notify_delivery import Deliverer, SentStore
 from agents.notify_flow import NotifyRouter, RecipientDesk
 from agents.notify_metrics import watch_pending
 from agents.notify_sinks import build_sink
+from agents.security import redis_options
 from agents.settings import Settings
 from agents.sinks import RawRecord
 from agents.stall_guard import register_stall_guard
@@ -65,9 +66,10 @@ def create_notify_app(
     """Build the notifier app; `settings.app_id` is its consumer group (QUNGUARD_NOTIFY_APP_ID)."""
     app = faust.App(settings.app_id, **app_options(settings))
     topology = NotifyTopology(settings.app_id)
+    login = redis_options(settings)  # TLS and credentials (agents.security)
     if reference is None:
-        reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
-    client = redis.asyncio.Redis.from_url(settings.redis_url, **CLIENT_TIMEOUTS)
+        reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix, **login)
+    client = redis.asyncio.Redis.from_url(settings.redis_url, **CLIENT_TIMEOUTS, **login)
     sent = SentStore(client, settings.redis_prefix, config.delivery.dedupe_ttl_seconds)
     dead_letters = TopicDeadLetters(raw_topic(app, NOTIFY_DEADLETTER.name))
     sinks = {name: build_sink(spec, config.delivery.timeout_seconds) for name, spec in config.sinks.items()}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
+from agents.security import check_security
 from streams.policy import DEFAULT_POLICY
 
 # Every variable the app reads; tests check docker-compose.yml against this list.
@@ -27,6 +28,23 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_LOG_MESSAGE_TEXT": "log_message_text",
     "QUNGUARD_FAUST_SENSOR": "faust_sensor",
     "QUNGUARD_STALL_AFTER": "stall_after",
+    # TLS and authentication (agents.security; README "Security: TLS and authentication")
+    "QUNGUARD_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
+    "QUNGUARD_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
+    "QUNGUARD_KAFKA_USERNAME": "kafka_username",
+    "QUNGUARD_KAFKA_PASSWORD": "kafka_password",
+    "QUNGUARD_KAFKA_PASSWORD_FILE": "kafka_password_file",
+    "QUNGUARD_KAFKA_CA_FILE": "kafka_ca_file",
+    "QUNGUARD_KAFKA_CERT_FILE": "kafka_cert_file",
+    "QUNGUARD_KAFKA_KEY_FILE": "kafka_key_file",
+    "QUNGUARD_KAFKA_CHECK_HOSTNAME": "kafka_check_hostname",
+    "QUNGUARD_REDIS_USERNAME": "redis_username",
+    "QUNGUARD_REDIS_PASSWORD": "redis_password",
+    "QUNGUARD_REDIS_PASSWORD_FILE": "redis_password_file",
+    "QUNGUARD_REDIS_CA_FILE": "redis_ca_file",
+    "QUNGUARD_REDIS_CERT_FILE": "redis_cert_file",
+    "QUNGUARD_REDIS_KEY_FILE": "redis_key_file",
+    "QUNGUARD_REDIS_CHECK_HOSTNAME": "redis_check_hostname",
 }
 
 
@@ -49,6 +67,23 @@ class Settings:
     log_message_text: int = 0  # 1: a log call's `text` extra (chat text) is written; off by default
     faust_sensor: int = 0  # 1: Faust's Prometheus monitor on /metrics (~18 µs per message, hence off)
     stall_after: float = 20.0  # seconds a partition may sit behind its end unchanged (agents.stall_guard)
+    # Kafka TLS/SASL and Redis TLS/ACL, mapped onto each client library by agents.security.
+    kafka_security_protocol: str = "PLAINTEXT"  # SSL, SASL_PLAINTEXT or SASL_SSL
+    kafka_sasl_mechanism: str = "PLAIN"  # SCRAM-SHA-256 or SCRAM-SHA-512
+    kafka_username: str = ""
+    kafka_password: str = field(default="", repr=False)
+    kafka_password_file: str = ""  # a mounted secret; its content is the password
+    kafka_ca_file: str = ""  # PEM; empty: the system's trusted CAs
+    kafka_cert_file: str = ""  # PEM client certificate (mutual TLS), with kafka_key_file
+    kafka_key_file: str = ""
+    kafka_check_hostname: int = 1  # 0: accept a broker certificate issued for another name
+    redis_username: str = ""  # an ACL user; REDIS_URL may carry user and password instead
+    redis_password: str = field(default="", repr=False)
+    redis_password_file: str = ""
+    redis_ca_file: str = ""  # TLS settings apply to a rediss:// REDIS_URL
+    redis_cert_file: str = ""
+    redis_key_file: str = ""
+    redis_check_hostname: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,7 +99,9 @@ class Settings:
                 values[name] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw
             except ValueError:
                 raise SystemExit(f"{var}={raw!r}: expected a {kind}") from None
-        return cls(**values)
+        settings = cls(**values)
+        check_security(settings)  # a bad TLS/SASL setting stops the process here, naming the variable
+        return settings
 
     def env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""

@@ -134,8 +134,9 @@ class ReferenceStore:
         self.keys = keys or RedisKeys()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "qg") -> ReferenceStore:
-        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS), RedisKeys(prefix))
+    def from_url(cls, url: str, prefix: str = "qg", **options: Any) -> ReferenceStore:
+        """`options`: more redis-py arguments, e.g. TLS and credentials (agents.security.redis_options)."""
+        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS, **options), RedisKeys(prefix))
 
     def roster(self) -> tuple[DatasetMeta, dict[str, Employee]]:
         """The stored roster and the meta of the load that wrote it, read in one transaction."""
@@ -274,10 +275,11 @@ class ReferenceCache:
         self._roster_lock = asyncio.Lock()  # a full reload must not overwrite a newer single refetch
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "qg", stale_check_interval: float = 5.0) -> ReferenceCache:
-        return cls(
-            redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS), RedisKeys(prefix), stale_check_interval
-        )
+    def from_url(
+        cls, url: str, prefix: str = "qg", stale_check_interval: float = 5.0, **options: Any
+    ) -> ReferenceCache:
+        client = redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS, **options)
+        return cls(client, RedisKeys(prefix), stale_check_interval)
 
     # RosterView
     def employee(self, employee_id: str) -> Employee | None:

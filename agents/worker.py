@@ -7,11 +7,13 @@ from faust.worker import Worker
 from agents.admin import create_topics
 from agents.app import create_app, use_event_loop
 from agents.logs import configure_logging
+from agents.security import check_redis_login
 from agents.settings import Settings
 
 
 def run_worker(settings: Settings) -> int:
     configure_logging(settings)
+    check_redis_login(settings)  # refused credentials stop the worker here, with the variables to check
     use_event_loop()
     app = create_app(settings)
     create_topics(settings.kafka_bootstrap, app.topology.internal_topics(app.internal_partitions))
