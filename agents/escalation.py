@@ -16,7 +16,6 @@ the dead-letter topic, and the agent moves on.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from agents.discipline_store import DisciplineStore
 from agents.metrics import DEAD_LETTERS, VIOLATIONS, count_decode_failure, observe_detection
@@ -24,13 +23,14 @@ from agents.retry import retry_forever
 from agents.sinks import DeadLetterSink, RawRecord, ViolationSink
 from streams.ladder import Ladder
 from topics.catalog import VIOLATIONS as VIOLATIONS_TOPIC
-from topics.codec import DecodeError, encode, loads
-from topics.timeutil import format_ts, parse_ts
+from topics.codec import DecodeError, decode_violation, encode
+from topics.timeutil import format_ts
 from topics.violation import Violation
 
 log = logging.getLogger(__name__)
 LADDER_HEADER = "qg-ladder"
 EMITTED = b"emitted"  # without it (or with anything else) the agent emits the violation as well
+LADDER_FIELDS = ("employee_id", "event_ts")  # what the ladder counts by, beyond a record's own ids
 
 
 class EscalationStep:
@@ -82,7 +82,7 @@ class EmployeeAgent:
 
     async def handle(self, record: RawRecord) -> int:
         try:
-            violation = decode_forwarded(record.value)
+            violation = decode_violation(record.value, require=LADDER_FIELDS)
         except DecodeError as exc:
             count_decode_failure(record.topic, "invalid")
             await self._dead_letter(record, str(exc), "decode")
@@ -102,63 +102,3 @@ class EmployeeAgent:
         log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
         DEAD_LETTERS.labels(record.topic, stage).inc()
         await self.dead_letters.send(record, reason)
-
-
-def decode_forwarded(data: bytes | None) -> Violation:
-    """A violation record as forwarded to the employee topic; raise DecodeError naming the field.
-    The ladder needs a valid `event_ts` and an `employee_id`."""
-    if data is None:
-        raise DecodeError("-", "empty record (no value)")
-    obj = loads(data)
-    return Violation(
-        violation_id=_str(obj, "violation_id"),
-        rule=_str(obj, "rule"),
-        severity=_str(obj, "severity"),
-        actions=_strings(obj, "actions"),
-        group_id=_opt(obj, "group_id"),
-        subject_id=_opt(obj, "subject_id"),
-        employee_id=_str(obj, "employee_id"),
-        source_event_ids=_strings(obj, "source_event_ids"),
-        event_ts=_ts(obj, "event_ts"),
-        detected_at=_opt(obj, "detected_at") or "",
-        clause=_opt(obj, "clause") or "",
-        evidence=_evidence(obj),
-        policy_version=_opt(obj, "policy_version") or "",
-    )
-
-
-def _str(obj: dict[str, Any], name: str) -> str:
-    value = obj.get(name)
-    if not isinstance(value, str) or not value:
-        raise DecodeError(name, "missing required field" if value is None else "expected a non-empty string")
-    return value
-
-
-def _opt(obj: dict[str, Any], name: str) -> str | None:
-    value = obj.get(name)
-    if value is not None and not isinstance(value, str):
-        raise DecodeError(name, "expected a string or null")
-    return value
-
-
-def _strings(obj: dict[str, Any], name: str) -> tuple[str, ...]:
-    value = obj.get(name)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DecodeError(name, "expected a list of strings")
-    return tuple(value)
-
-
-def _ts(obj: dict[str, Any], name: str) -> str:
-    value = _str(obj, name)
-    try:
-        parse_ts(value)
-    except ValueError as exc:
-        raise DecodeError(name, str(exc)) from None
-    return value
-
-
-def _evidence(obj: dict[str, Any]) -> dict[str, Any]:
-    value = obj.get("evidence") or {}
-    if not isinstance(value, dict):
-        raise DecodeError("evidence", "expected an object")
-    return value

@@ -26,9 +26,8 @@ from streams.notify.config import NotifyConfig
 from streams.notify.digest import add_item, digest_recipient, is_due
 from streams.notify.model import Notice
 from streams.notify.recipients import resolve_recipients
-from streams.notify.record import decode_violation_record
 from streams.notify.render import digest_entry, render_digest, render_notice
-from topics.codec import DecodeError
+from topics.codec import DecodeError, decode_violation
 
 log = logging.getLogger(__name__)
 Forward = Callable[[str, bytes], Awaitable[None]]
@@ -55,7 +54,7 @@ class NotifyRouter:
     async def handle(self, record: RawRecord) -> int:
         """Forward one message per recipient of the violation in `record`; return how many."""
         try:
-            violation = decode_violation_record(record.value)
+            violation = decode_violation(record.value)
         except DecodeError as exc:
             await dead_letter_input(self.dead_letters, record, str(exc))
             return 0

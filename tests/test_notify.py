@@ -23,10 +23,8 @@ from streams.notify.digest import add_item, is_due
 from streams.notify.model import Recipient, message_id
 from streams.notify.payloads import WECOM_TEXT_LIMIT, truncate_utf8, webhook_body
 from streams.notify.recipients import resolve_recipients
-from streams.notify.record import decode_violation_record
 from streams.notify.render import digest_entry, render_digest, render_notice
 from streams.policy import load_policy
-from topics.codec import DecodeError
 from topics.reference import read_ledger, read_roster
 from topics.violation import Violation
 
@@ -265,21 +263,6 @@ def test_webhook_bodies() -> None:
     assert generic["citation"].endswith("三、11") and generic["actions"] == ["recall_message"]
     long = truncate_utf8("字" * 2000, WECOM_TEXT_LIMIT)
     assert len(long.encode()) <= WECOM_TEXT_LIMIT and long.endswith("…")
-
-
-@pytest.mark.parametrize(
-    ("record", "field"),
-    [
-        (b'{"rule": "x"', "-"),
-        (b'{"rule": "content.ad", "severity": "medium", "actions": []}', "violation_id"),
-        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": "remind"}', "actions"),
-        (None, "-"),
-    ],
-)
-def test_bad_violation_records_name_the_field(record, field: str) -> None:
-    with pytest.raises(DecodeError) as err:
-        decode_violation_record(record)
-    assert err.value.field == field
 
 
 def test_config_errors_name_the_field() -> None:

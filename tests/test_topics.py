@@ -9,10 +9,10 @@ import pytest
 
 from config import SAMPLE_DIR
 from topics.catalog import CATALOG, topic_for_event
-from topics.codec import MAX_TEXT_BYTES, DecodeError, decode_event, encode
+from topics.codec import MAX_TEXT_BYTES, DecodeError, decode_event, decode_violation, encode
 from topics.events import MembershipEvent, MessageEvent, RosterEvent
 from topics.reference import ReferenceFileError, read_ledger, read_roster
-from topics.violation import violation_id
+from topics.violation import Violation, violation_id
 
 MESSAGE = {"kind": "message", "event_id": "m-1", "ts": "2026-11-23T09:15:02+08:00", "group_id": "g-sales",
            "sender_id": "wx_zhangsan"}  # fmt: skip
@@ -170,3 +170,38 @@ def test_ledger_errors_name_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ReferenceFileError) as info:
         read_ledger(path)
     assert (info.value.line, info.value.field) == (3, "approved")
+
+
+VIOLATION = Violation(
+    violation_id="v-1", rule="content.ad", severity="medium", actions=("recall_message",), group_id="g-sales",
+    subject_id="wx_a", employee_id="E1", source_event_ids=("m-1",), event_ts="2026-11-23T10:00:00+08:00",
+    detected_at="2026-11-23T10:00:01+08:00", clause="三、11", evidence={"matched": "加微信"}, policy_version="p1",
+)  # fmt: skip
+
+
+def test_decode_violation_round_trips() -> None:
+    assert decode_violation(encode(VIOLATION)) == VIOLATION
+    assert decode_violation(encode(VIOLATION), require=("employee_id", "event_ts")) == VIOLATION
+    minimal = decode_violation(b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": []}')
+    assert minimal.employee_id is None and minimal.source_event_ids == () and minimal.event_ts == ""
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "require"),
+    [
+        (b'{"rule": "x"', "-", ()),
+        (None, "-", ()),
+        (b'{"rule": "content.ad", "severity": "medium", "actions": []}', "violation_id", ()),
+        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": "remind"}', "actions", ()),
+        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": [], "evidence": "x"}', "evidence", ()),
+        (b'{"violation_id": "v", "rule": "r", "severity": "", "actions": []}', "severity", ()),
+        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": [], "event_ts": "soon"}', "event_ts", ()),
+        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": []}', "employee_id", ("employee_id",)),
+        (b'{"violation_id": "v", "rule": "r", "severity": "low", "actions": [], "employee_id": "E1"}', "event_ts",
+         ("employee_id", "event_ts")),
+    ],
+)  # fmt: skip
+def test_bad_violation_records_name_the_field(record, field: str, require: tuple[str, ...]) -> None:
+    with pytest.raises(DecodeError) as err:
+        decode_violation(record, require=require)
+    assert err.value.field == field

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from topics.events import (
 )
 from topics.reference import Employee, FieldError
 from topics.timeutil import parse_ts
+from topics.violation import Violation
 
 MAX_TEXT_BYTES = 64 * 1024
 
@@ -63,11 +64,39 @@ def decode_event(data: bytes | str | Mapping[str, Any]) -> Event:
     return builder(obj)
 
 
-def decode_violation(data: bytes | str) -> dict[str, Any]:
+def decode_violation(data: bytes | str | None, require: Iterable[str] = ()) -> Violation:
+    """Decode one violation record (SPEC §5); raise DecodeError naming the bad field.
+
+    `violation_id`, `rule` and `severity` are always required; `require` names the optional
+    fields a reader cannot do without (the ladder: `employee_id` and `event_ts`). An `event_ts`
+    that is present must be an RFC 3339 time.
+    """
+    if data is None:
+        raise DecodeError("-", "empty record (no value)")
     obj = loads(data)
-    for name in ("violation_id", "rule", "severity"):
+    evidence = obj.get("evidence") or {}
+    if not isinstance(evidence, dict):
+        raise DecodeError("evidence", "expected an object")
+    violation = Violation(
+        violation_id=_str(obj, "violation_id"),
+        rule=_str(obj, "rule"),
+        severity=_str(obj, "severity"),
+        actions=_strings(obj, "actions"),
+        group_id=_opt_str(obj, "group_id"),
+        subject_id=_opt_str(obj, "subject_id"),
+        employee_id=_opt_str(obj, "employee_id"),
+        source_event_ids=_strings(obj, "source_event_ids", missing_ok=True),
+        event_ts=_opt_str(obj, "event_ts") or "",
+        detected_at=_opt_str(obj, "detected_at") or "",
+        clause=_opt_str(obj, "clause") or "",
+        evidence=evidence,
+        policy_version=_opt_str(obj, "policy_version") or "",
+    )
+    for name in require:
         _str(obj, name)
-    return obj
+    if violation.event_ts:
+        _ts(obj, "event_ts")
+    return violation
 
 
 def _message(obj: Mapping[str, Any]) -> MessageEvent:
@@ -169,6 +198,15 @@ def _opt_str(obj: Mapping[str, Any], name: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise DecodeError(name, "expected a string or null")
     return value
+
+
+def _strings(obj: Mapping[str, Any], name: str, missing_ok: bool = False) -> tuple[str, ...]:
+    value = obj.get(name)
+    if value is None and missing_ok:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DecodeError(name, "expected a list of strings")
+    return tuple(value)
 
 
 def _bool(obj: Mapping[str, Any], name: str) -> bool:
