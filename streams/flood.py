@@ -12,6 +12,7 @@ measured against that key's newest event.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,15 @@ def normalized_text(text: str) -> str:
 def text_digest(normalized: str) -> str:
     """A short stand-in for the text in state: bounded size whatever the message length."""
     return hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def text_key(text: str) -> tuple[int, str]:
+    """(normalized length, digest) of a message text. Cached: one message is normalized by the
+    duplicate rule, by the broadcast rule's `wants` where it arrives and by the broadcast rule
+    again where it is forwarded to."""
+    normalized = normalized_text(text)
+    return len(normalized), text_digest(normalized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +219,10 @@ class DuplicateRule(BurstRule):
         self.window = float(params.get("window_seconds", 600))
 
     def counted(self, event: MessageEvent, key: str) -> Counted | None:
-        text = normalized_text(event.text)
-        if len(text) < self.min_chars:
+        length, digest = text_key(event.text)
+        if length < self.min_chars:
             return None
-        return Counted(event.sender_id, (text_digest(text),))
+        return Counted(event.sender_id, (digest,))
 
     def state_key(self, event: MessageEvent, key: str) -> str:
         return state_key(key, event.sender_id)
@@ -236,10 +246,10 @@ class BroadcastRule(BurstRule):
         self.window = float(params.get("window_seconds", 600))
 
     def counted(self, event: MessageEvent, key: str) -> Counted | None:
-        text = normalized_text(event.text)
-        if len(text) < self.min_chars:
+        length, digest = text_key(event.text)
+        if length < self.min_chars:
             return None
-        return Counted("", (text_digest(text), event.group_id))
+        return Counted("", (digest, event.group_id))
 
     def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
         for same in _by_text(entries):

@@ -51,6 +51,7 @@ class WorkingCalendar:
     fallback_days_seen: int = 0
     _fallback_dates: set[date] = field(default_factory=set, repr=False)
     _fallback_years: set[int] = field(default_factory=set, repr=False)
+    _statutory_days: dict[date, bool | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_policy(cls, section: Mapping[str, Any]) -> WorkingCalendar:
@@ -101,7 +102,13 @@ class WorkingCalendar:
 
     def _statutory(self, day: date) -> bool | None:
         """True for a 调休 make-up day, False for a holiday, None for an ordinary day or when
-        chinesecalendar has no data for the year (then recorded as a fallback)."""
+        chinesecalendar has no data for the year (then recorded as a fallback). Remembered per
+        day: every message asks (chinesecalendar's look-up was ~7 µs of each)."""
+        if day not in self._statutory_days:
+            self._statutory_days[day] = self._look_up(day)
+        return self._statutory_days[day]
+
+    def _look_up(self, day: date) -> bool | None:
         try:
             on_holiday, name = chinese_calendar.get_holiday_detail(day)
         except NotImplementedError:
