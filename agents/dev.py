@@ -91,9 +91,7 @@ def _show(
         _wait(bootstrap, settings.app_id, [t.name for t in INPUT_TOPICS], proc)
         say(feed_file(messages, bootstrap, progress=False).summary())
         _produce_poison(bootstrap)
-        ends = end_offsets(bootstrap, [t.name for t in INPUT_TOPICS])
-        internal = [Topology(settings.app_id).internal(p).name for p in ("sender", "member")]
-        internal_ends: dict | None = None  # read once the inputs are done: then all is forwarded
+        hops = WorkerHops(bootstrap, settings.app_id)
         print()
         print(row(("rule", "group", "subject", "evidence"), WIDTHS))
         print(row(("-" * 26, "-" * 16, "-" * 18, "-" * 48), WIDTHS))
@@ -112,11 +110,8 @@ def _show(
                 quiet_since = time.monotonic()
                 continue
             settled = time.monotonic() - quiet_since > 1.0
-            if not follow and settled and caught_up(bootstrap, settings.app_id, ends):
-                if internal_ends is None:
-                    internal_ends = end_offsets(bootstrap, internal)
-                if caught_up(bootstrap, settings.app_id, internal_ends) and _drained(watcher):
-                    break
+            if not follow and settled and hops.done() and _drained(watcher):
+                break
             if not follow and time.monotonic() > deadline:
                 say(f"the worker did not finish the sample within {DONE_TIMEOUT:.0f}s; see {proc.log_path}")
                 return 1
@@ -169,6 +164,29 @@ def _split(events: Path, folder: Path) -> tuple[Path, Path]:
         for line in source:
             (second if b'"kind": "message"' in line or b'"kind":"message"' in line else first).write(line)
     return members, messages
+
+
+class WorkerHops:
+    """Has the worker committed everything the sample gives it, hop by hop? The inputs first,
+    then the internal topics they forward to (sender, member), then the ladder's employee topic,
+    which the group, sender and member agents forward to. A hop's ends are read once the hop
+    before it has caught up: only then is everything it will receive written."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        topology = Topology(group)
+        self.bootstrap, self.group = bootstrap, group
+        self.ends = end_offsets(bootstrap, [t.name for t in INPUT_TOPICS])
+        self.hops = [
+            [topology.internal(p).name for p in ("sender", "member")],
+            [topology.internal("employee").name],
+        ]
+
+    def done(self) -> bool:
+        while caught_up(self.bootstrap, self.group, self.ends):
+            if not self.hops:
+                return True
+            self.ends = end_offsets(self.bootstrap, self.hops.pop(0))
+        return False
 
 
 def _wait(bootstrap: str, group: str, topics: list[str], proc: Service) -> None:
