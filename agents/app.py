@@ -185,27 +185,12 @@ def _tick(app: faust.App, settings: Settings, engine: RuleEngine, internal: dict
                     await topic.send(value=now, partition=tp.partition, headers=[(TICK_HEADER, TICK)])
 
 
-def _record(event: faust.EventT) -> RawRecord:
-    message = event.message
-    headers = message.headers or ()
-    if isinstance(headers, dict):
-        headers = headers.items()
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=event.key,
-        value=event.value,
-        headers=tuple(headers),
-    )
-
-
 def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
     internal = topology.internal(partition)
 
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
-            record = _record(event)
+            record = RawRecord.from_event(event)
             if record.topic != internal.name:
                 yield await moderator.handle(record)
             elif (TICK_HEADER, TICK) in record.headers:
@@ -220,6 +205,6 @@ def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
 def _moderate_input(moderator: Moderator | EmployeeAgent):
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
-            yield await moderator.handle(_record(event))
+            yield await moderator.handle(RawRecord.from_event(event))
 
     return moderate

@@ -89,12 +89,12 @@ def create_notify_app(
     @app.agent(raw_topic(app, VIOLATIONS.name), name="notify.violations")
     async def route(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
-            yield await router.handle(_record(event))
+            yield await router.handle(RawRecord.from_event(event))
 
     @app.agent(recipient_topic, name="notify.recipient")
     async def deliver(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
-            record = _record(event)
+            record = RawRecord.from_event(event)
             if (TICK_HEADER, TICK) in record.headers:
                 yield await desk.flush(record.partition)
             else:
@@ -128,21 +128,6 @@ def _expose_pages(app: faust.App, desk: RecipientDesk) -> None:
     async def pending(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         """Items waiting in digests on this notifier (`qunguard dev` waits for 0 before it exits)."""
         return web.json({"items": desk.pending_items(), "at": time.time()})
-
-
-def _record(event: faust.EventT) -> RawRecord:
-    message = event.message
-    headers = message.headers or ()
-    if isinstance(headers, dict):
-        headers = headers.items()
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=event.key,
-        value=event.value,
-        headers=tuple(headers),
-    )
 
 
 def notifier_settings(settings: Settings, app_id: str) -> Settings:

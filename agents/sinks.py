@@ -28,6 +28,15 @@ class RawRecord:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
 
+    @classmethod
+    def from_event(cls, event: Any) -> RawRecord:
+        """A Faust stream event (`stream.events()`) as a RawRecord."""
+        message = event.message
+        headers = message.headers or ()
+        if isinstance(headers, dict):
+            headers = headers.items()
+        return cls(message.topic, message.partition, message.offset, event.key, event.value, tuple(headers))
+
 
 class ViolationSink(Protocol):
     async def send(self, violation: Violation) -> None: ...
