@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import orjson
 from confluent_kafka import Consumer
@@ -16,6 +18,18 @@ def message(event_id: str, group: str, sender: str, text: str) -> bytes:
         {"kind": "message", "event_id": event_id, "ts": "2026-11-23T10:00:00+08:00", "group_id": group,
          "sender_id": sender, "sender_name": "", "text": text}
     )  # fmt: skip
+
+
+def self_signed_certificate(folder: Path) -> tuple[str, str]:
+    """A certificate for localhost and 127.0.0.1 and its unencrypted key (PEM files, via openssl);
+    it serves as its own CA."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
 
 
 def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:

@@ -27,7 +27,7 @@ from agents.security import redis_options
 from agents.settings import Settings
 from agents.stores import ReferenceCache
 from config import SAMPLE_DIR
-from tests.support import message, violations_for
+from tests.support import message, self_signed_certificate, violations_for
 from topics.catalog import MESSAGES
 
 pytestmark = pytest.mark.e2e
@@ -126,14 +126,7 @@ def test_worker_with_a_password(bootstrap: str, locked_redis: Service, unique: s
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return str(cert), str(key)
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def test_redis_tls_and_an_acl_user(certificate: tuple[str, str], tmp_path: Path) -> None:

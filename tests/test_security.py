@@ -4,7 +4,6 @@ password files; bad values rejected naming the variable."""
 from __future__ import annotations
 
 import ssl
-import subprocess
 from pathlib import Path
 
 import faust
@@ -21,19 +20,14 @@ from agents.security import (
     redis_options,
 )
 from agents.settings import ENV_VARS, Settings
+from tests.support import self_signed_certificate
 
 
 @pytest.fixture(scope="module")
 def pem(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A self-signed certificate and its key (used as CA, client certificate and key alike)."""
-    folder = tmp_path_factory.mktemp("pem")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return {"cert": str(cert), "key": str(key)}
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("pem"))
+    return {"cert": cert, "key": key}
 
 
 def test_plaintext_maps_to_nothing() -> None:
