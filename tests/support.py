@@ -32,9 +32,12 @@ def self_signed_certificate(folder: Path) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-def read_until(bootstrap: str, done, timeout: float = 90.0) -> list:
+def read_until(
+    bootstrap: str, done, timeout: float = 90.0, topics: tuple[str, ...] = (VIOLATIONS.name, DEADLETTER.name)
+) -> list:
+    """Messages of `topics` (from the start) until `done(messages)` holds or `timeout` passes."""
     consumer = Consumer(reader_config(bootstrap, "e2e"))
-    consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
+    consumer.subscribe(list(topics))
     seen: list = []
     deadline = time.monotonic() + timeout
     try:

@@ -17,16 +17,17 @@ from pathlib import Path
 import orjson
 import pytest
 from aiohttp import web
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from agents.admin import create_topics
-from agents.clients import producer_config, reader_config
+from agents.clients import producer_config
 from agents.embedded import Service, free_port, notifier, tansu
 from agents.loaders import load_ledger, load_roster
 from agents.notifier import NotifySettings
 from agents.offsets import caught_up, end_offsets
 from agents.settings import Settings
 from config import SAMPLE_DIR
+from tests.support import read_until
 from topics.catalog import NOTIFY_DEADLETTER, VIOLATIONS
 
 pytestmark = pytest.mark.e2e
@@ -198,18 +199,7 @@ def wait(condition, timeout: float, proc: Service) -> None:
 
 
 def dead_letters(bootstrap: str, expected: int, timeout: float = 60.0) -> list:
-    consumer = Consumer(reader_config(bootstrap, "notify-e2e-dl"))
-    consumer.subscribe([NOTIFY_DEADLETTER.name])
-    found: list = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is not None and not msg.error():
-                found.append(msg)
-    finally:
-        consumer.close()
-    return found
+    return read_until(bootstrap, lambda found: len(found) >= expected, timeout, (NOTIFY_DEADLETTER.name,))
 
 
 def test_notifier_end_to_end(notify_bootstrap: str, redis_url: str, unique: str, tmp_path: Path) -> None:
