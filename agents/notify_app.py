@@ -108,6 +108,10 @@ def create_notify_app(
             if tp.topic == topology.recipient.name:
                 await recipient_topic.send(value=b"", partition=tp.partition, headers=[(TICK_HEADER, TICK)])
 
+    @app.on_before_shutdown.connect
+    async def close_sinks(app: faust.App, **kwargs: object) -> None:
+        await deliverer.close()  # the webhook sinks' HTTP sessions
+
     watch_pending(desk.pending_items)
     if settings.stall_after > 0:
         register_stall_guard(app, settings.stall_after)
