@@ -296,4 +296,17 @@ def test_notifier_end_to_end(notify_bootstrap: str, redis_url: str, unique: str,
         assert len([r for r in hooks.requests if r[1] == 200]) == before
     finally:
         proc.stop(timeout=20)
+
+    # The first notifier restarted in its own group delivers the one new violation (owner and
+    # admin) and nothing it delivered before.
+    proc = notifier(tmp_path, {**settings.env(), **first.env()}, name="notifier-restart").start()
+    try:
+        produce(bootstrap, [orjson.dumps({**VIOLATIONS_IN[0], "violation_id": "v-after-restart"})])
+        wait(lambda: len([b for b in hooks.delivered("people") if b["violation_id"] == "v-after-restart"]) == 2,
+             90, proc)  # fmt: skip
+        ends = end_offsets(bootstrap, [VIOLATIONS.name])
+        wait(lambda: caught_up(bootstrap, first.app_id, ends), 60, proc)
+        assert len([r for r in hooks.requests if r[1] == 200]) == before + 2
+    finally:
+        proc.stop(timeout=20)
         hooks.stop()
