@@ -104,8 +104,9 @@ def watch_group(
 
     Start: the first /metrics sample (every 20 ms) showing an input event consumed. End: the group
     has committed every input partition to its end, and then every `internal` topic (the worker's
-    repartition topics) to the end it had at that moment. Faust commits an offset only after the
-    records produced for it are flushed, so a committed input offset means its output is out.
+    repartition and employee topics) to its end, until no internal topic grew meanwhile. Faust
+    commits an offset only after the records produced for it are flushed, so a committed input
+    offset means its output is out.
     """
     total = sum(ends.values())
     committed = _Committed(bootstrap, group)
@@ -130,10 +131,17 @@ def watch_group(
             check("commit of every input event")
             time.sleep(0.05)
         inputs_done = time.monotonic()
-        internal_ends = end_offsets(bootstrap, internal) if internal else {}
-        while not committed.reached(internal_ends):
-            check("commit of the internal topics")
-            time.sleep(0.05)
+        # Internal topics feed each other (group → sender → employee), so wait until a pass
+        # finds no record written after the ends it waited for.
+        internal_ends: Ends = {}
+        while internal:
+            latest = end_offsets(bootstrap, internal)
+            if latest == internal_ends:
+                break
+            internal_ends = latest
+            while not committed.reached(internal_ends):
+                check("commit of the internal topics")
+                time.sleep(0.05)
         last = time.monotonic()
         cpu = sum(cpu_seconds(pid) for pid in pids())
         return GroupRun(total - seen, last - first, first - started, last - inputs_done, cpu - cpu_first)
@@ -192,7 +200,10 @@ class _ViolationReader(threading.Thread):
         self.prefix = prefix
         self.arrived: dict[str, float] = {}
         self.stopping = threading.Event()
-        self.consumer = Consumer(reader_config(bootstrap, "qunguard-bench-latency"))
+        # Tansu answers a waiting fetch only when its wait is over, not when records arrive, so
+        # with librdkafka's 500 ms wait the reader itself added up to ~300 ms to every probe.
+        wait = {"fetch.wait.max.ms": 10}
+        self.consumer = Consumer(reader_config(bootstrap, "qunguard-bench-latency", **wait))
         starts = end_offsets(bootstrap, [VIOLATIONS.name])
         self.consumer.assign([TopicPartition(t, p, off) for (t, p), off in starts.items()])
 
