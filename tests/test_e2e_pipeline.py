@@ -50,6 +50,9 @@ def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_pa
         def ours(msgs) -> tuple[list[dict], list]:
             found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
             found = [v for v in found if set(v["source_event_ids"]) & {gambling, clean}]
+            # the ladder's discipline.* steps for the same event may or may not have arrived yet
+            # (test_e2e_ladder covers them)
+            found = [v for v in found if not v["rule"].startswith("discipline.")]
             letters = [m for m in msgs if m.topic() == DEADLETTER.name and m.key() == poison_key]
             return found, letters
 
