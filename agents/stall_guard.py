@@ -6,13 +6,20 @@ committed offsets, and records fetched in that window can be dropped from its in
 acknowledgements, and nothing is logged. We saw it after restarts on the embedded broker: a
 worker SIGKILLed mid-stream and restarted skipped a run of records, or committed nothing more.
 
-The guard finds such a partition from outside the stream: actively assigned, not a changelog,
-records beyond the committed offset, and neither the committed offset nor the acknowledged
-offsets changed for `stall_after` seconds. (A message can stay "in flight" for good once dropped,
-so in-flight messages do not count as progress. An agent stuck on one event, say while Redis is
-down, is also re-read; that only delivers records it will see again anyway.) It then clears Faust's acknowledgement bookkeeping for the partition and
-seeks it back to the committed offset (the beginning when nothing is committed). Reprocessing is
-safe: detector state is idempotent and violation ids are deterministic (docs/runtime.md).
+The guard finds such a partition from outside the stream, among the actively assigned partitions
+that are not changelogs and have records beyond their committed offset, in two ways:
+
+- a gap: the agent has acknowledged later records but not the one at the committed offset, and
+  the committed offset has not moved for `stall_after` seconds (agents process a partition in
+  order, so that record never reached the agent); this holds under load too;
+- idle: the whole worker has acknowledged nothing for `stall_after` seconds and the partition's
+  committed offset has not moved. A worker busy elsewhere (a tick queued behind a backlog, say) is
+  not idle. A worker stuck on one event, say while Redis is down, is; its partitions are then
+  re-read, which only queues records it will see again anyway.
+
+It then clears Faust's acknowledgement bookkeeping for the partition and seeks it back to the
+committed offset (the beginning when nothing is committed). Reprocessing is safe: detector state
+is idempotent and violation ids are deterministic (docs/runtime.md).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Progress:
-    mark: tuple[int | None, int, int | None]  # committed offset, number and highest of acked ones
+    committed: int | None
     since: float
 
 
@@ -39,23 +46,33 @@ class StallGuard:
     stall_after: float
     clock: Any = time.monotonic
     progress: dict[TP, Progress] = field(default_factory=dict)
+    acks_seen: int = -1
+    active_at: float = 0.0
 
     def candidates(self) -> list[TP]:
-        """Input partitions whose committed offset has not moved for `stall_after` seconds."""
+        """Partitions with a gap, or idle, whose committed offset has not moved for a while."""
         consumer = self.app.consumer
         changelogs = set(self.app.tables.changelog_topics)
         now = self.clock()
+        acks = getattr(consumer, "acks_total", 0)
+        if acks != self.acks_seen:
+            self.acks_seen, self.active_at = acks, now
+        idle = now - self.active_at >= self.stall_after
         found = []
         actives = self.app.assignor.assigned_actives()
         for tp in actives:
             if tp.topic in changelogs:
                 continue
-            acked = consumer._acked.get(tp) or ()
-            mark = (consumer._committed_offset.get(tp), len(acked), max(acked, default=None))
+            committed = consumer._committed_offset.get(tp)
             seen = self.progress.get(tp)
-            if seen is None or seen.mark != mark:
-                self.progress[tp] = Progress(mark, now)
-            elif now - seen.since >= self.stall_after:
+            if seen is None or seen.committed != committed:
+                self.progress[tp] = Progress(committed, now)
+                continue
+            if now - seen.since < self.stall_after:
+                continue
+            acked = consumer._acked.get(tp) or ()
+            gap = bool(acked) and committed is not None and min(acked) > committed
+            if gap or idle:
                 found.append(tp)
         for tp in set(self.progress) - set(actives):
             del self.progress[tp]
@@ -76,6 +93,8 @@ class StallGuard:
             if ends.get(tp, 0) > committed:
                 behind.append(tp)
                 await self.reread(tp, committed, ends[tp])
+            else:  # caught up: look again only after another `stall_after`
+                self.progress[tp] = Progress(consumer._committed_offset.get(tp), self.clock())
         return behind
 
     async def reread(self, tp: TP, committed: int, end: int) -> None:
@@ -93,7 +112,7 @@ class StallGuard:
         consumer._gap.pop(tp, None)
         await consumer.seek(tp, committed)
         consumer.resume_partitions({tp})
-        self.progress[tp] = Progress((consumer._committed_offset.get(tp), 0, None), self.clock())
+        self.progress[tp] = Progress(consumer._committed_offset.get(tp), self.clock())
 
 
 def register_stall_guard(app: Any, stall_after: float) -> StallGuard:

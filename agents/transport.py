@@ -45,6 +45,13 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 class Consumer(faust_aiokafka.Consumer):
     _offsets: GroupOffsets | None = None
+    acks_total = 0  # records the agents acknowledged, for agents.stall_guard
+
+    def ack(self, message: Any) -> bool:
+        acked = super().ack(message)
+        if acked:
+            self.acks_total += 1
+        return acked
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)

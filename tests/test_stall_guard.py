@@ -24,6 +24,7 @@ class FakeConsumer:
         self._acked = defaultdict(list)
         self._acked_index = defaultdict(set)
         self._gap = {INPUT: "gap"}
+        self.acks_total = 0
         self.end = end
         self.seeks: list[tuple[TP, int]] = []
         self.resumed: set[TP] = set()
@@ -87,12 +88,9 @@ def test_nothing_committed_reads_from_the_beginning() -> None:
     assert consumer.seeks == [(INPUT, 0)]
 
 
-def test_progress_in_commits_or_acks_resets_the_clock() -> None:
+def test_a_moving_commit_resets_the_clock_and_an_idle_worker_is_read_again() -> None:
     consumer, clock = FakeConsumer(committed=10, end=80), Clock()
     guard = guard_for(consumer, clock)
-    run(guard)
-    clock.now = 6.0
-    consumer._acked[INPUT] = [10, 11]
     run(guard)
     clock.now = 12.0
     consumer._committed_offset[INPUT] = 12
@@ -103,12 +101,26 @@ def test_progress_in_commits_or_acks_resets_the_clock() -> None:
     assert run(guard) == [INPUT]
 
 
+def test_a_worker_busy_elsewhere_is_not_idle_but_a_gap_is_read_again_under_load() -> None:
+    consumer, clock = FakeConsumer(committed=10, end=80), Clock()
+    guard = guard_for(consumer, clock)
+    for step in range(1, 6):  # acks elsewhere every 5 s: a tick queued behind a backlog, say
+        consumer.acks_total += 100
+        clock.now = 5.0 * step
+        assert run(guard) == []
+    consumer._acked[INPUT] = [11, 12]  # the record at offset 10 never reached the agent
+    consumer.acks_total += 100
+    clock.now = 30.0
+    assert run(guard) == [INPUT]
+
+
 def test_a_caught_up_partition_is_left_alone() -> None:
     consumer, clock = FakeConsumer(committed=80, end=80), Clock()
     guard = guard_for(consumer, clock)
     run(guard)
     clock.now = 100.0
     assert run(guard) == [] and consumer.seeks == []
+    assert guard.progress[INPUT].since == 100.0  # looked at again only after another 10 s
 
 
 def test_nothing_happens_while_rebalancing() -> None:
