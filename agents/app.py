@@ -23,6 +23,7 @@ from agents.escalation import EmployeeAgent, EscalationStep
 from agents.health import readiness, register_health
 from agents.metrics import install_faust_sensor, timed, watch_calendars, watch_table_sizes
 from agents.moderator import Moderator, ReferenceSource
+from agents.rebalance_watchdog import register_rebalance_watchdog
 from agents.reload import register_reload
 from agents.security import faust_broker_options, redis_options
 from agents.settings import Settings
@@ -146,6 +147,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     register_reload(app, detectors)
     if settings.stall_after > 0:
         register_stall_guard(app, settings.stall_after)
+    if settings.rebalance_limit > 0:
+        register_rebalance_watchdog(app, settings.rebalance_limit)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]

@@ -28,6 +28,7 @@ from agents.notify_delivery import Deliverer, SentStore
 from agents.notify_flow import NotifyRouter, RecipientDesk
 from agents.notify_metrics import watch_pending
 from agents.notify_sinks import build_sink
+from agents.rebalance_watchdog import register_rebalance_watchdog
 from agents.security import redis_options
 from agents.settings import Settings
 from agents.sinks import RawRecord
@@ -115,6 +116,8 @@ def create_notify_app(
     watch_pending(desk.pending_items)
     if settings.stall_after > 0:
         register_stall_guard(app, settings.stall_after)
+    if settings.rebalance_limit > 0:
+        register_rebalance_watchdog(app, settings.rebalance_limit)
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
     if settings.web_port:

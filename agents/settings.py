@@ -28,6 +28,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_LOG_MESSAGE_TEXT": "log_message_text",
     "QUNGUARD_FAUST_SENSOR": "faust_sensor",
     "QUNGUARD_STALL_AFTER": "stall_after",
+    "QUNGUARD_REBALANCE_LIMIT": "rebalance_limit",
     # TLS and authentication (agents.security; README "Security: TLS and authentication")
     "QUNGUARD_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
     "QUNGUARD_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
@@ -67,6 +68,9 @@ class Settings:
     log_message_text: int = 0  # 1: a log call's `text` extra (chat text) is written; off by default
     faust_sensor: int = 0  # 1: Faust's Prometheus monitor on /metrics (~18 µs per message, hence off)
     stall_after: float = 20.0  # seconds a partition may sit behind its end unchanged (agents.stall_guard)
+    rebalance_limit: float = (
+        300.0  # seconds out of the group before the process exits (agents.rebalance_watchdog)
+    )
     # Kafka TLS/SASL and Redis TLS/ACL, mapped onto each client library by agents.security.
     kafka_security_protocol: str = "PLAINTEXT"  # SSL, SASL_PLAINTEXT or SASL_SSL
     kafka_sasl_mechanism: str = "PLAIN"  # SCRAM-SHA-256 or SCRAM-SHA-512
