@@ -4,8 +4,8 @@ broker (Tansu) and redis-server.
 Order: produce N seeded events once; read them with a plain confluent-kafka consumer; a no-op
 Faust worker (agents.bench_noop) in a fresh group; the real worker (`qunguard worker`, every
 detector on) as two processes in one fresh group, then as one process in another; with that one
-still running, latency probes at half its measured capacity; then the content engine's own figures
-(agents.bench_content). Workers are real subprocesses configured through the same environment
+still running, the mix continued at half its measured capacity with latency probes among it; then
+the content engine's own figures (agents.bench_content). Workers are real subprocesses configured through the same environment
 variables (agents.settings) as production; docs/bench.md explains each figure.
 """
 
@@ -20,20 +20,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from confluent_kafka import Producer
 
 from agents.admin import create_topics
-from agents.bench_events import START, BenchRecord, generate, probe
+from agents.bench_events import VIOLATION_SHARE, BenchRecord, generate, latency_stream
 from agents.bench_measure import (
     BenchError,
     GroupRun,
-    probe_latency,
     raw_rate,
     records_written,
+    stream_latency,
     watch_group,
 )
 from agents.clients import producer_config
@@ -50,6 +50,9 @@ DEFAULT_EVENTS = 20_000
 QUICK_EVENTS = 2_000
 PIPELINE_TARGET_RATIO = 0.75
 P99_TARGET_MS = 250.0
+# Probes replace the mix's own violations in the latency stream, so its violation share is the
+# mix's (2 %): the load is the one whose capacity was measured.
+PROBE_EVERY = round(1 / VIOLATION_SHARE)
 THROUGHPUT_METHOD = (
     "input events / window; the window opens at the first /metrics sample (every 20 ms) whose "
     "qunguard_events_total is above 0 (events already counted then are left out) and closes when "
@@ -168,7 +171,7 @@ def run_bench(
     def say(text: str) -> None:
         print(f"bench: {text}", file=log, flush=True)
 
-    latency_seconds = latency_seconds if latency_seconds is not None else (3.0 if quick else 10.0)
+    latency_seconds = latency_seconds if latency_seconds is not None else (5.0 if quick else 20.0)
     began = time.monotonic()
     doc: dict[str, Any] = {
         "qunguard_bench": 1,
@@ -221,14 +224,12 @@ def run_bench(
                 if label == "pipeline":
                     written = records_written(stack.bootstrap, f"{group.app_id}-")
                     rate = runs[label].rate / 2
-                    say(f"latency probes at {rate:.0f}/s for {latency_seconds:.0f}s")
-
-                    def make_probe(seq: int) -> tuple[str, bytes, bytes, str]:
-                        # Event time 10 s apart per probe: no flood window ever fills.
-                        rec = probe(seq, START + timedelta(seconds=10 * seq), prefix=f"probe{run_id}")
-                        return rec.topic, rec.key, rec.value, f"probe{run_id}-{seq}"
-
-                    doc["latency"] = probe_latency(stack.bootstrap, rate, latency_seconds, make_probe)
+                    stream = latency_stream(
+                        max(PROBE_EVERY, int(rate * latency_seconds)), first=len(records),
+                        probe_every=PROBE_EVERY, seed=seed + 1, prefix=f"probe{run_id}",
+                    )  # fmt: skip
+                    say(f"latency: {len(stream)} mix events at {rate:.0f}/s, 1 in {PROBE_EVERY} a probe")
+                    doc["latency"] = stream_latency(stack.bootstrap, rate, stream)
                     if not all(s.running for s in services):
                         raise BenchError("the pipeline worker exited during the latency probes")
 
@@ -253,10 +254,13 @@ def run_bench(
         }
         doc["latency"].update(
             {
-                "method": "one worker process, probes (one content violation each) produced at half the "
-                "measured pipeline rate; latency = arrival of the violation at a confluent-kafka "
-                "consumer on moderation.violations (fetch.wait.max.ms 10) − the produce() call, "
-                "same process and clock",
+                "method": "one worker process, caught up; the bench's mix continued (fresh event ids, "
+                f"event times after the consumed ones) at half the measured pipeline rate, 1 in {PROBE_EVERY} "
+                "records a probe (a content.gambling violation, senders and groups rotating) in place of "
+                "the mix's own violations, so the violation share is the mix's; latency, probes only = "
+                "arrival of the probe's violation at a confluent-kafka consumer on moderation.violations "
+                "(fetch.wait.max.ms 10) − the produce() call, same process and clock",
+                "probe_every": PROBE_EVERY,
                 "target_p99_ms": P99_TARGET_MS,
                 "meets_target": doc["latency"]["p99_ms"] <= P99_TARGET_MS,
             }

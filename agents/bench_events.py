@@ -117,12 +117,15 @@ def membership(event_id: str, ts: datetime, group: str, member: Account) -> byte
     )  # fmt: skip
 
 
-def generate(count: int, seed: int = 7, prefix: str = "bench") -> list[BenchRecord]:
-    """`count` input records in produce order; the same (count, seed, prefix) gives the same bytes."""
+def generate(
+    count: int, seed: int = 7, prefix: str = "bench", first: int = 0, violation_share: float = VIOLATION_SHARE
+) -> list[BenchRecord]:
+    """`count` input records in produce order, numbered (event id and event time) from `first`;
+    the same arguments give the same bytes."""
     rng = random.Random(seed)
     accounts, groups = population()
     records = []
-    for n in range(count):
+    for n in range(first, first + count):
         ts = START + timedelta(seconds=n)
         group = rng.choice(groups)
         who = rng.choice(accounts)
@@ -131,7 +134,7 @@ def generate(count: int, seed: int = 7, prefix: str = "bench") -> list[BenchReco
             value = membership(f"{prefix}-e{n:07d}", ts, group, who)
             records.append(BenchRecord(MEMBERSHIP.name, group.encode(), value))
             continue
-        if draw < MEMBERSHIP_SHARE + VIOLATION_SHARE:
+        if draw < MEMBERSHIP_SHARE + violation_share:
             text = rng.choice(VIOLATIONS)
             text = work_text(rng, 10, max(11, 110 - len(text))) + text
         else:
@@ -154,3 +157,21 @@ def probe(seq: int, ts: datetime, prefix: str = "probe") -> BenchRecord:
     filler = WORK_TALK[seq % len(WORK_TALK)] + WORK_TALK[(seq * 7 + 3) % len(WORK_TALK)]
     text = f"{filler},{PROBE_VIOLATION}({seq})"
     return BenchRecord(MESSAGES.name, group.encode(), message(f"{prefix}-{seq}", ts, group, sender, text))
+
+
+def latency_stream(
+    count: int, first: int, probe_every: int, seed: int, prefix: str
+) -> list[tuple[BenchRecord, str | None]]:
+    """`count` records continuing the bench's event line at `first` (fresh event ids, later event
+    times): the mix with every `probe_every`-th record a probe instead of the mix's own violations,
+    so the violation share stays the mix's. Each record comes with its probe's event id or None.
+    """
+    mix = generate(count, seed, f"{prefix}-mix", first, violation_share=0.0)
+    out: list[tuple[BenchRecord, str | None]] = []
+    for n, record in enumerate(mix):
+        if n % probe_every == probe_every - 1:
+            seq = n // probe_every
+            out.append((probe(seq, START + timedelta(seconds=first + n), prefix), f"{prefix}-{seq}"))
+        else:
+            out.append((record, None))
+    return out

@@ -3,8 +3,9 @@
 - `watch_group`: throughput of a consumer group, from the workers' /metrics (first event
   consumed) to the group's committed offsets (everything processed and its output flushed).
 - `raw_rate`: a plain confluent-kafka consumer over the same partitions, for context.
-- `probe_latency`: produce probes at a fixed rate, read the violations topic, and take the time
-  from each probe's produce call to the arrival of its violation (one process, one clock).
+- `stream_latency`: produce a stream of mix events with probes among them at a fixed rate, read
+  the violations topic, and take the time from each probe's produce call to the arrival of its
+  violation (one process, one clock).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import os
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -195,9 +197,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
 class _ViolationReader(threading.Thread):
     """Reads the violations topic from its current end and notes when each probe's violation lands."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
+    def __init__(self, bootstrap: str, probes: set[str]) -> None:
         super().__init__(daemon=True)
-        self.prefix = prefix
+        self.probes = probes
         self.arrived: dict[str, float] = {}
         self.stopping = threading.Event()
         # Tansu answers a waiting fetch only when its wait is over, not when records arrive, so
@@ -215,40 +217,47 @@ class _ViolationReader(threading.Thread):
                         continue
                     now = time.perf_counter()
                     for event_id in orjson.loads(msg.value())["source_event_ids"]:
-                        if event_id.startswith(self.prefix):
+                        if event_id in self.probes:
                             self.arrived.setdefault(event_id, now)
         finally:
             self.consumer.close()
 
 
-def probe_latency(
-    bootstrap: str, rate: float, seconds: float, make_probe: Callable[[int], tuple[str, bytes, bytes, str]]
-) -> dict:
-    """Produce `rate` probes per second for `seconds`; latency = violation arrival − produce call.
+def stream_latency(bootstrap: str, rate: float, stream: Sequence[tuple[Any, str | None]]) -> dict:
+    """Produce `stream` at `rate` records per second; latency = probe's violation arrival − its
+    produce call.
 
-    `make_probe(seq)` returns (topic, key, value, event_id) of a probe that yields a violation.
+    `stream` holds (record, probe event id or None); a record has `topic`, `key` and `value`, and
+    every probe yields a violation naming its event id.
     """
-    count = max(1, int(rate * seconds))
-    reader = _ViolationReader(bootstrap, make_probe(0)[3].rsplit("-", 1)[0])
+    probes = {probe for _record, probe in stream if probe}
+    if not probes:
+        raise BenchError("the latency stream holds no probe")
+    reader = _ViolationReader(bootstrap, probes)
     reader.start()
     producer = Producer(producer_config(bootstrap, "qunguard-bench-latency"))
     sent: dict[str, float] = {}
     try:
         time.sleep(1.0)  # let the reader's first fetch go out before the first probe
         start = time.perf_counter()
-        for seq in range(count):
-            topic, key, value, event_id = make_probe(seq)
+        for seq, (record, probe) in enumerate(stream):
             delay = start + seq / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            sent[event_id] = time.perf_counter()
-            producer.produce(topic, key=key, value=value)
+            if probe:
+                sent[probe] = time.perf_counter()
+            while True:
+                try:
+                    producer.produce(record.topic, key=record.key, value=record.value)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
             producer.poll(0)
         produce_window = time.perf_counter() - start
         if producer.flush(30) != 0:
-            raise BenchError("latency probes were not all delivered")
+            raise BenchError("the latency stream was not all delivered")
         deadline = time.monotonic() + 60
-        while len(reader.arrived) < count and time.monotonic() < deadline:
+        while len(reader.arrived) < len(probes) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         reader.stopping.set()
@@ -257,11 +266,17 @@ def probe_latency(
     if not latencies:
         raise BenchError("no violation arrived for any latency probe")
     ms = [1000 * x for x in latencies]
+    achieved = len(stream) / produce_window if produce_window > 0 else None
     return {
         "rate_per_s": round(rate, 1),
-        "achieved_rate_per_s": round(count / produce_window, 1) if produce_window > 0 else None,
-        "probes": count,
+        "achieved_rate_per_s": round(achieved, 1) if achieved else None,
+        "events": len(stream),
+        "probe_rate_per_s": round(rate * len(probes) / len(stream), 2),
+        "achieved_probe_rate_per_s": round(achieved * len(probes) / len(stream), 2) if achieved else None,
+        "window_s": round(produce_window, 3),
+        "probes": len(probes),
         "violations_seen": len(latencies),
+        "probes_measured": len(latencies),
         "p50_ms": round(percentile(ms, 0.50), 1),
         "p90_ms": round(percentile(ms, 0.90), 1),
         "p99_ms": round(percentile(ms, 0.99), 1),
