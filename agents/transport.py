@@ -12,6 +12,8 @@ stream's offsets as a compacted range and commits past it, and it commits past a
 record at the head of the acknowledged ones (faust-streaming/faust#606). The topics the worker
 consumes are never compacted, so either means a record this process dropped (faust#596): the
 commit waits instead, and agents.stall_guard reads the partition again from its committed offset.
+
+And its fetches wait at most FETCH_MAX_WAIT_MS on the broker (below).
 """
 
 from __future__ import annotations
