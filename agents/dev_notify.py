@@ -49,9 +49,14 @@ class DevNotifier:
         )
 
     def new_text(self) -> str:
+        """The complete lines the log sink has written since the last call (a line still being
+        written, possibly cut inside a character, waits for the next call)."""
         data = self.output.read_bytes()
-        text = data[self._read :].decode("utf-8", "replace")
-        self._read = len(data)
+        end = data.rfind(b"\n", self._read) + 1
+        if end <= self._read:
+            return ""
+        text = data[self._read : end].decode("utf-8", "replace")
+        self._read = end
         return text
 
     def settle(self, bootstrap: str, timeout: float) -> bool:

@@ -63,7 +63,8 @@ def test_ctrl_c_on_follow_stops_everything(tmp_path) -> None:
         cwd=tmp_path,  # its .qunguard/dev workdir goes here
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        encoding="utf-8",  # the notifications are Chinese, whatever the locale says
+        errors="replace",  # output cut mid-character at the stop is no failure of this test
     )
     lines: list[str] = []
     try:
