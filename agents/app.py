@@ -145,10 +145,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app.employee_agent = employee  # type: ignore[attr-defined]
     _tick(app, settings, engine, internal)
     register_reload(app, detectors)
-    if settings.stall_after > 0:
-        register_stall_guard(app, settings.stall_after)
-    if settings.rebalance_limit > 0:
-        register_rebalance_watchdog(app, settings.rebalance_limit)
+    register_liveness(app, settings)
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]
@@ -159,6 +156,16 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         ping = getattr(reference, "ping", None)
         register_health(app, readiness(app, ping or _no_redis))
     return app
+
+
+def register_liveness(app: faust.App, settings: Settings) -> None:
+    """The timers that keep a Faust app (worker or notifier) consuming: re-reading partitions
+    Faust stopped short on (agents.stall_guard) and exiting when out of the group too long
+    (agents.rebalance_watchdog). A setting of 0 turns either off."""
+    if settings.stall_after > 0:
+        register_stall_guard(app, settings.stall_after)
+    if settings.rebalance_limit > 0:
+        register_rebalance_watchdog(app, settings.rebalance_limit)
 
 
 async def _no_redis() -> None:

@@ -22,17 +22,15 @@ import faust.web
 import redis.asyncio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agents.app import app_options, raw_topic
+from agents.app import app_options, raw_topic, register_liveness
 from agents.health import readiness, register_health
 from agents.notify_delivery import Deliverer, SentStore
 from agents.notify_flow import NotifyRouter, RecipientDesk
 from agents.notify_metrics import watch_pending
 from agents.notify_sinks import build_sink
-from agents.rebalance_watchdog import register_rebalance_watchdog
 from agents.security import redis_options
 from agents.settings import Settings
 from agents.sinks import RawRecord
-from agents.stall_guard import register_stall_guard
 from agents.stores import CLIENT_TIMEOUTS, ReferenceCache
 from agents.tables import partition_of
 from agents.topology import INTERNAL_PARTITIONS, TICK, TICK_HEADER
@@ -114,10 +112,7 @@ def create_notify_app(
         await deliverer.close()  # the webhook sinks' HTTP sessions
 
     watch_pending(desk.pending_items)
-    if settings.stall_after > 0:
-        register_stall_guard(app, settings.stall_after)
-    if settings.rebalance_limit > 0:
-        register_rebalance_watchdog(app, settings.rebalance_limit)
+    register_liveness(app, settings)
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
     if settings.web_port:
