@@ -1,18 +1,18 @@
 """The detector set the live agents and `qunguard replay` both run, built from one policy.
 
-Stateful detectors take their maps from `state` (streams.state): dicts in replay, Faust tables
+Stateful detectors take their maps from `state` (streams.core.state): dicts in replay, Faust tables
 live. Add a detector here and both paths run it.
 """
 
 from __future__ import annotations
 
-from streams.behaviour import behaviour_detectors
-from streams.content import ContentDetector
-from streams.engine import Detector
-from streams.member_index import MemberIndexDetector
-from streams.membership import MembershipDetector
-from streams.policy import Policy
-from streams.state import MemoryState, StateSource
+from streams.behaviour.detectors import behaviour_detectors
+from streams.content.detector import ContentDetector
+from streams.core.engine import Detector
+from streams.core.policy import Policy
+from streams.core.state import MemoryState, StateSource
+from streams.membership.detector import MembershipDetector
+from streams.membership.member_index import MemberIndexDetector
 
 
 def build_detectors(policy: Policy, state: StateSource | None = None) -> list[Detector]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
-from streams.behaviour import behaviour_detectors
-from streams.directory import MemoryLedger, MemoryRoster
-from streams.engine import RuleEngine
-from streams.policy import DEFAULT_POLICY, Policy, load_policy
+from streams.behaviour.detectors import behaviour_detectors
+from streams.core.directory import MemoryLedger, MemoryRoster
+from streams.core.engine import RuleEngine
+from streams.core.policy import DEFAULT_POLICY, Policy, load_policy
 from topics.events import Attachment, Event, MembershipEvent, MessageEvent
 from topics.reference import Employee, Group
 from topics.timeutil import parse_ts

@@ -10,12 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from agents.embedded import Service, redis, tansu
+from agents.dev.embedded import Service, redis, tansu
 
 ROOT = Path(__file__).resolve().parents[1]
 # The labelled development corpus lives outside the repo, in shared/ beside the clone (as in CI).
 CORPUS = Path(os.environ.get("QUNGUARD_CORPUS", ROOT.parent / "shared" / "corpus"))
 _ids = itertools.count()
+# tests/<folder>/… gets the folder's marker: integration talks to one real service, e2e to the
+# broker and Redis together; unit/ starts nothing, so `pytest -m "not e2e and not integration"` is fast.
+FOLDER_MARKERS = {"integration": "integration", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        folder = Path(item.fspath).resolve().relative_to(tests_dir).parts[0]
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None:
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from streams.directory import MemoryLedger, MemoryRoster
-from streams.engine import RuleEngine
-from streams.member_index import MemberIndexDetector
-from streams.membership import MembershipDetector
-from streams.policy import Policy, load_policy
-from streams.state import MemoryState
+from streams.core.directory import MemoryLedger, MemoryRoster
+from streams.core.engine import RuleEngine
+from streams.core.policy import Policy, load_policy
+from streams.core.state import MemoryState
+from streams.membership.detector import MembershipDetector
+from streams.membership.member_index import MemberIndexDetector
 from topics.codec import decode_event
 from topics.events import Event, RosterEvent
 from topics.reference import Employee, Group

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Consumer
 
-from agents.clients import reader_config
+from agents.connect.kafka import reader_config
 from topics.catalog import DEADLETTER, VIOLATIONS
 
 

@@ -10,7 +10,7 @@ The same person hears once per audience (an owner who is also an admin gets one 
 
 from __future__ import annotations
 
-from streams.directory import LedgerView, RosterView
+from streams.core.directory import LedgerView, RosterView
 from streams.notify.config import NotifyConfig, Role
 from streams.notify.model import Recipient
 from topics.reference import Employee, Group

@@ -12,13 +12,13 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from streams.directory import LedgerView, RosterView
-from streams.excerpt import mask
+from streams.content.excerpt import mask
+from streams.core.directory import LedgerView, RosterView
+from streams.core.policy import SEVERITIES
 from streams.notify.clauses import cite
 from streams.notify.config import NotifyConfig, Template
 from streams.notify.model import Notice, Recipient, digest_id, message_id
 from streams.notify.recipients import violation_groups
-from streams.policy import SEVERITIES
 from topics.violation import Violation
 
 MIB = 1024 * 1024

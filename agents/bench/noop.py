@@ -1,0 +1,53 @@
+"""The benchmark's baseline: a Faust worker whose agents consume the input topics as raw bytes and
+do nothing but count them. Same Settings (environment), the worker's Faust options (`agents.worker.app.app_options`) and event loop, the same
+`Worker` entry and the same `qunguard_events_total` counter on /metrics as `qunguard worker`, so
+the pipeline's figure divided by this one is the cost of moderation.
+
+Run as `python -m agents.bench.noop` with the worker's environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import faust
+import faust.web
+from faust.worker import Worker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from agents.connect.settings import Settings
+from agents.worker.app import app_options, use_event_loop
+from agents.worker.metrics import EVENTS
+from topics.catalog import INPUT_TOPICS
+
+
+def _ignore(counter):
+    async def ignore(stream: faust.StreamT) -> AsyncIterator[None]:
+        async for _value in stream:
+            counter.inc()
+            yield None
+
+    return ignore
+
+
+def create_noop_app(settings: Settings) -> faust.App:
+    app = faust.App(settings.app_id, **app_options(settings))
+    for spec in INPUT_TOPICS:
+        topic = app.topic(spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
+        app.agent(topic, name=f"noop.{spec.name}")(_ignore(EVENTS.labels(spec.name)))
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return app
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    use_event_loop()
+    Worker(create_noop_app(settings), loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from agents.cli.parser import main
+
+raise SystemExit(main())

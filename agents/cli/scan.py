@@ -1,0 +1,165 @@
+"""`qunguard scan`: run the content engine over text and show what matched and why.
+
+For policy authors: each hit names the rule, the field, the dictionary terms, a masked excerpt,
+how it fired (a direct term, a pinyin/homophone spelling, an `@near` co-occurrence, a structural
+check) and which normalisation steps were needed for it to match. Decisions that stopped a match
+(allow-list, prohibition frame, split words, an `@near` not met) are listed too.
+Input: a text argument, standard input (one message per line), or a JSONL file of events.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from streams.content.detector import ContentDetector
+from streams.content.excerpt import excerpt
+from streams.content.identifiers import RULE as CONFIDENTIAL
+from streams.content.normalize import steps_needed
+from topics.codec import DecodeError, decode_event
+from topics.events import MessageEvent
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+_SPELLING = re.compile(r"pinyin/homophone spelling '([^']+)'")
+
+
+@dataclass
+class Scanned:
+    source: str  # "text", "stdin:N" or FILE:LINE
+    event_id: str
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "event_id": self.event_id,
+            "hits": self.hits,
+            "decisions": self.decisions,
+        }
+
+
+def scan_event(detector: ContentDetector, event: MessageEvent, source: str) -> Scanned:
+    trace: list[str] = []
+    result = Scanned(source, event.event_id)
+    for field_hit in detector.scan(event, trace):
+        hit = field_hit.hit
+        span = field_hit.text[hit.start : hit.end]
+        steps = {}
+        for term, why in _dictionary_terms(hit.terms, hit.why):
+            spelled = _SPELLING.search(why)
+            needed = steps_needed(detector.normalizer.options, span, spelled.group(1) if spelled else term)
+            steps[term] = ["pinyin"] * bool(spelled) + list(needed)
+        result.hits.append(
+            {
+                "rule": hit.rule,
+                "field": field_hit.field,
+                "terms": list(hit.terms),
+                "excerpt": excerpt(
+                    field_hit.text,
+                    hit.start,
+                    hit.end,
+                    detector.excerpt_chars,
+                    mask_all=hit.rule == CONFIDENTIAL,
+                ),
+                "why": list(hit.why),
+                "normalisation": steps,
+            }
+        )
+    result.decisions = trace
+    return result
+
+
+def _dictionary_terms(terms: tuple[str, ...], why: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """Terms that came from the dictionaries (not structural labels) with their reason line."""
+    for term in terms:
+        reason = next((w for w in why if repr(term) in w), "")
+        if reason and not reason.startswith("structural"):
+            yield term, reason
+
+
+def text_event(text: str, index: int = 1) -> MessageEvent:
+    return MessageEvent(event_id=f"text-{index}", ts=_EPOCH, group_id="-", sender_id="-", text=text)
+
+
+def read_events(path: Path, errors: TextIO) -> Iterator[tuple[str, MessageEvent]]:
+    """Message events of a JSONL file; a bad line is reported as FILE:LINE: field: reason."""
+    with path.open("rb") as lines:
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                event = decode_event(raw)
+            except DecodeError as exc:
+                print(f"{path}:{number}: {exc}", file=errors)
+                continue
+            if isinstance(event, MessageEvent):
+                yield f"{path}:{number}", event
+
+
+def render(result: Scanned, out: TextIO) -> None:
+    if not result.hits:
+        print(f"{result.source} {result.event_id}: no content rule fired", file=out)
+    for hit in result.hits:
+        print(f"{result.source} {result.event_id}: {hit['rule']} ({hit['field']})", file=out)
+        print(f"  terms:   {', '.join(hit['terms'])}", file=out)
+        print(f"  excerpt: {hit['excerpt']}", file=out)
+        for why in hit["why"]:
+            print(f"  why:     {why}", file=out)
+        for term, steps in hit["normalisation"].items():
+            print(
+                f"  matched {term!r} after: {', '.join(steps) if steps else 'no normalisation needed'}",
+                file=out,
+            )
+    for decision in result.decisions:
+        print(f"  not fired: {decision}", file=out)
+
+
+def run_scan(
+    detector: ContentDetector,
+    text: str | None,
+    file: str | None,
+    as_json: bool,
+    stdin: TextIO,
+    out: TextIO,
+    errors: TextIO,
+) -> int:
+    if file is not None:
+        path = Path(file)
+        if not path.is_file():
+            print(f"qunguard scan: {file}: no such file", file=errors)
+            return 2
+        inputs: Iterator[tuple[str, MessageEvent]] = read_events(path, errors)
+    elif text is not None and text != "-":
+        inputs = iter([("text", text_event(text))])
+    else:
+        inputs = (
+            (f"stdin:{n}", text_event(line.rstrip("\n"), n))
+            for n, line in enumerate(stdin, 1)
+            if line.strip()
+        )
+    for source, event in inputs:
+        result = scan_event(detector, event, source)
+        if as_json:
+            print(json.dumps(result.as_json(), ensure_ascii=False), file=out)
+        else:
+            render(result, out)
+    return 0
+
+
+def main_scan(text: str | None, file: str | None, as_json: bool, policy_path: str | None) -> int:
+    from streams.content.dictionary import DictionaryError
+    from streams.core.policy import PolicyError, load_policy
+
+    try:
+        detector = ContentDetector(load_policy(policy_path))
+    except (PolicyError, DictionaryError) as exc:
+        print(f"qunguard scan: {exc}", file=sys.stderr)
+        return 2
+    return run_scan(detector, text, file, as_json, sys.stdin, sys.stdout, sys.stderr)

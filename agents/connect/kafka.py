@@ -1,0 +1,50 @@
+"""Kafka client configurations shared by every qunguard confluent-kafka client: producers,
+short-lived readers, admin clients. All start from `connection`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agents.connect.security import kafka_client_config
+from agents.connect.settings import Settings
+
+
+def connection(bootstrap: str, client_id: str | None = None) -> dict[str, Any]:
+    """`bootstrap.servers` plus the cluster's TLS/SASL keys (agents.connect.security) from this process's
+    settings, the environment, as for the Faust apps: no client can leave them out."""
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, **kafka_client_config(Settings.from_env())}
+    if client_id:
+        config["client.id"] = client_id
+    return config
+
+
+def producer_config(bootstrap: str, client_id: str, timeout: float = 60.0, **extra: Any) -> dict[str, Any]:
+    return {
+        **connection(bootstrap, client_id),
+        # acks=all and no duplicates or reordering on retry; Tansu 0.6 and Kafka both support it.
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "message.timeout.ms": int(timeout * 1000),
+        # The Java/aiokafka default partitioner, so a key lands on the partition Faust and other
+        # clients use; librdkafka's default (consistent_random, CRC32) would split a group's events.
+        "partitioner": "murmur2_random",
+        **extra,
+    }
+
+
+def reader_config(bootstrap: str, name: str, group: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A consumer that reads from the start and commits nothing (dev watcher, probes, tests).
+
+    Its group is `name` plus a random suffix unless `group` is given. The short session and poll
+    interval keep group joins quick on the embedded broker, which waits up to the poll interval.
+    """
+    return {
+        **connection(bootstrap),
+        "group.id": group or f"{name}-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "session.timeout.ms": 6000,
+        "max.poll.interval.ms": 10000,
+        **extra,
+    }

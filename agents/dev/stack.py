@@ -1,0 +1,237 @@
+"""`qunguard dev` (what `make demo` runs): the whole pipeline on embedded services.
+
+Starts Tansu and Redis on free loopback ports, creates the topics, loads the sample roster and
+ledger, starts a worker process, feeds the sample events (and one poison record, to show the
+dead-letter path), prints each violation as it arrives, and exits once the worker has committed
+every input record and every violation has been read. `--follow` keeps everything running.
+Whatever happens, every process it started is stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from agents.cli.table import row
+from agents.connect.admin import create_topics
+from agents.connect.kafka import producer_config, reader_config
+from agents.connect.offsets import caught_up, end_offsets
+from agents.connect.settings import Settings
+from agents.dev.embedded import Service, embedded_stack, worker
+from agents.dev.notifier import BLOCK_START, DevNotifier
+from agents.intake.feed import feed_file
+from agents.intake.loaders import load_ledger, load_roster
+from agents.runtime.records import REASON_HEADER
+from agents.worker.topology import Topology
+from config import SAMPLE_DIR
+from streams.core.policy import DEFAULT_POLICY
+from topics.catalog import DEADLETTER, INPUT_TOPICS, MESSAGES, VIOLATIONS
+
+WIDTHS = (26, 16, 18, 48)
+POISON = b'{"kind": "message", "event_id": "demo-poison", "ts": "yesterday-ish"'
+DONE_TIMEOUT = 120.0
+
+
+def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path = ".qunguard/dev") -> int:
+    events_path = Path(events) if events else SAMPLE_DIR / "events.jsonl"
+    if not events_path.is_file():
+        print(f"qunguard dev: {events_path}: no such file", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    with embedded_stack(workdir) as stack:
+        settings = Settings(
+            kafka_bootstrap=stack.bootstrap,
+            redis_url=stack.redis_url,
+            session_timeout=6.0,
+            max_poll_interval=10.0,
+            commit_interval=0.5,
+            tick_interval=2.0,
+            log_format="text",
+            policy_path=str(_dev_policy(stack.workdir)),
+        )
+        say(f"broker  Tansu on {stack.bootstrap} (pid {stack.broker.proc.pid})")
+        say(f"redis   {stack.redis_url} (pid {stack.redis.proc.pid})   logs in {stack.workdir}")
+        for topic, outcome in create_topics(stack.bootstrap).items():
+            say(f"topic   {topic}: {outcome}")
+        say(load_ledger(SAMPLE_DIR / "ledger.csv", settings).summary())
+        say(load_roster(SAMPLE_DIR / "roster.csv", settings).summary())
+        proc = worker(stack.workdir, settings.env())
+        notify = DevNotifier(stack.workdir, settings)
+        try:
+            proc.start()
+            say(f"worker  started (pid {proc.proc.pid}), consumer group {settings.app_id!r}")
+            say(notify.start())
+            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify)
+            return _show_notifications(stack.bootstrap, notify) if code == 0 else code
+        finally:
+            notify.stop()
+            proc.stop(timeout=20)
+            say("stopped notifier")
+            say("stopped worker, broker and redis")
+
+
+def _show(
+    bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool, notify: DevNotifier
+) -> int:
+    watcher = Consumer(reader_config(bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
+    watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
+    try:
+        # Membership first: who is in a group is known before its messages are judged (e.g. who
+        # must acknowledge a notice). The two topics are consumed independently, so a single feed
+        # could let a notice overtake the snapshot of its group's members.
+        members, messages = _split(events_path, proc.log_path.parent / "feed")
+        say(feed_file(members, bootstrap, progress=False).summary())
+        _wait(bootstrap, settings.app_id, [t.name for t in INPUT_TOPICS], proc)
+        say(feed_file(messages, bootstrap, progress=False).summary())
+        _produce_poison(bootstrap)
+        hops = WorkerHops(bootstrap, settings.app_id)
+        print()
+        print(row(("rule", "group", "subject", "evidence"), WIDTHS))
+        print(row(("-" * 26, "-" * 16, "-" * 18, "-" * 48), WIDTHS))
+        counts: collections.Counter[str] = collections.Counter()
+        deadline = time.monotonic() + DONE_TIMEOUT
+        quiet_since = time.monotonic()
+        while True:
+            if not proc.running:
+                say(f"worker exited with {proc.proc.returncode}; see {proc.log_path}")
+                return 1
+            msg = watcher.poll(0.5)
+            if follow:
+                print(notify.new_text(), end="", flush=True)
+            if msg is not None and not msg.error():
+                _print_record(msg, counts)
+                quiet_since = time.monotonic()
+                continue
+            settled = time.monotonic() - quiet_since > 1.0
+            if not follow and settled and hops.done() and _drained(watcher):
+                break
+            if not follow and time.monotonic() > deadline:
+                say(f"the worker did not finish the sample within {DONE_TIMEOUT:.0f}s; see {proc.log_path}")
+                return 1
+        print()
+        say(f"done: {sum(counts.values())} records out")
+        for name, count in sorted(counts.items()):
+            print(f"  {count:4d}  {name}")
+        return 0
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        watcher.close()
+
+
+def _show_notifications(bootstrap: str, notify: DevNotifier) -> int:
+    """Print what the notifier's log sink wrote, once every violation and digest is out."""
+    if not notify.settle(bootstrap, DONE_TIMEOUT):
+        say(f"the notifier did not finish within {DONE_TIMEOUT:.0f}s; see {notify.proc.log_path}")
+        return 1
+    text = notify.new_text()
+    print()
+    say("notifications (qunguard notify, log sink; docs/notify.md):")
+    print()
+    print(text, end="")
+    digests = text.count("【群规提醒汇总】")
+    say(f"notified: {text.count(BLOCK_START)} messages, {digests} of them digests of low-severity reminders")
+    return 0
+
+
+def _dev_policy(workdir: Path) -> Path:
+    """The default policy with two changes for a whole day of sample events fed at once:
+    membership is swept every 5 s instead of daily, so the sweep's findings (a leader missing
+    from the company group) show up in a short run; and events may arrive a day out of event-time
+    order, because partitions of a backfill are consumed at their own pace (a broadcast to three
+    groups reaches the sender's state in any order). Live traffic keeps the 60 s default."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    for key, value in (("sweep_interval_seconds", 5), ("out_of_order_seconds", 86400)):
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    path = workdir / "policy.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+def _split(events: Path, folder: Path) -> tuple[Path, Path]:
+    """The events file as two files: membership and roster events, then messages (file order)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    members, messages = folder / "membership.jsonl", folder / "messages.jsonl"
+    with open(events, "rb") as source, open(members, "wb") as first, open(messages, "wb") as second:
+        for line in source:
+            (second if b'"kind": "message"' in line or b'"kind":"message"' in line else first).write(line)
+    return members, messages
+
+
+class WorkerHops:
+    """Has the worker committed everything the sample gives it, hop by hop? The inputs first,
+    then the internal topics they forward to (sender, member), then the ladder's employee topic,
+    which the group, sender and member agents forward to. A hop's ends are read once the hop
+    before it has caught up: only then is everything it will receive written."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        topology = Topology(group)
+        self.bootstrap, self.group = bootstrap, group
+        self.ends = end_offsets(bootstrap, [t.name for t in INPUT_TOPICS])
+        self.hops = [
+            [topology.internal(p).name for p in ("sender", "member")],
+            [topology.internal("employee").name],
+        ]
+
+    def done(self) -> bool:
+        while caught_up(self.bootstrap, self.group, self.ends):
+            if not self.hops:
+                return True
+            self.ends = end_offsets(self.bootstrap, self.hops.pop(0))
+        return False
+
+
+def _wait(bootstrap: str, group: str, topics: list[str], proc: Service) -> None:
+    ends = end_offsets(bootstrap, topics)
+    deadline = time.monotonic() + DONE_TIMEOUT
+    while not caught_up(bootstrap, group, ends) and proc.running and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def _print_record(msg, counts: collections.Counter[str]) -> None:
+    if msg.topic() == DEADLETTER.name:
+        reason = dict(msg.headers() or ()).get(REASON_HEADER, b"?").decode("utf-8", "replace")
+        counts["dead letter"] += 1
+        print(row(("DEAD LETTER", "", "", reason), WIDTHS))
+        return
+    record = orjson.loads(msg.value())
+    counts[record["rule"]] += 1
+    evidence = record.get("evidence") or {}
+    detail = evidence.get("excerpt") or ", ".join(evidence.get("terms") or ()) or ""
+    subject = record.get("subject_id") or record.get("employee_id") or ""
+    print(row((record["rule"], record.get("group_id") or "", subject, detail), WIDTHS))
+
+
+def _drained(consumer: Consumer) -> bool:
+    """Has the watcher read to the fetch high watermark of every assigned partition?"""
+    assignment = consumer.assignment()
+    if not assignment:
+        return False
+    for tp in consumer.position(assignment):
+        _, high = consumer.get_watermark_offsets(tp, cached=True)
+        if high > 0 and tp.offset < high:
+            return False
+    return True
+
+
+def _produce_poison(bootstrap: str) -> None:
+    producer = Producer(producer_config(bootstrap, "qunguard-dev"))
+    producer.produce(MESSAGES.name, key=b"g-sales", value=POISON)
+    producer.flush(10)
+    say("fed     1 poison record (truncated JSON) to show the dead-letter path")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,152 @@
+"""Delivering one message to every sink of its recipient's role: dedupe, retries, dead letters.
+
+Dedupe is per message id and sink, in Redis (`<prefix>:notify:sent:<message id>:<sink>`, SET
+with a TTL after a successful delivery): it survives restarts and rebalances and is shared by
+every notifier process, and a message that reached one sink of two is not sent there again when
+the other is retried. The check comes before the send and the mark after it, so a crash between
+a delivery and its mark can repeat that one message (at-least-once), never lose it.
+
+Retries: a retryable failure (connection error, timeout, HTTP 5xx/429, WeCom busy) is tried again
+after capped exponential backoff (streams.notify.backoff), up to `[delivery] attempts`; then, or
+at once for a non-retryable failure (HTTP 4xx), the message goes to the notify dead-letter topic
+with the reason, and the notifier moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+import orjson
+import redis.asyncio
+
+from agents.notify.metrics import DEAD_LETTERS, DELIVERED, DUPLICATES, FAILED, LATENCY, RETRIED
+from agents.notify.senders import Sink
+from agents.runtime.retry import retry_forever
+from streams.notify.backoff import Outcome, backoff_delays
+from streams.notify.config import NotifyConfig
+from streams.notify.model import Notice
+from topics.timeutil import parse_ts
+
+log = logging.getLogger(__name__)
+REASON_HEADER = "qg-reason"
+STAGE_HEADER = "qg-stage"
+
+
+class SentStore:
+    """Which messages were delivered to which sink, in Redis with a TTL."""
+
+    def __init__(self, client: redis.asyncio.Redis, prefix: str, ttl_seconds: int) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.ttl = max(1, ttl_seconds)
+
+    def key(self, message_id: str, sink: str) -> str:
+        return f"{self.prefix}:notify:sent:{message_id}:{sink}"
+
+    async def sent(self, message_id: str, sink: str) -> bool:
+        return bool(await self.client.exists(self.key(message_id, sink)))
+
+    async def mark(self, message_ids: Iterable[str], sink: str) -> None:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for message_id in message_ids:
+                pipe.set(self.key(message_id, sink), b"1", ex=self.ttl)
+            await pipe.execute()
+
+
+class DeadLetters(Protocol):
+    async def send(
+        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None: ...
+
+
+class Deliverer:
+    def __init__(
+        self,
+        config: NotifyConfig,
+        sinks: dict[str, Sink],
+        sent: SentStore,
+        dead_letters: DeadLetters,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.sinks = sinks
+        self.sent = sent
+        self.dead_letters = dead_letters
+        self.sleep = sleep
+
+    async def already_sent(self, notice: Notice) -> bool:
+        """Delivered before to every sink of its role (a digest item need not be kept again)."""
+        for sink in self.config.role(notice.recipient.role).sinks:
+            if not await retry_forever(lambda s=sink: self.sent.sent(notice.message_id, s), "redis"):
+                return False
+        return True
+
+    async def deliver(self, notice: Notice, covers: tuple[str, ...] = ()) -> None:
+        """Send `notice` to each sink of its role not yet delivered to; `covers` are the ids of
+        the items a digest carries, marked as delivered with it."""
+        role = notice.recipient.role
+        for name in self.config.role(role).sinks:
+            if await retry_forever(lambda n=name: self.sent.sent(notice.message_id, n), "redis"):
+                DUPLICATES.labels(name, role).inc()
+                continue
+            outcome = await self._attempts(self.sinks[name], notice)
+            if outcome.ok:
+                await retry_forever(lambda n=name: self.sent.mark((notice.message_id, *covers), n), "redis")
+                DELIVERED.labels(name, role, notice.kind).inc()
+                _observe_latency(name, notice)
+            else:
+                await self._dead_letter(notice, name, outcome.reason)
+
+    async def _attempts(self, sink: Sink, notice: Notice) -> Outcome:
+        role = notice.recipient.role
+        delays = backoff_delays(self.config.delivery)
+        attempt = 0
+        while True:
+            outcome = await sink.send(notice)
+            if outcome.ok:
+                return outcome
+            FAILED.labels(sink.name, role).inc()
+            attempt += 1
+            if not outcome.retryable or attempt > len(delays):
+                tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+                return Outcome(False, False, f"{outcome.reason} after {tries}")
+            log.warning(
+                "delivery of %s to %s failed (%s); retry in %.1fs",
+                notice.message_id, sink.name, outcome.reason, delays[attempt - 1],
+                extra={"violation_id": notice.violation_id, "rule": notice.rule},
+            )  # fmt: skip
+            RETRIED.labels(sink.name, role).inc()
+            await self.sleep(delays[attempt - 1])
+
+    async def _dead_letter(self, notice: Notice, sink: str, reason: str) -> None:
+        role = notice.recipient.role
+        log.error(
+            "gave up delivering %s to %s: %s", notice.message_id, sink, reason,
+            extra={"violation_id": notice.violation_id, "rule": notice.rule},
+        )  # fmt: skip
+        DEAD_LETTERS.labels("deliver", sink, role).inc()
+        headers = [
+            (REASON_HEADER, f"sink {sink}: {reason}".encode()),
+            (STAGE_HEADER, b"deliver"),
+            ("qg-sink", sink.encode()),
+            ("qg-role", role.encode()),
+        ]
+        value = orjson.dumps(notice.to_dict())
+        await self.dead_letters.send(notice.recipient.address.encode(), value, headers)
+
+    async def close(self) -> None:
+        for sink in self.sinks.values():
+            await sink.close()
+
+
+def _observe_latency(sink: str, notice: Notice) -> None:
+    stamps = [notice.detected_at] if notice.kind == "notice" else [i.get("detected_at") for i in notice.items]
+    try:
+        oldest = min(parse_ts(s).timestamp() for s in stamps if s)
+    except ValueError:
+        return
+    LATENCY.labels(sink, notice.kind).observe(max(0.0, time.time() - oldest))

@@ -1,0 +1,208 @@
+"""The worker's per-record steps: decode, refresh reference data, run the rule engine, emit.
+
+`handle` takes a record from an input topic: it runs the detectors partitioned by group (input
+topics are keyed by group) and forwards the event to the internal topic of every other
+partitioning the engine needs (agents.worker.topology). `handle_routed` takes a record from an internal
+topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
+
+A violation the escalation ladder tracks is also forwarded to the employee topic, whose agent emits
+its discipline steps; one whose actions depend on the ladder (content.ad's 2nd offence) is emitted
+there too instead of here (agents.worker.ladder). Without a forwarder (one process, unit tests) the
+ladder runs inline.
+
+Bad input never stops the worker (SPEC §7): a record that cannot be decoded, or that a detector
+fails on, goes to the dead-letter sink with the reason, and the agent moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Protocol
+
+from agents.runtime.records import DeadLetterSink, RawRecord, ViolationSink
+from agents.runtime.retry import retry_forever
+from agents.worker.ladder import EscalationStep, forward_record, send_all
+from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
+from agents.worker.sweep_clock import SweepClock
+from streams.core.engine import Detector, RuleEngine
+from streams.core.routing import route
+from streams.core.state import Partition
+from topics.catalog import MEMBERSHIP, MESSAGES, topic_for_kind
+from topics.codec import DecodeError, decode_event
+from topics.events import Event, RosterEvent
+from topics.violation import Violation
+
+log = logging.getLogger(__name__)
+GROUP_KEYED = frozenset((MESSAGES.name, MEMBERSHIP.name))  # co-partitioned with the group state
+
+
+class ReferenceSource(Protocol):
+    """The worker-local view of Redis reference data (see agents.stores.reference.ReferenceCache)."""
+
+    async def refresh(self) -> None: ...
+
+    async def refresh_employee(self, employee_id: str) -> None: ...
+
+    async def refresh_if_stale(self) -> None: ...
+
+
+class Forwarder(Protocol):
+    """Sends an input record on to the internal topic of a partitioning, keyed by `key`."""
+
+    async def send(self, partition: Partition, key: str, record: RawRecord) -> None: ...
+
+
+class Moderator:
+    def __init__(
+        self,
+        engine: RuleEngine,
+        reference: ReferenceSource,
+        violations: ViolationSink,
+        dead_letters: DeadLetterSink,
+        forwarder: Forwarder | None = None,
+        clock: SweepClock | None = None,
+        escalation: EscalationStep | None = None,
+    ) -> None:
+        self.engine = engine
+        self.reference = reference
+        self.violations = violations
+        self.dead_letters = dead_letters
+        self.forwarder = forwarder
+        self._loaded = False
+        # Partitionings other than "group" run where their key lives: forwarded (live) or inline.
+        self._forward_to = tuple(p for p in engine.partitions() if p != "group")
+        self._last_sweep: dict[tuple[int, Partition, int], float] = {}
+        self.clock = clock or SweepClock(idle_after=60.0)
+        self.escalation = escalation
+
+    async def start(self) -> None:
+        await retry_forever(self.reference.refresh, "redis")
+        self._loaded = True
+
+    async def handle(self, record: RawRecord) -> int:
+        """Process one input-topic record; return the number of violations emitted."""
+        EVENTS.labels(record.topic).inc()
+        event = await self._decode(record, check_topic=True)
+        if event is None:
+            return 0
+        await self._refresh(event)
+        if record.topic in GROUP_KEYED:
+            self.clock.saw("group", record.partition, event.ts)
+        emitted = 0
+        extra: dict[Partition, tuple[str, ...]] = {}
+        for key in route(event, "group", self.engine.ctx.roster):
+            for partition, keys in self.engine.fanout(event, key).items():
+                extra[partition] = (*extra.get(partition, ()), *keys)
+            emitted += await self._run(record, event, "group", key)
+        for partition in self._forward_to:
+            for key in self.engine.routes(event, partition, extra.get(partition, ())):
+                if self.forwarder is None:  # one process owns every key (unit tests)
+                    emitted += await self._run(record, event, partition, key)
+                else:
+                    await self.forwarder.send(partition, key, record)
+        return emitted
+
+    async def handle_routed(self, record: RawRecord, partition: Partition) -> int:
+        """Process one record of `partition`'s internal topic (a forwarded event)."""
+        event = await self._decode(record, check_topic=False)
+        if event is None:
+            return 0
+        await self._refresh(event)
+        self.clock.saw(partition, record.partition, event.ts)
+        key = (record.key or b"").decode("utf-8", "replace")
+        return await self._run(record, event, partition, key)
+
+    async def sweep(self, partition: Partition, number: int, partitions: int, now: datetime) -> int:
+        """Sweep the keys of one partition of `partition`'s state as of `now` (a tick's wall
+        clock; event time instead while the partition is busy, agents.worker.sweep_clock)."""
+        from agents.runtime.tables import partition_of, sweeping
+
+        now = self.clock.now(partition, number, now)
+
+        due = [d for d in self.engine.sweepers(partition) if self._due(d, partition, number)]
+        if not due:
+            return 0
+        await retry_forever(self.reference.refresh_if_stale, "redis")
+        with sweeping(number):
+            found = self.engine.sweep(
+                now, owns=lambda key: partition_of(key, partitions) == number, sweepers=due
+            )
+        await self._emit(found)
+        return len(found)
+
+    def _due(self, detector: Detector, partition: Partition, number: int) -> bool:
+        interval = float(getattr(detector, "sweep_interval", 0.0) or 0.0)
+        slot = (id(detector), partition, number)
+        now = time.monotonic()
+        last = self._last_sweep.get(slot)
+        if last is not None and now - last < interval:
+            return False
+        self._last_sweep[slot] = now
+        return True
+
+    async def _run(self, record: RawRecord, event: Event, partition: Partition, key: str) -> int:
+        try:
+            found = self.engine.process_keyed(event, partition, key)
+        except Exception as exc:  # a detector bug must not stop the stream
+            log.exception(
+                "detector failed on %s (%s %s)",
+                event.event_id,
+                partition,
+                key,
+                extra={"event_id": event.event_id},
+            )
+            await self._dead_letter(record, f"detector error: {type(exc).__name__}: {exc}", "detect")
+            return 0
+        await self._emit(found)
+        return len(found)
+
+    async def _emit(self, found: list[Violation]) -> None:
+        for violation in found:
+            if self.escalation is None or not self.escalation.wants(violation):
+                await send_all(self.violations, [violation])
+            elif self.forwarder is not None:
+                held = self.escalation.holds(violation)  # its actions wait for the ladder
+                if not held:
+                    await send_all(self.violations, [violation])
+                record = forward_record(violation, emitted=not held)
+                await self.forwarder.send("employee", violation.employee_id or "", record)
+            else:
+                await send_all(self.violations, await self.escalation.run(violation))
+
+    async def _refresh(self, event: Event) -> None:
+        if not self._loaded:
+            await self.start()
+        if isinstance(event, RosterEvent):
+            employee_id = event.employee_id
+            await retry_forever(lambda: self.reference.refresh_employee(employee_id), "redis")
+        else:
+            await retry_forever(self.reference.refresh_if_stale, "redis")
+
+    async def _decode(self, record: RawRecord, check_topic: bool) -> Event | None:
+        if record.value is None:
+            count_decode_failure(record.topic, "empty")
+            await self._dead_letter(record, "empty record (no value)", "decode")
+            return None
+        try:
+            event = decode_event(record.value)
+        except DecodeError as exc:
+            count_decode_failure(record.topic, "invalid")
+            await self._dead_letter(record, str(exc), "decode")
+            return None
+        expected = topic_for_kind(event.kind)
+        if check_topic and expected is not None and expected.name != record.topic:
+            reason = f"field 'kind': a {event.kind} event does not belong on {record.topic}"
+            count_decode_failure(record.topic, "wrong_topic")
+            await self._dead_letter(record, reason, "decode")
+            return None
+        return event
+
+    async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        log.warning(
+            "dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason, extra=where
+        )
+        DEAD_LETTERS.labels(record.topic, stage).inc()
+        await self.dead_letters.send(record, reason)

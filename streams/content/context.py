@@ -1,0 +1,201 @@
+"""Context decisions on dictionary matches: allow-list, prohibition frames, word edges, co-occurrence.
+
+In order, for each term match on the normalised text:
+1. an allow-list entry that covers it cancels it (路口交通 ⊃ 口交, 大麻烦 ⊃ 大麻);
+2. a Latin edge must not continue a Latin word in the original (sb in usb, se情 in rose情);
+   a CJK edge must not form a common word with the character outside the match (年度客户 ⊃
+   度客), for pinyin/homophone spellings always and for literal terms when the policy says so;
+3. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
+   shortly after it in the same sentence (赌博一经发现…), suppresses it.
+Surviving direct terms fire their rule; grouped terms fire only through an `@near` requirement
+(term A within N characters of term B: hearsay + company event, target + disparagement, offer +
+contact or price). Every decision is written to `trace` when one is given (`qunguard scan`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from streams.content.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
+from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, PINYIN, TERM, Entry, Hit, Match, terms_of
+from streams.content.normalize import NUMERALS, Normalized
+from streams.content.words import spans_words
+
+# A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
+# start of its sentence, because such frames usually follow a comma (色情内容，一经发现…).
+CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
+SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
+_BUILTINS = {name: re.compile(pattern) for name, pattern in BUILTIN_GROUPS.items()}
+_NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
+_DIGIT = re.compile(r"\d")
+# Eleven digits in a row, numerals counted: the least a %phone match needs.
+_NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
+SPELLINGS, ALL, OFF = "spellings", "all", "off"
+SPLIT_MODES = (SPELLINGS, ALL, OFF)
+
+
+class Context:
+    def __init__(
+        self,
+        requirements: Iterable[Requirement],
+        frame_window: int,
+        split_words: str = SPELLINGS,
+        words: frozenset[str] = frozenset(),
+    ) -> None:
+        if split_words not in SPLIT_MODES:
+            raise ValueError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
+        self.frame_window = frame_window
+        self.split_words = split_words
+        self.words = words
+        self.requirements: dict[str, list[Requirement]] = defaultdict(list)
+        for req in requirements:
+            self.requirements[req.rule].append(req)
+        self.builtins = {
+            name for reqs in self.requirements.values() for req in reqs for name in req.groups
+        } & set(_BUILTINS)
+
+    def decide(
+        self, original: str, norm: Normalized, matches: list[Match], trace: list[str] | None = None
+    ) -> list[Hit]:
+        allows = [m for m in matches if m.entry.kind == ALLOW]
+        frames = [m for m in matches if m.entry.kind in (FRAME, FRAME_AFTER)]
+        kept: dict[str, list[Match]] = defaultdict(list)
+        for m in matches:
+            if m.entry.kind != TERM:
+                continue
+            reason = self._veto(original, norm, m, allows, frames)
+            if reason:
+                if trace is not None:
+                    trace.append(f"{m.entry.rule}: {_describe(m, norm)} {reason}")
+                continue
+            kept[m.entry.rule].append(m)
+        builtins = self._builtins(norm, kept)
+        hits = []
+        for rule, found in kept.items():
+            chosen = [m for m in found if m.entry.group == DIRECT]
+            why = [f"term {_describe(m, norm)}" for m in chosen]
+            for req in self.requirements.get(rule, ()):
+                picked = near(found + builtins, req)
+                if picked:
+                    chosen.extend(picked)
+                    parts = " + ".join(f"{m.entry.group}:{_describe(m, norm)}" for m in picked)
+                    why.append(f"@near {' '.join(req.groups)} within {req.within}: {parts}")
+                elif trace is not None and any(m.entry.group == req.groups[0] for m in found):
+                    trace.append(f"{rule}: @near {' '.join(req.groups)} within {req.within} not met")
+            if chosen:
+                hits.append(_hit(rule, chosen, norm, tuple(why)))
+            elif trace is not None:
+                trace.append(f"{rule}: only grouped terms {list(terms_of(found))}, no @near met")
+        return hits
+
+    def _veto(
+        self, original: str, norm: Normalized, m: Match, allows: list[Match], frames: list[Match]
+    ) -> str | None:
+        for allow in allows:
+            if allow.start <= m.start and m.end <= allow.end:
+                return f"cancelled by allow-list entry {allow.entry.term!r}"
+        if not _latin_bounded(norm, original, m):
+            return "inside a longer Latin word"
+        if self._check_split(m) and spans_words(norm.text, m.start, m.end, self.words):
+            return "spans two ordinary words"
+        for frame in frames:
+            if self._framed(norm, original, frame, m):
+                side = "prohibition frame" if frame.entry.kind == FRAME else "after-frame"
+                return f"suppressed by {side} {frame.entry.term!r}"
+        return None
+
+    def _check_split(self, m: Match) -> bool:
+        if self.split_words == OFF:
+            return False
+        return self.split_words == ALL or m.entry.spelling == PINYIN
+
+    def _framed(self, norm: Normalized, original: str, frame: Match, m: Match) -> bool:
+        if frame.entry.kind == FRAME:
+            first, second, breaks = frame, m, CLAUSE_BREAKS
+        else:
+            first, second, breaks = m, frame, SENTENCE_BREAKS
+        if first.end <= second.start and second.start - first.end <= self.frame_window:
+            between = original[norm.offsets[first.end - 1] + 1 : norm.offsets[second.start]]
+            return not breaks.intersection(between)
+        return False
+
+    def _builtins(self, norm: Normalized, kept: dict[str, list[Match]]) -> list[Match]:
+        """Built-in group matches, computed only when some grouped term matched at all."""
+        if not self.builtins or not any(m.entry.group != DIRECT for ms in kept.values() for m in ms):
+            return []
+        # Every built-in group needs a digit (or, read as a phone number, eleven digits/numerals
+        # in a row); the checks below skip the regexes and the numeral view for texts without.
+        has_digit = _DIGIT.search(norm.text) is not None
+        numerals = ""
+        out = []
+        for name in sorted(self.builtins):
+            if name in _NUMERAL_VIEW:
+                if _NUMERAL_RUN.search(norm.text) is None:
+                    continue
+                numerals = numerals or norm.text.translate(NUMERALS)
+                text = numerals
+            elif has_digit:
+                text = norm.text
+            else:
+                continue
+            for found in _BUILTINS[name].finditer(text):
+                out.append(Match(found.start(), found.end(), _builtin_entry(name)))
+        return out
+
+
+def _builtin_entry(name: str) -> Entry:
+    return Entry(TERM, group=name, term=name)
+
+
+def near(found: list[Match], req: Requirement) -> list[Match]:
+    """Matches of `req.groups` such that, around some anchor of the first group, every group occurs."""
+    by_group: dict[str, list[Match]] = defaultdict(list)
+    for m in found:
+        by_group[m.entry.group].append(m)
+    for anchor in by_group.get(req.groups[0], ()):
+        picked = [anchor]
+        for group in req.groups[1:]:
+            close = [m for m in by_group.get(group, ()) if _gap(anchor, m) <= req.within and m is not anchor]
+            if not close:
+                break
+            picked.append(min(close, key=lambda m: _gap(anchor, m)))
+        else:
+            return picked
+    return []
+
+
+def _gap(a: Match, b: Match) -> int:
+    return max(0, max(a.start, b.start) - min(a.end, b.end))
+
+
+def _latin_bounded(norm: Normalized, original: str, m: Match) -> bool:
+    """A match that starts or ends with a Latin letter/digit must not continue a Latin word."""
+    text = norm.text
+    start, end = norm.span(m.start, m.end)
+    if _ascii_alnum(text[m.start]) and start > 0 and _ascii_alnum(original[start - 1]):
+        return False
+    return not (_ascii_alnum(text[m.end - 1]) and end < len(original) and _ascii_alnum(original[end]))
+
+
+def _ascii_alnum(ch: str) -> bool:
+    if "\uff01" <= ch <= "\uff5e":  # full-width ASCII
+        ch = chr(ord(ch) - 0xFEE0)
+    return ch.isascii() and ch.isalnum()
+
+
+def _describe(m: Match, norm: Normalized) -> str:
+    seen = norm.text[m.start : m.end]
+    if m.entry.term.startswith("%"):
+        return f"{m.entry.term} {seen!r}"
+    if m.entry.spelling == PINYIN:
+        return f"{m.entry.term!r} (pinyin/homophone spelling {seen!r})"
+    return repr(m.entry.term)
+
+
+def _hit(rule: str, chosen: list[Match], norm: Normalized, why: tuple[str, ...]) -> Hit:
+    start = min(m.start for m in chosen)
+    end = max(m.end for m in chosen)
+    lo, hi = norm.span(start, end)
+    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why)

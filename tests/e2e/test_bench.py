@@ -1,0 +1,59 @@
+"""`qunguard bench --quick` end to end: it starts its own broker and Redis, runs every stage and
+prints one JSON document of the documented shape. No timing is asserted (figures go to the doc)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import orjson
+
+from agents.bench.events import generate
+from topics.codec import decode_event
+
+
+def test_generated_events_are_deterministic_and_valid() -> None:
+    first, again = generate(300, seed=3), generate(300, seed=3)
+    assert first == again
+    assert first != generate(300, seed=4)
+    events = [decode_event(r.value) for r in first]
+    assert {e.kind for e in events} == {"message", "membership"}
+    texts = [e.text for e in events if e.kind == "message"]
+    assert all(10 <= len(t) <= 130 for t in texts)
+    assert len({e.event_id for e in events}) == len(events)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def test_bench_quick_writes_one_json_document(tmp_path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "bench", "--quick", "--events", "1500", "--out", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    doc = orjson.loads(out.read_bytes())
+    assert doc["qunguard_bench"] == 1
+    assert doc["machine"]["cpu_count"] >= 1 and isinstance(doc["machine"]["uvloop_installed"], bool)
+    assert doc["input"]["events"] == 1500
+    assert sum(doc["input"]["per_topic"].values()) == 1500
+    for section in ("noop_agent", "pipeline"):
+        assert _is_number(doc[section]["events_per_s"]), doc[section]
+        assert doc[section]["method"]
+    assert all(_is_number(n) for n in doc["pipeline"]["records_written_per_input_event"].values())
+    assert _is_number(doc["raw_consumer"]["events"]) and doc["raw_consumer"]["events"] == 1500
+    assert _is_number(doc["pipeline_over_noop"]["ratio"])
+    assert doc["pipeline_over_noop"]["target"] == 0.75
+    latency = doc["latency"]
+    assert latency["violations_seen"] == latency["probes"] > 0
+    assert latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    assert latency["target_p99_ms"] == 250.0 and isinstance(latency["meets_target"], bool)
+    assert _is_number(doc["workers"]["two_processes"]["events_per_s"])
+    assert _is_number(doc["workers"]["speedup"])
+    assert isinstance(doc["content"], dict) and doc["content"]
+    if importlib.util.find_spec("agents.bench.content") is not None:
+        assert "skipped" not in doc["content"], doc["content"]
+    assert _is_number(doc["duration_s"])

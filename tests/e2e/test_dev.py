@@ -1,0 +1,86 @@
+"""`qunguard dev` (what `make demo` runs) on its own embedded broker and Redis: shows violations
+from the sample stream, the poison record in the dead-letter topic, exits 0 and leaves nothing running."""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from agents.cli.replay import read_events, replay
+from agents.dev.stack import run_dev
+from config import SAMPLE_DIR
+from streams.core.policy import load_policy
+from topics.reference import read_ledger, read_roster
+from topics.violation import Violation
+
+
+def replay_sample() -> list[Violation]:
+    found = replay(
+        read_events(SAMPLE_DIR / "events.jsonl", io.StringIO()),
+        load_policy(),
+        read_roster(SAMPLE_DIR / "roster.csv"),
+        read_ledger(SAMPLE_DIR / "ledger.csv"),
+    )
+    return [v for v in found if isinstance(v, Violation)]
+
+
+def test_dev_runs_the_sample_and_exits(tmp_path, capsys) -> None:
+    code = run_dev(workdir=tmp_path / "dev")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "content.gambling" in out and "DEAD LETTER" in out
+    assert "done:" in out and "stopped worker, broker and redis" in out
+    # The notifier's messages (log sink), digests flushed before the demo exits.
+    notes = out.split("notifications (qunguard notify", 1)[1]
+    assert "【群规违规】销售部工作群(g-sales):赌博信息" in notes and "《公司微信群管理制度》三、11" in notes
+    assert "【违规处分】" in notes and "【保密/安全报告】" in notes and "【群规提醒汇总】" in notes
+    assert re.search(r"notified: \d+ messages, [1-9]\d* of them digests", notes), notes[-500:]
+    # The live pipeline finds what replay finds in the sample (every detector, both paths).
+    shown = re.findall(r"(?m)^ +(\d+)  ([a-z_.]+)$", out.split("done:", 1)[1])
+    replayed = collections.Counter(v.rule for v in replay_sample())
+    assert {rule: int(n) for n, rule in shown} == dict(replayed), out
+    pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", out)]
+    assert len(pids) == 4  # broker, redis, worker, notifier
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_ctrl_c_on_follow_stops_everything(tmp_path) -> None:
+    """`qunguard dev --follow` runs until Ctrl-C (SIGINT), then stops broker, Redis and worker."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agents.cli", "dev", "--follow"],
+        cwd=tmp_path,  # its .qunguard/dev workdir goes here
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",  # the notifications are Chinese, whatever the locale says
+        errors="replace",  # output cut mid-character at the stop is no failure of this test
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("content.gambling" in line for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert any("content.gambling" in line for line in lines), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    output = "".join(lines) + rest
+    assert "stopped worker, broker and redis" in output
+    pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", output)]
+    assert len(pids) == 4
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -1,0 +1,57 @@
+"""The escalation ladder over the labelled corpus through `qunguard replay` (SPEC §4, §6)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from agents.cli.parser import main
+from tests.conftest import CORPUS
+
+REFERENCE = ["--roster", str(CORPUS / "roster.csv"), "--ledger", str(CORPUS / "ledger.csv")]
+SCORE = CORPUS.parent / "tools" / "score.py"
+
+
+def replay(events: str, out: Path) -> list[dict]:
+    assert main(["replay", str(CORPUS / events), *REFERENCE, "--out", str(out)]) == 0
+    return [orjson.loads(line) for line in out.read_bytes().splitlines()]
+
+
+def score(out: Path, expected: str, *args: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, str(SCORE), "--expected", str(CORPUS / expected), "--actual", str(out),
+         *args, "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return {rule: row["f1"] for rule, row in json.loads(result.stdout)["rules"].items()}
+
+
+def test_scenarios_ladder_rules_score_perfectly(tmp_path: Path) -> None:
+    out = tmp_path / "scenarios.out.jsonl"
+    found = replay("scenarios.jsonl", out)
+    per_rule = score(out, "scenarios.expected.jsonl", "--only", "discipline.", "content.ad")
+    assert per_rule == {"content.ad": 1.0, "discipline.demerit": 1.0, "discipline.warning": 1.0}
+    # S46: the redelivered m-s0132 is counted once, so the demerit comes with the third violation
+    demerit = [v for v in found if v["rule"] == "discipline.demerit"]
+    assert [v["source_event_ids"] for v in demerit] == [["m-s0167"]]
+    assert demerit[0]["employee_id"] == "E1013" and demerit[0]["evidence"]["warnings"] == 3
+    # S35: the second ad carries remove_member, the first does not
+    ads = [v for v in found if v["rule"] == "content.ad"]
+    assert ["remove_member" in v["actions"] for v in ads] == [False, True]
+    # and everything else still scores perfectly
+    assert set(score(out, "scenarios.expected.jsonl").values()) == {1.0}
+
+
+def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> None:
+    out = tmp_path / "content.out.jsonl"
+    found = replay("content.jsonl", out)
+    assert set(score(out, "content.expected.jsonl", "--ignore", "discipline.").values()) == {1.0}
+    counts = collections.Counter(v["rule"] for v in found if v["rule"].startswith("discipline."))
+    # the corpus README's reference figures (converted demerits count; no reset after a review)
+    assert counts == {"discipline.warning": 87, "discipline.demerit": 81, "discipline.dismissal_review": 51}
+    assert len({v["violation_id"] for v in found}) == len(found)
