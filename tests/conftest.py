@@ -16,9 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # The labelled development corpus lives outside the repo, in shared/ beside the clone (as in CI).
 CORPUS = Path(os.environ.get("QUNGUARD_CORPUS", ROOT.parent / "shared" / "corpus"))
 _ids = itertools.count()
-# tests/<folder>/… gets the folder's marker: integration talks to one real service, e2e to the
-# broker and Redis together; unit/ starts nothing, so `pytest -m "not e2e and not integration"` is fast.
+# tests/<folder>/… gets the folder's marker: integration talks to a real redis-server, e2e to the
+# broker (and Redis); unit/ starts nothing. So `-m "not e2e"` starts no broker and
+# `-m "not e2e and not integration"` starts no service at all.
 FOLDER_MARKERS = {"integration": "integration", "e2e": "e2e"}
+
+
+BROKER_FIXTURES = frozenset({"broker", "bootstrap"})
+REDIS_FIXTURES = frozenset({"redis_service", "redis_url"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -28,6 +33,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = FOLDER_MARKERS.get(folder)
         if marker is not None:
             item.add_marker(marker)
+        uses = set(getattr(item, "fixturenames", ()))
+        broker, redis_server = bool(uses & BROKER_FIXTURES), bool(uses & REDIS_FIXTURES)
+        if (folder == "unit" and (broker or redis_server)) or (folder == "integration" and broker):
+            raise pytest.UsageError(f"{item.nodeid} uses a service its folder does not start: move it")
 
 
 @pytest.fixture(scope="session")
