@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from streams.behaviour.detectors import behaviour_detectors
 from streams.content.detector import ContentDetector
-from streams.core.engine import Detector
+from streams.core.detector import Detector
 from streams.core.policy import Policy
 from streams.core.state import MemoryState, StateSource
 from streams.membership.detector import MembershipDetector
@@ -17,9 +17,10 @@ from streams.membership.member_index import MemberIndexDetector
 
 def build_detectors(policy: Policy, state: StateSource | None = None) -> list[Detector]:
     state = state if state is not None else MemoryState()
+    membership = MembershipDetector(policy, state)  # the one membership model; behaviour rules read it
     return [
         ContentDetector(policy),
-        MembershipDetector(policy, state),
+        membership,
         MemberIndexDetector(policy, state),
-        *behaviour_detectors(policy, state),
+        *behaviour_detectors(policy, state, membership),
     ]

@@ -1,5 +1,9 @@
 """A small company for the behaviour-rule tests: roster, ledger, the behaviour detectors, builders.
 
+The membership detector runs first, as in streams.detectors: it keeps the group membership the
+behaviour rules read. Only the behaviour rules' violations are returned (the membership rules
+have their own world, tests/membership_world.py).
+
 State goes through `JsonState`, which stores each value as JSON bytes the way a changelog does:
 a detector that mutated a value it read instead of assigning a new one would lose the change
 here exactly as it would live, and a non-JSON value fails at once.
@@ -18,6 +22,7 @@ from streams.behaviour.detectors import behaviour_detectors
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.engine import RuleEngine
 from streams.core.policy import DEFAULT_POLICY, Policy, load_policy
+from streams.membership.detector import MembershipDetector
 from topics.events import Attachment, Event, MembershipEvent, MessageEvent
 from topics.reference import Employee, Group
 from topics.timeutil import parse_ts
@@ -80,8 +85,10 @@ class World:
         self.roster = MemoryRoster(EMPLOYEES)
         self.ledger = MemoryLedger(GROUPS if groups is None else groups)
         self.state = JsonState()
-        self.detectors = behaviour_detectors(self.policy, self.state)
-        self.engine = RuleEngine(self.policy, self.roster, self.ledger, self.detectors)
+        self.membership = MembershipDetector(self.policy, self.state)
+        self.detectors = behaviour_detectors(self.policy, self.state, self.membership)
+        self.rules = frozenset(rule for detector in self.detectors for rule in detector.rules)
+        self.engine = RuleEngine(self.policy, self.roster, self.ledger, [self.membership, *self.detectors])
         self._ids = 0
 
     def next_id(self, prefix: str) -> str:
@@ -92,10 +99,13 @@ class World:
         found: list[Violation] = []
         for event in events:
             found.extend(self.engine.process(event))
-        return found
+        return self._behaviour(found)
 
     def sweep(self, now: datetime) -> list[Violation]:
-        return self.engine.sweep(now)
+        return self._behaviour(self.engine.sweep(now))
+
+    def _behaviour(self, found: list[Violation]) -> list[Violation]:
+        return [v for v in found if v.rule in self.rules]
 
     def message(
         self, sender: str, at: datetime | float, group_id: str = "g-sales", **kw: Any

@@ -1,7 +1,7 @@
 """The benchmark's baseline: a Faust worker whose agents consume the input topics as raw bytes and
-do nothing but count them. Same Settings (environment), the worker's Faust options (`agents.worker.app.app_options`) and event loop, the same
-`Worker` entry and the same `qunguard_events_total` counter on /metrics as `qunguard worker`, so
-the pipeline's figure divided by this one is the cost of moderation.
+do nothing but count them. Same Settings (environment), the worker's Faust options and event loop
+(agents.runtime.app), the same `Worker` entry and the same `qunguard_events_total` counter on
+/metrics as `qunguard worker`, so the pipeline's figure divided by this one is the cost of moderation.
 
 Run as `python -m agents.bench.noop` with the worker's environment variables.
 """
@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import faust
-import faust.web
 from faust.worker import Worker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agents.connect.security import checked_settings
 from agents.connect.settings import Settings
-from agents.worker.app import app_options, use_event_loop
+from agents.runtime.app import app_options, expose_metrics, raw_topic, use_event_loop
 from agents.worker.metrics import EVENTS
 from topics.catalog import INPUT_TOPICS
 
@@ -33,18 +32,13 @@ def _ignore(counter):
 def create_noop_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_options(settings))
     for spec in INPUT_TOPICS:
-        topic = app.topic(spec.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
-        app.agent(topic, name=f"noop.{spec.name}")(_ignore(EVENTS.labels(spec.name)))
-
-    @app.page("/metrics")
-    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
+        app.agent(raw_topic(app, spec.name), name=f"noop.{spec.name}")(_ignore(EVENTS.labels(spec.name)))
+    expose_metrics(app)
     return app
 
 
 def main() -> None:
-    settings = Settings.from_env()
+    settings = checked_settings()
     use_event_loop()
     Worker(create_noop_app(settings), loglevel=settings.log_level, quiet=True).execute_from_commandline()
 

@@ -75,7 +75,7 @@ def machine_facts() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "uvloop_installed": uvloop_installed,
-        # what agents.worker.app.use_event_loop picks in the workers and the no-op baseline
+        # what agents.runtime.app.use_event_loop picks in the workers and the no-op baseline
         "worker_event_loop": "uvloop"
         if uvloop_installed and os.environ.get("QUNGUARD_EVENT_LOOP", "uvloop") == "uvloop"
         else "asyncio",

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any
 
 from agents.cli.table import row
@@ -125,23 +124,21 @@ def _source(args: argparse.Namespace) -> Source:
 
 
 def _settings():
-    from agents.connect.settings import Settings
+    from agents.connect.security import checked_settings
 
-    return Settings.from_env()
+    return checked_settings()
 
 
 def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime | None) -> Source:
-    from agents.cli.replay import ReplayStats, read_events, replay
+    from agents.cli.inputs import InputError, load_reference, read_events, require_file
     from streams.core.state import MemoryState
     from streams.ladder.steps import LADDER_MAP
-    from topics.reference import ReferenceFileError, read_ledger, read_roster
+    from streams.replay import ReplayStats, replay
 
-    if not Path(args.events).is_file():
-        raise CommandError(f"{args.events}: no such file", 2)
     try:
-        roster = read_roster(args.roster) if args.roster else []
-        ledger = read_ledger(args.ledger) if args.ledger else []
-    except ReferenceFileError as exc:
+        require_file(args.events)
+        roster, ledger = load_reference(args.roster, args.ledger)
+    except InputError as exc:
         raise CommandError(str(exc), 2) from None
     state = MemoryState()
     stats = ReplayStats()
@@ -156,16 +153,15 @@ def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime 
 def _live(rules: Any, as_of: datetime | None) -> Source:
     import redis.exceptions
 
-    from agents.connect.security import redacted_url, redis_options
-    from agents.stores.ladder import DisciplineReader
+    from agents.connect.security import redacted_url
+    from agents.stores.ladder import LadderReader
     from agents.stores.reference import ReferenceStore
 
     settings = _settings()
-    login = redis_options(settings)
     where = redacted_url(settings.redis_url)
-    reader = DisciplineReader.from_url(settings.redis_url, settings.redis_prefix, **login)
+    reader = LadderReader.from_settings(settings)
     try:
-        _, employees = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **login).roster()
+        _, employees = ReferenceStore.from_settings(settings).roster()
         reader.client.ping()
     except redis.exceptions.RedisError as exc:
         raise CommandError(f"Redis unavailable at {where} ({exc})", 1) from None

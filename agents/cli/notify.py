@@ -23,10 +23,10 @@ def add_notify_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_notify(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from agents.connect.settings import Settings
+    from agents.connect.security import checked_settings
     from agents.notify.run import NotifySettings, run_notifier
 
     notify = NotifySettings.from_env()
     if args.config:
         notify = replace(notify, config_path=args.config)
-    return run_notifier(Settings.from_env(), notify)
+    return run_notifier(checked_settings(), notify)

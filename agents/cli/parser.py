@@ -10,38 +10,15 @@ from pathlib import Path
 
 
 def _settings():
-    from agents.connect.settings import Settings
+    from agents.connect.security import checked_settings
 
-    return Settings.from_env()
+    return checked_settings()
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from agents.cli.replay import write_replay
-    from streams.core.policy import PolicyError, load_policy
-    from topics.reference import ReferenceFileError, read_ledger, read_roster
+    from agents.cli.replay import main_replay
 
-    if not Path(args.events).is_file():
-        print(f"qunguard replay: {args.events}: no such file", file=sys.stderr)
-        return 2
-    try:
-        policy = load_policy(args.policy)
-        roster = read_roster(args.roster) if args.roster else []
-        ledger = read_ledger(args.ledger) if args.ledger else []
-    except (PolicyError, ReferenceFileError) as exc:
-        print(f"qunguard replay: {exc}", file=sys.stderr)
-        return 2
-    if args.out:
-        with open(args.out, "wb") as out:
-            stats = write_replay(args.events, policy, roster, ledger, out)
-    else:
-        stats = write_replay(args.events, policy, roster, ledger, sys.stdout.buffer)
-        sys.stdout.flush()
-    print(
-        f"replay: {stats.events} events, {stats.rejected} rejected lines, {stats.duplicates} duplicate events,"
-        f" {stats.violations} violations",
-        file=sys.stderr,
-    )
-    return 0
+    return main_replay(args)
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
@@ -120,7 +97,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_lag(args: argparse.Namespace) -> int:
-    from agents.connect.group_offsets import GroupOffsets
+    from agents.connect.offsets import GroupOffsets
     from agents.lag.exporter import LagExporter
     from agents.lag.monitor import LagMonitor, run_lag
 
@@ -169,30 +146,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_report_groups(args: argparse.Namespace) -> int:
-    from agents.cli.report import build_report, write_csv, write_table
-    from streams.core.policy import PolicyError, load_policy
-    from topics.reference import ReferenceFileError, read_ledger, read_roster
-    from topics.timeutil import parse_ts
+    from agents.cli.report import main_report
 
-    if not Path(args.events).is_file():
-        print(f"qunguard report groups: {args.events}: no such file", file=sys.stderr)
-        return 2
-    try:
-        as_of = parse_ts(args.as_of) if args.as_of else None
-        policy = load_policy(args.policy)
-        roster = read_roster(args.roster) if args.roster else []
-        ledger = read_ledger(args.ledger) if args.ledger else []
-    except (PolicyError, ReferenceFileError, ValueError) as exc:
-        print(f"qunguard report groups: {exc}", file=sys.stderr)
-        return 2
-    report = build_report(args.events, policy, roster, ledger, as_of)
-    write = write_csv if args.csv else write_table
-    if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as out:
-            write(report, out)
-    else:
-        write(report, sys.stdout)
-    return 0
+    return main_report(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

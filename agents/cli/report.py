@@ -9,6 +9,7 @@ an administrator points the report at the platform's event export (or a `member_
 
 from __future__ import annotations
 
+import argparse
 import csv
 import sys
 from collections.abc import Iterable, Sequence
@@ -17,17 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from agents.cli.replay import read_events
+from agents.cli.inputs import InputError, load_inputs, read_events, require_file
 from agents.cli.table import row
-from streams.core.directory import MemoryLedger, MemoryRoster
-from streams.core.engine import RuleEngine
 from streams.core.policy import Policy
 from streams.core.state import MemoryState
 from streams.membership.detector import GROUPS_MAP, MembershipDetector
 from streams.membership.member_index import MemberIndexDetector
 from streams.membership.report import GroupRow, group_rows
-from topics.events import RosterEvent
+from streams.replay import OfflineRun
 from topics.reference import Employee, Group
+from topics.timeutil import parse_ts
 
 CSV_HEADER = (
     "group_id", "name", "kind", "owner", "members", "outsiders", "departed", "nickname_mismatches",
@@ -47,6 +47,24 @@ class GroupReport:
     events: int
 
 
+def main_report(args: argparse.Namespace) -> int:
+    try:
+        require_file(args.events)
+        as_of = parse_ts(args.as_of) if args.as_of else None
+        inputs = load_inputs(args.policy, args.roster, args.ledger)
+    except (InputError, ValueError) as exc:
+        print(f"qunguard report groups: {exc}", file=sys.stderr)
+        return 2
+    report = build_report(args.events, inputs.policy, inputs.roster, inputs.ledger, as_of)
+    write = write_csv if args.csv else write_table
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            write(report, out)
+    else:
+        write(report, sys.stdout)
+    return 0
+
+
 def build_report(
     events_path: str | Path,
     policy: Policy,
@@ -55,26 +73,17 @@ def build_report(
     as_of: datetime | None = None,
     errors: IO[str] | None = None,
 ) -> GroupReport:
-    memory_roster, memory_ledger, state = MemoryRoster(roster), MemoryLedger(ledger), MemoryState()
-    detectors = [MembershipDetector(policy, state), MemberIndexDetector(policy, state)]
-    engine = RuleEngine(policy, memory_roster, memory_ledger, detectors)
-    seen: set[str] = set()
-    last = None
+    state = MemoryState()
+    membership = MembershipDetector(policy, state)
+    run = OfflineRun(policy, roster, ledger, [membership, MemberIndexDetector(policy, state)])
     for _, event in read_events(events_path, errors or sys.stderr):
-        if event is None or event.event_id in seen:
-            continue
-        seen.add(event.event_id)
-        if isinstance(event, RosterEvent):
-            memory_roster.apply(event)
-        last = event.ts if last is None or event.ts > last else last
-        engine.process(event)
-    now = as_of or last
+        run.process(event)
+    now = as_of or run.stats.last_event_ts
     if now is None:
         return GroupReport([], None, 0)
-    groups, activity = state.map(GROUPS_MAP, "group"), detectors[0].activity
-    return GroupReport(
-        group_rows(groups, activity, memory_roster, memory_ledger, policy, now), now, len(seen)
-    )
+    groups, activity = state.map(GROUPS_MAP, "group"), membership.activity
+    rows = group_rows(groups, activity, run.roster, run.ledger, policy, now)
+    return GroupReport(rows, now, run.stats.events)
 
 
 def write_csv(report: GroupReport, out: IO[str]) -> None:

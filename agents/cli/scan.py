@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from agents.cli.inputs import InputError, read_events, require_file
 from streams.content.detector import ContentDetector
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import RULE as CONFIDENTIAL
 from streams.content.normalize import steps_needed
-from topics.codec import DecodeError, decode_event
 from topics.events import MessageEvent
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -88,19 +88,12 @@ def text_event(text: str, index: int = 1) -> MessageEvent:
     return MessageEvent(event_id=f"text-{index}", ts=_EPOCH, group_id="-", sender_id="-", text=text)
 
 
-def read_events(path: Path, errors: TextIO) -> Iterator[tuple[str, MessageEvent]]:
-    """Message events of a JSONL file; a bad line is reported as FILE:LINE: field: reason."""
-    with path.open("rb") as lines:
-        for number, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                event = decode_event(raw)
-            except DecodeError as exc:
-                print(f"{path}:{number}: {exc}", file=errors)
-                continue
-            if isinstance(event, MessageEvent):
-                yield f"{path}:{number}", event
+def message_events(path: Path, errors: TextIO) -> Iterator[tuple[str, MessageEvent]]:
+    """Message events of a JSONL file, each with its FILE:LINE; a bad line is reported as
+    FILE:LINE: field: reason."""
+    for number, event in read_events(path, errors, skipped=""):
+        if isinstance(event, MessageEvent):
+            yield f"{path}:{number}", event
 
 
 def render(result: Scanned, out: TextIO) -> None:
@@ -131,11 +124,12 @@ def run_scan(
     errors: TextIO,
 ) -> int:
     if file is not None:
-        path = Path(file)
-        if not path.is_file():
-            print(f"qunguard scan: {file}: no such file", file=errors)
+        try:
+            path = require_file(file)
+        except InputError as exc:
+            print(f"qunguard scan: {exc}", file=errors)
             return 2
-        inputs: Iterator[tuple[str, MessageEvent]] = read_events(path, errors)
+        inputs: Iterator[tuple[str, MessageEvent]] = message_events(path, errors)
     elif text is not None and text != "-":
         inputs = iter([("text", text_event(text))])
     else:

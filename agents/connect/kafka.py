@@ -1,19 +1,19 @@
-"""Kafka client configurations shared by every qunguard confluent-kafka client: producers,
-short-lived readers, admin clients. All start from `connection`."""
+"""The Kafka client factory: the configurations of every qunguard confluent-kafka client (producers,
+short-lived readers, admin clients). All start from `connection`; the Faust apps' broker options come
+from agents.connect.security.faust_broker_options."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from agents.connect.security import kafka_client_config
-from agents.connect.settings import Settings
+from agents.connect.security import checked_settings, kafka_client_config
 
 
 def connection(bootstrap: str, client_id: str | None = None) -> dict[str, Any]:
     """`bootstrap.servers` plus the cluster's TLS/SASL keys (agents.connect.security) from this process's
     settings, the environment, as for the Faust apps: no client can leave them out."""
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap, **kafka_client_config(Settings.from_env())}
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap, **kafka_client_config(checked_settings())}
     if client_id:
         config["client.id"] = client_id
     return config

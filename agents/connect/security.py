@@ -3,21 +3,22 @@ library's options — librdkafka config keys (every confluent-kafka client), Fau
 credentials (the worker's and the notifier's aiokafka clients) and redis-py keyword arguments.
 
 PLAINTEXT Kafka and a redis:// URL without credentials (the local stack) map to nothing, so those
-clients are configured exactly as without this module. `check_security` runs when the settings
-are read (Settings.from_env): a setting that cannot work stops the process with a message that
-names the variable, instead of a client failing later with a handshake error.
+clients are configured exactly as without this module. The entry points read their settings with
+`checked_settings` (the confluent configs of agents.connect.kafka too): a setting that cannot work
+stops the process with a message that names the variable, instead of a client failing later with
+a handshake error. The clients themselves are built by agents.connect.kafka and agents.connect.redis.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-if TYPE_CHECKING:
-    from agents.connect.settings import Settings
+from agents.connect.settings import Settings
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -109,7 +110,7 @@ def faust_broker_options(settings: Settings) -> dict[str, Any]:
     found = kafka_security(settings)
     if found.protocol == "PLAINTEXT":
         return {}
-    import faust  # not at module level: settings import this module, and replay must not load Faust
+    import faust  # not at module level: `qunguard replay` must not load Faust
 
     context = kafka_ssl_context(found) if found.tls else None
     if found.sasl:
@@ -180,23 +181,11 @@ def check_security(settings: Settings) -> None:
         raise SystemExit(str(exc)) from None
 
 
-def check_redis_login(settings: Settings) -> None:
-    """Stop at start when Redis refuses the credentials; a Redis that is down is waited for later
-    (agents.runtime.retry), as everywhere else."""
-    import redis
-
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_timeout=5.0, socket_connect_timeout=5.0, **redis_options(settings)
-    )
-    try:
-        client.ping()
-    except redis.exceptions.AuthenticationError as exc:
-        where = redacted_url(settings.redis_url)
-        raise SystemExit(f"Redis at {where} refused the login ({exc}); {REDIS_LOGIN_HINT}") from None
-    except redis.exceptions.ConnectionError:
-        pass
-    finally:
-        client.close()
+def checked_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """This process's settings (Settings.from_env), checked: a bad TLS/SASL setting stops it here."""
+    settings = Settings.from_env(environ)
+    check_security(settings)
+    return settings
 
 
 def redacted_url(url: str) -> str:

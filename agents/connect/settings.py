@@ -1,4 +1,7 @@
-"""Runtime settings, read from the environment only (the same variables in dev, tests and compose)."""
+"""Runtime settings, read from the environment only (the same variables in dev, tests and compose).
+
+Plain data: agents.connect.security checks the TLS/SASL values and maps them onto the clients
+(entry points read their settings with `security.checked_settings`)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from agents.connect.security import check_security
 from streams.core.policy import DEFAULT_POLICY
 
 # Every variable the app reads; tests check docker-compose.yml against this list.
@@ -105,9 +107,7 @@ class Settings:
                 values[name] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw
             except ValueError:
                 raise SystemExit(f"{var}={raw!r}: expected a {kind}") from None
-        settings = cls(**values)
-        check_security(settings)  # a bad TLS/SASL setting stops the process here, naming the variable
-        return settings
+        return cls(**values)
 
     def env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes."""

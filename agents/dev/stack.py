@@ -28,7 +28,7 @@ from agents.dev.embedded import Service, embedded_stack, worker
 from agents.dev.notifier import BLOCK_START, DevNotifier
 from agents.intake.feed import feed_file
 from agents.intake.loaders import load_ledger, load_roster
-from agents.runtime.records import REASON_HEADER
+from agents.runtime.deadletter import REASON_HEADER
 from agents.worker.topology import Topology
 from config import SAMPLE_DIR
 from streams.core.policy import DEFAULT_POLICY

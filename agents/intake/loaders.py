@@ -24,7 +24,6 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from agents.connect.kafka import producer_config
-from agents.connect.security import redis_options
 from agents.connect.settings import Settings
 from agents.stores.reference import ConcurrentLoadError, DatasetMeta, ReferenceStore
 from topics.catalog import ROSTER
@@ -109,7 +108,7 @@ def roster_event(change: RosterChange, digest: str, ts: str) -> dict[str, Any]:
 def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> LoadResult:
     employees = read_roster(path)
     digest = file_digest(path)
-    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **redis_options(settings))
+    store = ReferenceStore.from_settings(settings)
     try:
 
         def swap() -> tuple[DatasetMeta, list[RosterChange], list[bytes]]:
@@ -149,7 +148,7 @@ def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> L
 def load_ledger(path: str | Path, settings: Settings) -> LoadResult:
     groups = read_ledger(path)
     digest = file_digest(path)
-    store = ReferenceStore.from_url(settings.redis_url, settings.redis_prefix, **redis_options(settings))
+    store = ReferenceStore.from_settings(settings)
     try:
 
         def swap() -> tuple[DatasetMeta, Mapping[str, Group]]:

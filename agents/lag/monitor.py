@@ -2,7 +2,7 @@
 
 Each round reads every committed offset of each group (OffsetFetch for all topics, so internal
 topics the group consumes are included), the group's member count, then the log-end offsets of
-those partitions (agents.connect.group_offsets). `LagMonitor` keeps the history that lag in seconds and
+those partitions (agents.connect.offsets). `LagMonitor` keeps the history that lag in seconds and
 the trend status need (agents.lag.status), so one-shot runs report offsets exactly but can only
 say "UNKNOWN" for the trend and lag seconds of a lagging partition; `--watch` and `--serve`
 build the history as they go.
@@ -21,7 +21,7 @@ from typing import Any, Protocol, TextIO
 import orjson
 
 from agents.cli.table import row
-from agents.connect.group_offsets import TP, Membership, OffsetReadError
+from agents.connect.offsets import TP, Membership, OffsetReadError
 from agents.lag.status import EndHistory, Sample, Status, partition_status, worst
 
 

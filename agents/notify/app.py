@@ -19,23 +19,23 @@ from dataclasses import dataclass, replace
 
 import faust
 import faust.web
-import redis.asyncio
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agents.connect.security import redis_options
 from agents.connect.settings import Settings
-from agents.notify.delivery import Deliverer, SentStore
+from agents.notify.delivery import Deliverer
 from agents.notify.flow import NotifyRouter, RecipientDesk
 from agents.notify.metrics import watch_pending
 from agents.notify.senders import build_sink
+from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
+from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health
+from agents.runtime.internal import internal_topic
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import partition_of
-from agents.stores.reference import CLIENT_TIMEOUTS, ReferenceCache
-from agents.worker.app import app_options, raw_topic, register_liveness
-from agents.worker.topology import INTERNAL_PARTITIONS, TICK, TICK_HEADER
+from agents.runtime.ticks import is_tick, register_ticks
+from agents.stores.dedupe import SentStore
+from agents.stores.reference import ReferenceCache
 from streams.notify.config import NotifyConfig
-from topics.catalog import DAY_MS, NOTIFY_DEADLETTER, VIOLATIONS, TopicSpec
+from topics.catalog import NOTIFY_DEADLETTER, VIOLATIONS, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +44,10 @@ class NotifyTopology:
 
     @property
     def recipient(self) -> TopicSpec:
-        config = {"retention.ms": str(7 * DAY_MS), "cleanup.policy": "delete"}
-        return TopicSpec(f"{self.app_id}-recipient", "role|recipient", INTERNAL_PARTITIONS, config)
+        return internal_topic(self.app_id, "recipient", "role|recipient")
 
     def topics(self) -> tuple[TopicSpec, ...]:
         return (self.recipient, NOTIFY_DEADLETTER)
-
-
-class TopicDeadLetters:
-    def __init__(self, topic: faust.TopicT) -> None:
-        self.topic = topic
-
-    async def send(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> None:
-        await self.topic.send(key=key, value=value, headers=headers)
 
 
 def create_notify_app(
@@ -65,12 +56,10 @@ def create_notify_app(
     """Build the notifier app; `settings.app_id` is its consumer group (QUNGUARD_NOTIFY_APP_ID)."""
     app = faust.App(settings.app_id, **app_options(settings))
     topology = NotifyTopology(settings.app_id)
-    login = redis_options(settings)  # TLS and credentials (agents.connect.security)
     if reference is None:
-        reference = ReferenceCache.from_url(settings.redis_url, prefix=settings.redis_prefix, **login)
-    client = redis.asyncio.Redis.from_url(settings.redis_url, **CLIENT_TIMEOUTS, **login)
-    sent = SentStore(client, settings.redis_prefix, config.delivery.dedupe_ttl_seconds)
-    dead_letters = TopicDeadLetters(raw_topic(app, NOTIFY_DEADLETTER.name))
+        reference = ReferenceCache.from_settings(settings)
+    sent = SentStore.from_settings(settings, config.delivery.dedupe_ttl_seconds)
+    dead_letters = FaustDeadLetterSink(raw_topic(app, NOTIFY_DEADLETTER.name))
     sinks = {name: build_sink(spec, config.delivery.timeout_seconds) for name, spec in config.sinks.items()}
     deliverer = Deliverer(config, sinks, sent, dead_letters)
     recipient_topic = raw_topic(app, topology.recipient.name)
@@ -94,18 +83,15 @@ def create_notify_app(
     async def deliver(stream: faust.StreamT) -> AsyncIterator[None]:
         async for event in stream.events():
             record = RawRecord.from_event(event)
-            if (TICK_HEADER, TICK) in record.headers:
+            if is_tick(record):
                 yield await desk.flush(record.partition)
             else:
                 yield await desk.handle(record)
 
-    @app.timer(config.digest.check_seconds or 30.0, name="notify.digest_tick")
-    async def tick() -> None:
-        if app.rebalancing:
-            return
-        for tp in app.assignor.assigned_actives():
-            if tp.topic == topology.recipient.name:
-                await recipient_topic.send(value=b"", partition=tp.partition, headers=[(TICK_HEADER, TICK)])
+    # A tick flushes the due digests of its partition.
+    register_ticks(
+        app, config.digest.check_seconds or 30.0, "notify.digest_tick", [recipient_topic], lambda: b""
+    )
 
     @app.on_before_shutdown.connect
     async def close_sinks(app: faust.App, **kwargs: object) -> None:
@@ -116,16 +102,13 @@ def create_notify_app(
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
     if settings.web_port:
-        _expose_pages(app, desk)
+        expose_metrics(app)
+        _expose_pending(app, desk)
         register_health(app, readiness(app, reference.ping))
     return app
 
 
-def _expose_pages(app: faust.App, desk: RecipientDesk) -> None:
-    @app.page("/metrics")
-    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
+def _expose_pending(app: faust.App, desk: RecipientDesk) -> None:
     @app.page("/notify/pending")
     async def pending(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
         """Items waiting in digests on this notifier (`qunguard dev` waits for 0 before it exits)."""

@@ -1,7 +1,7 @@
 """Delivering one message to every sink of its recipient's role: dedupe, retries, dead letters.
 
-Dedupe is per message id and sink, in Redis (`<prefix>:notify:sent:<message id>:<sink>`, SET
-with a TTL after a successful delivery): it survives restarts and rebalances and is shared by
+Dedupe is per message id and sink, in Redis (agents.stores.dedupe: `<prefix>:notify:sent:<message id>:<sink>`,
+SET with a TTL after a successful delivery): it survives restarts and rebalances and is shared by
 every notifier process, and a message that reached one sink of two is not sent there again when
 the other is retried. The check comes before the send and the mark after it, so a crash between
 a delivery and its mark can repeat that one message (at-least-once), never lose it.
@@ -17,50 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
-import redis.asyncio
 
 from agents.notify.metrics import DEAD_LETTERS, DELIVERED, DUPLICATES, FAILED, LATENCY, RETRIED
 from agents.notify.senders import Sink
+from agents.runtime.deadletter import DeadLetterSink, dead_letter_headers
 from agents.runtime.retry import retry_forever
+from agents.stores.dedupe import SentStore
 from streams.notify.backoff import Outcome, backoff_delays
 from streams.notify.config import NotifyConfig
 from streams.notify.model import Notice
 from topics.timeutil import parse_ts
 
 log = logging.getLogger(__name__)
-REASON_HEADER = "qg-reason"
-STAGE_HEADER = "qg-stage"
-
-
-class SentStore:
-    """Which messages were delivered to which sink, in Redis with a TTL."""
-
-    def __init__(self, client: redis.asyncio.Redis, prefix: str, ttl_seconds: int) -> None:
-        self.client = client
-        self.prefix = prefix
-        self.ttl = max(1, ttl_seconds)
-
-    def key(self, message_id: str, sink: str) -> str:
-        return f"{self.prefix}:notify:sent:{message_id}:{sink}"
-
-    async def sent(self, message_id: str, sink: str) -> bool:
-        return bool(await self.client.exists(self.key(message_id, sink)))
-
-    async def mark(self, message_ids: Iterable[str], sink: str) -> None:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for message_id in message_ids:
-                pipe.set(self.key(message_id, sink), b"1", ex=self.ttl)
-            await pipe.execute()
-
-
-class DeadLetters(Protocol):
-    async def send(
-        self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None: ...
 
 
 class Deliverer:
@@ -69,7 +41,7 @@ class Deliverer:
         config: NotifyConfig,
         sinks: dict[str, Sink],
         sent: SentStore,
-        dead_letters: DeadLetters,
+        dead_letters: DeadLetterSink,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self.config = config
@@ -129,12 +101,8 @@ class Deliverer:
             extra={"violation_id": notice.violation_id, "rule": notice.rule},
         )  # fmt: skip
         DEAD_LETTERS.labels("deliver", sink, role).inc()
-        headers = [
-            (REASON_HEADER, f"sink {sink}: {reason}".encode()),
-            (STAGE_HEADER, b"deliver"),
-            ("qg-sink", sink.encode()),
-            ("qg-role", role.encode()),
-        ]
+        sink_headers = (("qg-sink", sink.encode()), ("qg-role", role.encode()))
+        headers = dead_letter_headers(f"sink {sink}: {reason}", stage="deliver", extra=sink_headers)
         value = orjson.dumps(notice.to_dict())
         await self.dead_letters.send(notice.recipient.address.encode(), value, headers)
 

@@ -10,16 +10,16 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 import orjson
 
-from agents.notify.delivery import STAGE_HEADER, DeadLetters, Deliverer
+from agents.notify.delivery import Deliverer
 from agents.notify.metrics import CONSUMED, DEAD_LETTERS, DIGEST_ITEMS, MESSAGES
-from agents.runtime.records import RawRecord, dead_letter_headers
+from agents.runtime.deadletter import DeadLetterSink, dead_letter
+from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
 from streams.core.directory import LedgerView, RosterView
 from streams.notify.config import NotifyConfig
@@ -29,7 +29,6 @@ from streams.notify.recipients import resolve_recipients
 from streams.notify.render import digest_entry, render_digest, render_notice
 from topics.codec import DecodeError, decode_violation
 
-log = logging.getLogger(__name__)
 Forward = Callable[[str, bytes], Awaitable[None]]
 
 
@@ -43,7 +42,7 @@ class Reference(RosterView, LedgerView, Protocol):
 
 class NotifyRouter:
     def __init__(
-        self, config: NotifyConfig, reference: Reference, forward: Forward, dead_letters: DeadLetters
+        self, config: NotifyConfig, reference: Reference, forward: Forward, dead_letters: DeadLetterSink
     ) -> None:
         self.config = config
         self.reference = reference
@@ -56,7 +55,7 @@ class NotifyRouter:
         try:
             violation = decode_violation(record.value)
         except DecodeError as exc:
-            await dead_letter_input(self.dead_letters, record, str(exc))
+            await dead_letter_unreadable(self.dead_letters, record, str(exc))
             return 0
         CONSUMED.labels(violation.rule).inc()
         if not self._loaded:
@@ -91,7 +90,7 @@ class RecipientDesk:
         try:
             notice = Notice.from_dict(orjson.loads(record.value or b""))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            await dead_letter_input(self.deliverer.dead_letters, record, f"unreadable message: {exc}")
+            await dead_letter_unreadable(self.deliverer.dead_letters, record, f"unreadable message: {exc}")
             return
         if not notice.digestible:
             await self.deliverer.deliver(notice)
@@ -128,11 +127,6 @@ class RecipientDesk:
             del self.digests[key]
 
 
-async def dead_letter_input(dead_letters: DeadLetters, record: RawRecord, reason: str) -> None:
-    where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-    log.warning(
-        "dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason, extra=where
-    )
-    DEAD_LETTERS.labels("decode", "-", "-").inc()
-    headers = [*dead_letter_headers(record, reason), (STAGE_HEADER, b"decode")]
-    await dead_letters.send(record.key, record.value, headers)
+async def dead_letter_unreadable(sink: DeadLetterSink, record: RawRecord, reason: str) -> None:
+    """A consumed record the notifier cannot read: stage decode, no sink or role."""
+    await dead_letter(sink, record, reason, DEAD_LETTERS.labels("decode", "-", "-"), stage="decode")

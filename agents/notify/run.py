@@ -36,13 +36,8 @@ class NotifySettings:
 
 
 def run_notifier(settings: Settings, notify: NotifySettings) -> int:
-    from faust.worker import Worker
-
-    from agents.connect.admin import create_topics
-    from agents.connect.security import check_redis_login
     from agents.notify.app import create_notify_app, notifier_settings
-    from agents.runtime.logs import configure_logging
-    from agents.worker.app import use_event_loop
+    from agents.runtime.process import run_app
     from streams.notify.config import NotifyConfigError, load_notify_config
 
     try:
@@ -50,12 +45,8 @@ def run_notifier(settings: Settings, notify: NotifySettings) -> int:
     except NotifyConfigError as exc:
         print(f"qunguard notify: {notify.config_path}: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings)
-    check_redis_login(settings)
-    use_event_loop()
-    app = create_notify_app(notifier_settings(settings, notify.app_id), config)
-    create_topics(settings.kafka_bootstrap, app.notify_topology.topics())
-    worker = Worker(app, loglevel=settings.log_level, quiet=True, override_logging=False)
-    worker.spinner = None
-    worker.execute_from_commandline()  # raises SystemExit when the notifier stops
-    return 0
+    return run_app(
+        settings,
+        lambda: create_notify_app(notifier_settings(settings, notify.app_id), config),
+        lambda app: app.notify_topology.topics(),
+    )

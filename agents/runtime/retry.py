@@ -1,7 +1,8 @@
 """Retry a dependency call with capped exponential backoff until it succeeds.
 
-The worker never skips an event because Redis is down: it waits here, so the event's offset is
-not committed until the event was processed.
+The worker and the notifier never skip a record because Redis is down: they wait here, so the
+record's offset is not committed until it was processed. Each retry counts in
+`qunguard_retries_total{dependency}`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import redis.exceptions
-
-from agents.worker.metrics import RETRIES
+from prometheus_client import Counter
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+RETRIES = Counter("qunguard_retries_total", "Retries of a dependency call", ["dependency"])
 
 TRANSIENT = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, ConnectionError, TimeoutError)
 

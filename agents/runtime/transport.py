@@ -3,9 +3,9 @@
 Faust restores a table by reading its changelog up to the partition's log-end offset, which it
 asks for with ListOffsets(latest). The embedded Tansu broker answers that with the base offset of
 the last batch + 1, so after batched writes a restarted worker stopped short and lost the tail
-of its state. This consumer takes the high watermark of a fetch instead (agents.connect.group_offsets,
+of its state. This consumer takes the high watermark of a fetch instead (agents.connect.offsets,
 exact on Tansu and on Apache Kafka); it is only asked at rebalances, so the extra fetch is cheap.
-The app uses it through the broker URL scheme `qunguard://` (agents.worker.app).
+The apps use it through the broker URL scheme `qunguard://` (agents.runtime.app).
 
 It also never commits past a record the agent has not acknowledged. Faust reads a jump in a
 stream's offsets as a compacted range and commits past it, and it commits past a single missing
@@ -27,7 +27,7 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from agents.connect.group_offsets import GroupOffsets, OffsetReadError
+from agents.connect.offsets import GroupOffsets, OffsetReadError
 
 log = logging.getLogger(__name__)
 SCHEME = "qunguard"

@@ -1,5 +1,5 @@
-"""Reference data in Redis: the key layout, the atomic writer the loaders use, and the worker-local
-cache that serves `RosterView` / `LedgerView` to the detectors. Layout and rationale: docs/redis.md.
+"""Reference data in Redis: the atomic writer the loaders use, and the worker-local cache that serves
+`RosterView` / `LedgerView` to the detectors. Keys: agents.stores.keys; layout and rationale: docs/redis.md.
 
 A load stages the new data under temporary keys, then swaps it in with RENAME inside one
 MULTI/EXEC that also bumps the dataset's meta generation, so a reader that reads data and meta in
@@ -19,15 +19,14 @@ import orjson
 import redis
 import redis.asyncio
 
+from agents.connect.redis import async_redis_client, redis_client
+from agents.connect.settings import Settings
+from agents.stores.keys import RedisKeys
 from streams.core.directory import MemoryLedger, MemoryRoster
 from topics.reference import Employee, FieldError, Group
 
 STAGING_TTL_SECONDS = 600  # a crashed load leaves no garbage behind for long
 _BATCH = 1000
-
-
-# A frozen or unreachable Redis must raise (and be retried), never block a worker forever.
-CLIENT_TIMEOUTS = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
 
 
 class ConcurrentLoadError(RuntimeError):
@@ -36,40 +35,6 @@ class ConcurrentLoadError(RuntimeError):
 
 class StoredRecordError(ValueError):
     """A record in Redis that is not a valid employee or group (written by something else)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RedisKeys:
-    """Every Redis key qunguard uses for reference data, under one prefix (QUNGUARD_REDIS_PREFIX)."""
-
-    prefix: str = "qg"
-
-    @property
-    def employees(self) -> str:
-        return f"{self.prefix}:roster:employees"
-
-    @property
-    def accounts(self) -> str:
-        return f"{self.prefix}:roster:accounts"
-
-    @property
-    def roster_meta(self) -> str:
-        return f"{self.prefix}:roster:meta"
-
-    @property
-    def roster_outbox(self) -> str:
-        return f"{self.prefix}:roster:outbox"
-
-    @property
-    def groups(self) -> str:
-        return f"{self.prefix}:ledger:groups"
-
-    @property
-    def ledger_meta(self) -> str:
-        return f"{self.prefix}:ledger:meta"
-
-    def staging(self, key: str, token: str) -> str:
-        return f"{key}:staging:{token}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +99,8 @@ class ReferenceStore:
         self.keys = keys or RedisKeys()
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "qg", **options: Any) -> ReferenceStore:
-        """`options`: more redis-py arguments, e.g. TLS and credentials (agents.connect.security.redis_options)."""
-        return cls(redis.Redis.from_url(url, **CLIENT_TIMEOUTS, **options), RedisKeys(prefix))
+    def from_settings(cls, settings: Settings) -> ReferenceStore:
+        return cls(redis_client(settings), RedisKeys(settings.redis_prefix))
 
     def roster(self) -> tuple[DatasetMeta, dict[str, Employee]]:
         """The stored roster and the meta of the load that wrote it, read in one transaction."""
@@ -275,11 +239,8 @@ class ReferenceCache:
         self._roster_lock = asyncio.Lock()  # a full reload must not overwrite a newer single refetch
 
     @classmethod
-    def from_url(
-        cls, url: str, prefix: str = "qg", stale_check_interval: float = 5.0, **options: Any
-    ) -> ReferenceCache:
-        client = redis.asyncio.Redis.from_url(url, **CLIENT_TIMEOUTS, **options)
-        return cls(client, RedisKeys(prefix), stale_check_interval)
+    def from_settings(cls, settings: Settings) -> ReferenceCache:
+        return cls(async_redis_client(settings), RedisKeys(settings.redis_prefix))
 
     # RosterView
     def employee(self, employee_id: str) -> Employee | None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 
-from agents.runtime.records import DeadLetterSink, RawRecord, ViolationSink
+from agents.runtime.deadletter import DeadLetterSink, dead_letter
+from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
-from agents.stores.ladder import DisciplineStore
+from agents.stores.ladder import LadderStore
 from agents.worker.metrics import DEAD_LETTERS, VIOLATIONS, count_decode_failure, observe_detection
+from agents.worker.outputs import ViolationSink
 from streams.ladder.steps import Ladder
 from topics.catalog import VIOLATIONS as VIOLATIONS_TOPIC
 from topics.codec import DecodeError, decode_violation, encode
@@ -36,7 +38,7 @@ LADDER_FIELDS = ("employee_id", "event_ts")  # what the ladder counts by, beyond
 class EscalationStep:
     """The ladder for one violation, with the Redis read model kept in step (when there is one)."""
 
-    def __init__(self, ladder: Ladder, store: DisciplineStore | None = None) -> None:
+    def __init__(self, ladder: Ladder, store: LadderStore | None = None) -> None:
         self.ladder = ladder
         self.store = store
 
@@ -99,6 +101,4 @@ class EmployeeAgent:
         return len(records)
 
     async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
-        log.warning("dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
-        DEAD_LETTERS.labels(record.topic, stage).inc()
-        await self.dead_letters.send(record, reason)
+        await dead_letter(self.dead_letters, record, reason, DEAD_LETTERS.labels(record.topic, stage))

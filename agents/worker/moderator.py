@@ -1,8 +1,9 @@
 """The worker's per-record steps: decode, refresh reference data, run the rule engine, emit.
 
-`handle` takes a record from an input topic: it runs the detectors partitioned by group (input
-topics are keyed by group) and forwards the event to the internal topic of every other
-partitioning the engine needs (agents.worker.topology). `handle_routed` takes a record from an internal
+`handle` takes a record from an input topic and follows the engine's routing plan
+(streams.core.engine.RuleEngine.plan): it runs the detectors partitioned by group (input topics
+are keyed by group) and forwards the event to the internal topic of every other partitioning the
+engine needs (agents.worker.topology). `handle_routed` takes a record from an internal
 topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
 
 A violation the escalation ladder tracks is also forwarded to the employee topic, whose agent emits
@@ -21,13 +22,15 @@ import time
 from datetime import datetime
 from typing import Protocol
 
-from agents.runtime.records import DeadLetterSink, RawRecord, ViolationSink
+from agents.runtime.deadletter import DeadLetterSink, dead_letter
+from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
 from agents.worker.ladder import EscalationStep, forward_record, send_all
 from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
+from agents.worker.outputs import ViolationSink
 from agents.worker.sweep_clock import SweepClock
-from streams.core.engine import Detector, RuleEngine
-from streams.core.routing import route
+from streams.core.detector import Sweeper
+from streams.core.engine import RuleEngine
 from streams.core.state import Partition
 from topics.catalog import MEMBERSHIP, MESSAGES, topic_for_kind
 from topics.codec import DecodeError, decode_event
@@ -71,8 +74,6 @@ class Moderator:
         self.dead_letters = dead_letters
         self.forwarder = forwarder
         self._loaded = False
-        # Partitionings other than "group" run where their key lives: forwarded (live) or inline.
-        self._forward_to = tuple(p for p in engine.partitions() if p != "group")
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
         self.clock = clock or SweepClock(idle_after=60.0)
         self.escalation = escalation
@@ -90,14 +91,12 @@ class Moderator:
         await self._refresh(event)
         if record.topic in GROUP_KEYED:
             self.clock.saw("group", record.partition, event.ts)
+        plan = self.engine.plan(event)
         emitted = 0
-        extra: dict[Partition, tuple[str, ...]] = {}
-        for key in route(event, "group", self.engine.ctx.roster):
-            for partition, keys in self.engine.fanout(event, key).items():
-                extra[partition] = (*extra.get(partition, ()), *keys)
+        for key in plan.group:
             emitted += await self._run(record, event, "group", key)
-        for partition in self._forward_to:
-            for key in self.engine.routes(event, partition, extra.get(partition, ())):
+        for partition, keys in plan.others.items():
+            for key in keys:
                 if self.forwarder is None:  # one process owns every key (unit tests)
                     emitted += await self._run(record, event, partition, key)
                 else:
@@ -132,8 +131,8 @@ class Moderator:
         await self._emit(found)
         return len(found)
 
-    def _due(self, detector: Detector, partition: Partition, number: int) -> bool:
-        interval = float(getattr(detector, "sweep_interval", 0.0) or 0.0)
+    def _due(self, detector: Sweeper, partition: Partition, number: int) -> bool:
+        interval = detector.sweep_interval
         slot = (id(detector), partition, number)
         now = time.monotonic()
         last = self._last_sweep.get(slot)
@@ -200,9 +199,4 @@ class Moderator:
         return event
 
     async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
-        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
-        log.warning(
-            "dead letter %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason, extra=where
-        )
-        DEAD_LETTERS.labels(record.topic, stage).inc()
-        await self.dead_letters.send(record, reason)
+        await dead_letter(self.dead_letters, record, reason, DEAD_LETTERS.labels(record.topic, stage))

@@ -1,6 +1,6 @@
 """Live dictionary reload: a Faust timer that polls the content dictionaries and swaps them in.
 
-Every detector with a `reload()` method (streams.content.detector.ContentDetector) is checked every
+Every `Reloadable` detector (streams.core.detector; streams.content.detector.ContentDetector) is checked every
 `[content] reload_seconds`; when its files' digest changed it compiles the new dictionaries in a
 worker thread (the event loop keeps moderating with the old automaton) and swaps one reference.
 A bad file is logged and the old automaton stays. `POST /content/reload` on the worker's web port
@@ -12,22 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any, Protocol
 
 import faust
 
+from streams.core.detector import Reloadable
+
 log = logging.getLogger(__name__)
-DEFAULT_SECONDS = 10.0
 
 
-class Reloadable(Protocol):
-    reload_seconds: float
-
-    def reload(self, force: bool = False) -> bool: ...
-
-
-def reloadable(detectors: Sequence[Any]) -> list[Reloadable]:
-    return [d for d in detectors if callable(getattr(d, "reload", None))]
+def reloadable(detectors: Sequence[object]) -> list[Reloadable]:
+    return [d for d in detectors if isinstance(d, Reloadable)]
 
 
 async def reload_all(detectors: Sequence[Reloadable], force: bool = False) -> list[bool]:
@@ -48,7 +42,7 @@ def register_reload(app: faust.App, detectors: list) -> None:
     targets = reloadable(detectors)
     if not targets:
         return
-    interval = min(float(getattr(d, "reload_seconds", DEFAULT_SECONDS)) for d in targets)
+    interval = min(d.reload_seconds for d in targets)
 
     @app.timer(max(interval, 0.5), name="qunguard.dictionary_reload")
     async def poll() -> None:

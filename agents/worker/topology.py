@@ -1,7 +1,7 @@
 """How the worker's agents are wired to topics, per partitioning of detector state.
 
 - "group": the input topics keyed by group (chat.messages, chat.membership) plus the internal
-  topic `<app id>-group`, which only carries tick records for sweeps.
+  topic `<app id>-group`, which only carries tick records for sweeps (agents.runtime.ticks).
 - "sender", "member": internal topics `<app id>-sender` / `<app id>-member`, to which the
   agent that first sees an event forwards it, keyed by the routing key (streams.core.routing), plus
   ticks. This is Faust's repartition pattern, with the routing decided in streams/.
@@ -18,12 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agents.runtime.internal import internal_topic
 from streams.core.state import Partition
-from topics.catalog import DAY_MS, MEMBERSHIP, MESSAGES, TopicSpec
-
-TICK_HEADER = "qg-control"
-TICK = b"tick"
-INTERNAL_PARTITIONS = MESSAGES.partitions  # group state is co-partitioned with the input topics
+from topics.catalog import MEMBERSHIP, MESSAGES, TopicSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +28,11 @@ class Topology:
     app_id: str
 
     def internal(self, partition: Partition) -> TopicSpec:
-        config = {"retention.ms": str(7 * DAY_MS), "cleanup.policy": "delete"}
-        return TopicSpec(
-            f"{self.app_id}-{partition}", f"{partition} routing key", INTERNAL_PARTITIONS, config
-        )
+        return internal_topic(self.app_id, partition, f"{partition} routing key")
 
     def sources(self, partition: Partition) -> tuple[str, ...]:
-        """The topics the agent of `partition` consumes (all with INTERNAL_PARTITIONS partitions)."""
+        """The topics the agent of `partition` consumes (all with the input topics' partition count,
+        agents.runtime.internal.INTERNAL_PARTITIONS)."""
         inputs = (MESSAGES.name, MEMBERSHIP.name) if partition == "group" else ()
         return (*inputs, self.internal(partition).name)
 

@@ -1,10 +1,11 @@
 """ack.missing (SPEC §4): a team_lead/manager member did not acknowledge a notice in time.
 
 A notice is `msg_type: notice` or text starting with 【通知】/【公告】. Who must acknowledge: the
-group's members (streams.behaviour.members) whose roster record is active with a rank in `ranks` at the
-notice's time, except its sender; one account per employee. A member acknowledges by a reply to
-the notice or a later message in the group containing an ack term, by the deadline. At the
-deadline the rule fires once per notice and member still waiting; a later ack changes nothing.
+group's members in event time (streams.behaviour.members.GroupMembership) whose roster record is
+active with a rank in `ranks` at the notice's time, except its sender; one account per employee.
+A member acknowledges by a reply to the notice or a later message in the group containing an ack
+term, by the deadline. At the deadline the rule fires once per notice and member still waiting;
+a later ack changes nothing.
 
 Deadlines fire in event time when an event of the group arrives at or after deadline +
 tolerance (an ack up to the deadline may still be in flight until then), and in a sweep at
@@ -28,8 +29,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from streams.behaviour.eventtime import EventClock, behaviour_message, utc_seconds
-from streams.behaviour.members import GroupMembers
-from streams.core.engine import Context, Finding
+from streams.behaviour.members import GroupMembership
+from streams.core.detector import Context, Detector, Finding, Sweeper
 from streams.core.policy import Policy
 from streams.core.state import StateMap, StateSource
 from topics.events import Event, MessageEvent
@@ -37,12 +38,17 @@ from topics.events import Event, MessageEvent
 RULE = "ack.missing"
 
 
-class AckDetector:
+class AckDetector(Detector, Sweeper):
     rules = (RULE,)
     partition = "group"
 
     def __init__(
-        self, policy: Policy, state: StateSource, members: GroupMembers, tolerance: float, clock: EventClock
+        self,
+        policy: Policy,
+        state: StateSource,
+        members: GroupMembership,
+        tolerance: float,
+        clock: EventClock,
     ) -> None:
         params = policy.rule(RULE).params
         self.deadline = float(params.get("deadline_hours", 4)) * 3600

@@ -26,7 +26,7 @@ from streams.behaviour.eventtime import (
     utc_seconds,
 )
 from streams.behaviour.windows import Burst, BurstWindow, Entry
-from streams.core.engine import Context, Finding
+from streams.core.detector import Context, Detector, Finding, Selective, Sweeper
 from streams.core.state import Partition, StateMap, StateSource, state_key
 from topics.events import Event, MessageEvent
 
@@ -100,7 +100,7 @@ def event_time(burst: Burst, event: MessageEvent) -> datetime:
     return datetime.fromtimestamp(burst.end, tz=event.ts.tzinfo)
 
 
-class BurstDetector:
+class BurstDetector(Detector, Selective, Sweeper):
     """Runs `BurstRule`s of one partitioning over one state map (`name`). A key's value holds
     each rule's window under the rule's id, so rules that keep their windows under the same key
     (`BurstRule.state_key`) cost one write for an event they all count."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from streams.behaviour.eventtime import behaviour_message
 from streams.behaviour.worktime import WorkingCalendar
-from streams.core.engine import Context, Finding
+from streams.core.detector import Calendared, Context, Detector, Finding
 from streams.core.policy import Policy
 from topics.events import Event, MessageEvent
 
@@ -21,7 +21,7 @@ OFF_HOURS = "hours.off_hours"
 URGENT = "hours.urgent_needs_call"
 
 
-class HoursDetector:
+class HoursDetector(Detector, Calendared):
     rules = (OFF_HOURS, URGENT)
     partition = "group"
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams.behaviour.eventtime import behaviour_message
-from streams.core.engine import Context, Finding
+from streams.core.detector import Context, Detector, Finding
 from streams.core.policy import Policy
 from topics.events import Event, MessageEvent
 
 RULE = "media.large_file"
 
 
-class LargeFileDetector:
+class LargeFileDetector(Detector):
     rules = (RULE,)
     partition = "group"
 

@@ -1,10 +1,10 @@
 """chat.private_in_group (SPEC §4): two people chatting privately in a big group.
 
 ≥ run_length consecutive messages within the window from exactly the same two senders, each
-with ≥ min_each of them, in a group with ≥ min_members members (as known from membership
-events, streams.behaviour.members). A run is the longest stretch of consecutive messages from at most two
-senders; it need not alternate. The group's one track holds only the current run: a third
-sender starts a new run with the previous message's sender.
+with ≥ min_each of them, in a group with ≥ min_members members (in event time, as membership
+events made them: streams.behaviour.members.GroupMembership). A run is the longest stretch of
+consecutive messages from at most two senders; it need not alternate. The group's one track
+holds only the current run: a third sender starts a new run with the previous message's sender.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.behaviour.flood import BurstRule, Counted, event_time
-from streams.behaviour.members import GroupMembers
+from streams.behaviour.members import GroupMembership
 from streams.behaviour.windows import Burst, Entry
-from streams.core.engine import Finding
+from streams.core.detector import Finding
 from topics.events import MessageEvent
 
 
@@ -35,7 +35,7 @@ def current_run(entries: list[Entry]) -> list[Entry]:
 class PrivateChatRule(BurstRule):
     rule = "chat.private_in_group"
 
-    def __init__(self, params: dict[str, Any], members: GroupMembers) -> None:
+    def __init__(self, params: dict[str, Any], members: GroupMembership) -> None:
         self.run_length = int(params.get("run_length", 12))
         self.min_each = int(params.get("min_each", 4))
         self.min_members = int(params.get("min_members", 10))

@@ -31,7 +31,7 @@ from streams.content.matcher import CompiledLexicon, Hit
 from streams.content.normalize import NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
 from streams.content.words import common_words
-from streams.core.engine import Context, Finding
+from streams.core.detector import Context, Detector, Finding, Reloadable
 from streams.core.policy import Policy, PolicyError
 from topics.events import Event, MessageEvent
 
@@ -55,7 +55,7 @@ class _Compiled:
     fingerprint: str
 
 
-class ContentDetector:
+class ContentDetector(Detector, Reloadable):
     partition = "group"  # stateless; runs where the message arrives
 
     def __init__(self, policy: Policy) -> None:

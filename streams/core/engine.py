@@ -1,81 +1,52 @@
 """The rule engine every detector shares.
 
-A detector turns events into `Finding`s: which rule fired, about whom, on which events, with
-what evidence. The engine owns everything that is the same for every rule: whether the rule is
-enabled, its severity, actions and clause from the policy, the employee behind an account,
-the deterministic violation id and the record's timestamps. Live agents and offline replay both
-call `RuleEngine.process` and `RuleEngine.sweep`.
+A detector turns events into `Finding`s (streams.core.detector): which rule fired, about whom, on
+which events, with what evidence. The engine owns everything that is the same for every rule:
+whether the rule is enabled, its severity, actions and clause from the policy, the employee
+behind an account, the deterministic violation id and the record's timestamps. It also owns
+routing: `plan` says which keys of which partitioning an event runs for, and both offline replay
+(`process`, one process owning every key) and the live worker (agents.worker.moderator, which
+forwards the keys of other partitionings) follow that plan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from time import perf_counter
 
+from streams.core.detector import (
+    Context,
+    Detector,
+    DetectorTimer,
+    FansOut,
+    Finding,
+    Phase,
+    Selective,
+    Sweeper,
+)
 from streams.core.directory import LedgerView, RosterView
 from streams.core.policy import Policy
 from streams.core.routing import route
 from streams.core.state import PARTITIONS, Partition
-from topics.events import Event, MessageEvent
+from topics.events import Event
 from topics.timeutil import format_ts
 from topics.violation import Violation, violation_id
 
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    rule: str
-    event_ts: datetime
-    source_event_ids: tuple[str, ...]
-    group_id: str | None = None
-    subject_id: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    extra_actions: tuple[str, ...] = ()
-
-    @classmethod
-    def of_message(cls, rule: str, event: MessageEvent, evidence: dict[str, Any]) -> Finding:
-        """A finding about one message, its sender the subject."""
-        return cls(rule, event.ts, (event.event_id,), event.group_id, event.sender_id, evidence)
-
-
-def _owns_all(key: str) -> bool:
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a detector may read besides the event: the policy, the reference data, and (in a
-    sweep) which routing keys this process owns. Replay owns every key; a live worker owns the
-    keys of the partition being swept, so a sweep over the ledger must skip keys it does not own.
-    """
-
-    policy: Policy
-    roster: RosterView
-    ledger: LedgerView
-    owns: Callable[[str], bool] = _owns_all
-
-
-class Detector(Protocol):
-    """One concern (content, flood, membership …). `rules` lists the rule ids it can emit.
-
-    `partition` says which routing key the detector's state is keyed by (streams.core.state); the
-    engine calls `detect` once per key `streams.core.routing.route` gives the event for it.
-    """
-
-    rules: tuple[str, ...]
-    partition: Partition
-
-    def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]: ...
-
-
-class Sweeper(Protocol):
-    """A detector with time-driven findings (deadlines, idle groups); called by the sweep."""
-
-    def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]: ...
-
-
 Clock = Callable[[], datetime]
+Record = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPlan:
+    """Where one event runs. `group`: the group keys, run where the event arrives (input topics
+    are keyed by group). `others`: per other partitioning some detector needs (in PARTITIONS
+    order), its keys, fan-out included and each once; replay runs them in-process, a live worker
+    forwards each to that partitioning's internal topic."""
+
+    group: tuple[str, ...]
+    others: dict[Partition, tuple[str, ...]]
 
 
 class RuleEngine:
@@ -86,11 +57,23 @@ class RuleEngine:
         ledger: LedgerView,
         detectors: Sequence[Detector],
         clock: Clock | None = None,
+        timer: DetectorTimer | None = None,
     ) -> None:
         self.ctx = Context(policy=policy, roster=roster, ledger=ledger)
-        self.detectors = list(detectors)
+        self.detectors = tuple(detectors)
         # None means replay semantics: detected_at equals the event time (SPEC §6).
         self.clock = clock
+        self._detecting = {
+            p: tuple((d, _record(timer, d, "detect")) for d in self.detectors if d.partition == p)
+            for p in {d.partition for d in self.detectors}
+        }
+        self._sweep_time = {id(d): _record(timer, d, "sweep") for d in self.sweepers()}
+        self._fanouts = tuple(d for d in self.detectors if d.partition == "group" and isinstance(d, FansOut))
+        # per partitioning, each detector's `wants`, None for one that takes every event
+        self._wants = {
+            p: tuple(d.wants if isinstance(d, Selective) else None for d, _ in detecting)
+            for p, detecting in self._detecting.items()
+        }
 
     @property
     def policy(self) -> Policy:
@@ -98,32 +81,36 @@ class RuleEngine:
 
     def partitions(self) -> tuple[Partition, ...]:
         """The partitionings some detector needs, in PARTITIONS order."""
-        used = {detector.partition for detector in self.detectors}
-        return tuple(p for p in PARTITIONS if p in used)
+        return tuple(p for p in PARTITIONS if p in self._detecting)
+
+    def plan(self, event: Event) -> RoutingPlan:
+        """The routing keys `event` runs for. Fan-out keys are read here, before any group
+        detector runs on the event (they may clear the state the keys come from)."""
+        group = route(event, "group", self.ctx.roster)
+        fanned: dict[Partition, tuple[str, ...]] = {}
+        for key in group:
+            for partition, keys in self._fanout(event, key).items():
+                fanned[partition] = (*fanned.get(partition, ()), *keys)
+        others = {p: self.routes(event, p, fanned.get(p, ())) for p in self.partitions() if p != "group"}
+        return RoutingPlan(group, others)
 
     def process(self, event: Event) -> list[Violation]:
-        """Every detector, every routing key: what replay (one process owning all keys) runs."""
+        """Every detector, every routing key of the plan: what replay (one process owning all keys) runs."""
+        plan = self.plan(event)
         findings: list[Finding] = []
-        extra: dict[Partition, list[str]] = {}
-        for key in route(event, "group", self.ctx.roster):
-            for partition, keys in self.fanout(event, key).items():
-                extra.setdefault(partition, []).extend(keys)
+        for key in plan.group:
             findings.extend(self._detect(event, "group", key))
-        for partition in self.partitions():
-            if partition != "group":
-                for key in self.routes(event, partition, extra.get(partition, ())):
-                    findings.extend(self._detect(event, partition, key))
+        for partition, keys in plan.others.items():
+            for key in keys:
+                findings.extend(self._detect(event, partition, key))
         return self._violations(findings)
 
-    def fanout(self, event: Event, key: str) -> dict[Partition, tuple[str, ...]]:
-        """Keys beyond `route` that group detectors know from their state (e.g. the members a
-        dissolved group had). Read before the group detectors run, since they may clear it."""
+    def _fanout(self, event: Event, key: str) -> dict[Partition, tuple[str, ...]]:
+        """Keys beyond `route` that group detectors (`FansOut`) know from their state."""
         extra: dict[Partition, tuple[str, ...]] = {}
-        for detector in self.detectors:
-            fanout = getattr(detector, "fanout", None)
-            if detector.partition == "group" and fanout is not None:
-                for partition, keys in fanout(event, key).items():
-                    extra[partition] = (*extra.get(partition, ()), *keys)
+        for detector in self._fanouts:
+            for partition, keys in detector.fanout(event, key).items():
+                extra[partition] = (*extra.get(partition, ()), *keys)
         return extra
 
     def routes(self, event: Event, partition: Partition, extra: Iterable[str] = ()) -> tuple[str, ...]:
@@ -134,44 +121,49 @@ class RuleEngine:
         return tuple(dict.fromkeys((*route(event, partition, self.ctx.roster), *extra)))
 
     def wanted(self, event: Event, partition: Partition) -> bool:
-        """Whether a detector of `partition` may use `event`: one without `wants(event)` takes all."""
-        for detector in self.detectors:
-            if detector.partition == partition:
-                wants = getattr(detector, "wants", None)
-                if wants is None or wants(event):
-                    return True
-        return False
+        """Whether a detector of `partition` may use `event` (one that is not `Selective` takes all)."""
+        return any(wants is None or wants(event) for wants in self._wants.get(partition, ()))
 
     def process_keyed(self, event: Event, partition: Partition, key: str) -> list[Violation]:
         """The detectors of one partitioning for one routing key: what a live agent runs."""
         return self._violations(self._detect(event, partition, key))
 
-    def sweepers(self, partition: Partition | None = None) -> list[Detector]:
+    def sweepers(self, partition: Partition | None = None) -> list[Sweeper]:
         return [
             d
             for d in self.detectors
-            if hasattr(d, "sweep") and (partition is None or d.partition == partition)
+            if isinstance(d, Sweeper) and (partition is None or d.partition == partition)
         ]
 
     def sweep(
         self,
         now: datetime,
         owns: Callable[[str], bool] | None = None,
-        sweepers: Iterable[Detector] | None = None,
+        sweepers: Iterable[Sweeper] | None = None,
     ) -> list[Violation]:
         """Time-driven findings as of `now`. Live, a worker sweeps one partition at a time
         (`owns` tells its keys) and only the sweepers that are due."""
         ctx = self.ctx if owns is None else replace(self.ctx, owns=owns)
         findings: list[Finding] = []
         for detector in self.sweepers() if sweepers is None else sweepers:
-            findings.extend(detector.sweep(now, ctx))  # type: ignore[attr-defined]
+            record = self._sweep_time.get(id(detector))
+            if record is None:
+                findings.extend(detector.sweep(now, ctx))
+            else:
+                started = perf_counter()
+                findings.extend(detector.sweep(now, ctx))
+                record(perf_counter() - started)
         return self._violations(findings)
 
     def _detect(self, event: Event, partition: Partition, key: str) -> list[Finding]:
         findings: list[Finding] = []
-        for detector in self.detectors:
-            if detector.partition == partition:
+        for detector, record in self._detecting.get(partition, ()):
+            if record is None:
                 findings.extend(detector.detect(event, key, self.ctx))
+            else:
+                started = perf_counter()
+                findings.extend(detector.detect(event, key, self.ctx))
+                record(perf_counter() - started)
         return findings
 
     def violation(self, finding: Finding) -> Violation:
@@ -199,3 +191,7 @@ class RuleEngine:
 
     def _violations(self, findings: Iterable[Finding]) -> list[Violation]:
         return [self.violation(f) for f in findings if self.ctx.policy.enabled(f.rule)]
+
+
+def _record(timer: DetectorTimer | None, detector: Detector, phase: Phase) -> Record | None:
+    return timer(detector, phase) if timer is not None else None

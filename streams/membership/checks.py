@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from streams.core.engine import Finding
+from streams.core.detector import Finding
 from streams.core.policy import Policy
 from streams.membership.nickname import NicknameRule
 from topics.events import MembershipEvent

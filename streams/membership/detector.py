@@ -4,6 +4,11 @@ Every event of a group (messages and membership events; key = group id) updates 
 knows about the group (streams.membership.group_state) and is checked against the roster and the ledger
 (streams.membership.checks). The sweep judges idle, expired and incomplete company groups
 (streams.membership.sweep). Roster changes reach groups through the member index (streams.membership.member_index).
+
+The detector is the one writer of the group map, which is also the one model of membership the
+behaviour rules read: it serves them the members in event time (`members`, `count`: the
+streams.behaviour.members.GroupMembership they receive) and forgets what that view keeps of idle
+groups when their sweep asks (`forget_idle`).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from collections.abc import Iterable, Iterator, MutableMapping
 from datetime import datetime
 from typing import Any
 
-from streams.core.engine import Context, Finding
+from streams.behaviour.eventtime import tolerance_seconds
+from streams.core.detector import Context, Detector, FansOut, Finding, Sweeper
 from streams.core.policy import Policy
 from streams.core.state import Partition, StateMap, StateSource
 from streams.membership.checks import (
@@ -29,8 +35,10 @@ from streams.membership.group_state import (
     ActivityValue,
     activity_moved,
     apply_membership,
+    forget_idle,
     member_account,
     member_accounts,
+    members_in_event_time,
     merged_activity,
     owner_account,
     touch_activity,
@@ -74,7 +82,7 @@ class ActivityView(MutableMapping[str, Any]):
         return len(self.stored)
 
 
-class MembershipDetector:
+class MembershipDetector(Detector, FansOut, Sweeper):
     partition = "group"
     rules = (*MEMBER_RULES, *GROUP_RULES, *SWEEP_RULES)
 
@@ -88,6 +96,23 @@ class MembershipDetector:
         section = policy.section("membership")
         self.sweep_interval = float(section.get("sweep_interval_seconds", DEFAULT_SWEEP_INTERVAL))
         self.resolution = float(section.get("activity_resolution_seconds", DEFAULT_ACTIVITY_RESOLUTION))
+        self.tolerance = tolerance_seconds(policy)  # of the event-time view (streams.membership.group_state)
+
+    def members(self, group_id: str) -> frozenset[str]:
+        """The group's members in event time (the behaviour rules' view; the member rules and
+        `fanout` know them in arrival order, streams.membership.group_state)."""
+        return members_in_event_time(self.groups.get(group_id))
+
+    def count(self, group_id: str) -> int:
+        return len(self.members(group_id))
+
+    def forget_idle(self, horizon: float) -> None:
+        """Forget what the event-time view keeps of groups idle since before event time `horizon`
+        (streams.membership.group_state.forget_idle); the arrival-order state stays."""
+        for key, value in list(self.groups.items()):
+            after = forget_idle(value, horizon, self.tolerance)
+            if after is not value:
+                self.groups[key] = after
 
     def detect(self, event: Event, key: str, ctx: Context) -> Iterable[Finding]:
         if not isinstance(event, MessageEvent | MembershipEvent):
@@ -168,7 +193,7 @@ class MembershipDetector:
             found = name_finding(event, ledger)
             if found is not None:
                 findings.append(found)
-        after = apply_membership(before, event)
+        after = apply_membership(before, event, self.tolerance)
         if after != before:
             self.groups[key] = after
         return findings

@@ -1,11 +1,22 @@
 """What qunguard knows about one chat group, as the JSON values of two group-partitioned maps.
 
-`membership.groups` (changes on membership events only, so a busy group's messages never rewrite
-its member list):
+`membership.groups` is the one model of group membership: the member rules read it in arrival
+order, the behaviour rules (streams.behaviour.members) in event time, and `apply_membership` keeps
+both. It changes on membership events (so a busy group's messages never rewrite its member list)
+and when the behaviour rules' sweep forgets an idle event-time view (`forget_idle`):
 
     {"members": {account: {"nick": str|None, "since": ts, "by": account|None, "event": event_id}},
      "known": bool,        # membership events have shown members (SPEC §6 required_missing)
-     "owner": account|None, "name": str|None, "created": ts|None, "dissolved": ts|None}
+     "owner": account|None, "name": str|None, "created": ts|None, "dissolved": ts|None,
+     "event_time": {       # the members in event time, epoch seconds (absent until an event changes it)
+         "wm": t,          # newest event time that changed this view
+         "m": {account: <joined at>}, "x": {account: <left at>}, "d": <dissolved at>}}
+
+The two views differ where docs/membership.md says ("Two views of one group"): the event-time
+view decides between a join and a leave that arrive out of order by their times, ignores events
+more than the out-of-order tolerance behind its watermark, keeps its departure (`x`) and
+dissolution (`d`) markers only that long, and is forgotten or stripped of its markers once the
+group is idle (`forget_idle`, the behaviour rules' sweep).
 
 `membership.activity` (small; touched by every event and by the sweep):
 
@@ -31,6 +42,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from streams.behaviour.eventtime import utc_seconds
 from topics.events import MembershipEvent, MessageEvent
 from topics.timeutil import format_ts, parse_ts
 
@@ -40,6 +52,9 @@ ActivityValue = dict[str, Any]
 # Actions that name a current member in `member_id` (group_created: the creator).
 JOINING = frozenset({"member_joined", "member_present", "group_created"})
 LEAVING = frozenset({"member_left", "member_removed"})
+EVENT_TIME = "event_time"  # the event-time view's field in a group value
+# Actions whose `member_id` joins the event-time view (a group_created's creator does not).
+EVENT_TIME_JOINING = frozenset({"member_joined", "member_present", "group_created", "owner_changed"})
 
 
 def member_account(event: MembershipEvent) -> str | None:
@@ -57,8 +72,17 @@ def owner_account(event: MembershipEvent) -> str | None:
     return None
 
 
-def apply_membership(value: GroupValue | None, event: MembershipEvent) -> GroupValue:
-    """The group after `event`."""
+def apply_membership(value: GroupValue | None, event: MembershipEvent, tolerance: float) -> GroupValue:
+    """The group after `event`, in both views; `tolerance`: how far behind the event-time view's
+    watermark an event may arrive and still count there."""
+    after = _in_arrival_order(value, event)
+    in_event_time = _in_event_time((value or {}).get(EVENT_TIME), event, tolerance)
+    if in_event_time is not None:
+        after[EVENT_TIME] = in_event_time
+    return after
+
+
+def _in_arrival_order(value: GroupValue | None, event: MembershipEvent) -> GroupValue:
     value = dict(value or {})
     members: dict[str, Any] = dict(value.get("members") or {})
     ts = format_ts(event.ts)
@@ -94,6 +118,59 @@ def apply_membership(value: GroupValue | None, event: MembershipEvent) -> GroupV
         value["dissolved"] = ts
         members = {}
     value["members"] = members
+    return value
+
+
+def _in_event_time(
+    view: dict[str, Any] | None, event: MembershipEvent, tolerance: float
+) -> dict[str, Any] | None:
+    """The event-time view after `event` (the same object when the event changes nothing)."""
+    ts = utc_seconds(event.ts)
+    wm = float(view["wm"]) if view else ts
+    if ts < wm - tolerance:
+        return view  # late beyond the tolerance
+    members: dict[str, float] = view["m"] if view else {}
+    gone: dict[str, float] = view.get("x", {}) if view else {}
+    dissolved: float | None = view.get("d") if view else None
+    account = event.member_id
+    if event.action == "group_dissolved":
+        members, gone, dissolved = {}, {}, max(ts, dissolved or ts)
+    elif event.action in EVENT_TIME_JOINING and account:
+        if account in members or ts < gone.get(account, float("-inf")):
+            return view  # known already, or a join older than the leave that followed it
+        if dissolved is not None and ts < dissolved:
+            return view
+        members = {**members, account: ts}
+        gone = {k: v for k, v in gone.items() if k != account}
+    elif event.action in LEAVING and account:
+        if ts < members.get(account, float("-inf")):
+            return view  # a leave older than the join that followed it
+        members = {k: v for k, v in members.items() if k != account}
+        gone = {**gone, account: ts}
+    else:
+        return view
+    wm = max(wm, ts)
+    horizon = wm - tolerance  # markers older than this can no longer decide anything
+    pruned: dict[str, Any] = {"wm": wm, "m": members}
+    gone = {k: v for k, v in gone.items() if v >= horizon}
+    if gone:
+        pruned["x"] = gone
+    if dissolved is not None and dissolved >= horizon:
+        pruned["d"] = dissolved
+    return pruned
+
+
+def forget_idle(value: GroupValue, horizon: float, tolerance: float) -> GroupValue:
+    """`value` once its event-time view has been idle since before event time `horizon`: an empty
+    view is forgotten (as if the group had never been seen) and a non-empty one drops its markers.
+    The same object when nothing changes."""
+    view = value.get(EVENT_TIME)
+    if view is None or float(view["wm"]) >= horizon - tolerance:
+        return value  # not idle: its own events prune it
+    if not view["m"]:
+        return {k: v for k, v in value.items() if k != EVENT_TIME}
+    if "x" in view or "d" in view:
+        return {**value, EVENT_TIME: {"wm": view["wm"], "m": view["m"]}}
     return value
 
 
@@ -154,7 +231,13 @@ def quiet_since(activity: ActivityValue) -> datetime:
 
 
 def member_accounts(group: GroupValue | None) -> frozenset[str]:
+    """The members in arrival order (what the member rules know)."""
     return frozenset((group or {}).get("members") or {})
+
+
+def members_in_event_time(group: GroupValue | None) -> frozenset[str]:
+    """The members in event-time order (what the behaviour rules know)."""
+    return frozenset(((group or {}).get(EVENT_TIME) or {}).get("m") or {})
 
 
 def is_dissolved(group: GroupValue | None) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from streams.core.engine import Context, Finding
+from streams.core.detector import Context, Detector, Finding
 from streams.core.policy import Policy
 from streams.core.state import StateSource
 from streams.membership.group_state import JOINING, LEAVING
@@ -30,7 +30,7 @@ INDEX_MAP = "membership.member_groups"
 MEMBER_NAMED = JOINING | {"nickname_changed", "owner_changed"}
 
 
-class MemberIndexDetector:
+class MemberIndexDetector(Detector):
     partition = "member"
     rules = ("member.departed",)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from streams.core.engine import Context, Finding
+from streams.core.detector import Context, Finding
 from streams.core.policy import Policy
 from streams.core.state import StateMap
 from streams.membership.group_state import (

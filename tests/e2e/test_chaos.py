@@ -28,7 +28,7 @@ from agents.connect.offsets import caught_up, end_offsets
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, tansu, worker
 from agents.intake.loaders import load_ledger, load_roster
-from agents.runtime.records import REASON_HEADER
+from agents.runtime.deadletter import REASON_HEADER
 from config import SAMPLE_DIR
 from topics.catalog import DEADLETTER, MEMBERSHIP, MESSAGES, VIOLATIONS
 from topics.violation import violation_id

@@ -14,10 +14,11 @@ import time
 
 import pytest
 
-from agents.cli.replay import read_events, replay
+from agents.cli.inputs import read_events
 from agents.dev.stack import run_dev
 from config import SAMPLE_DIR
 from streams.core.policy import load_policy
+from streams.replay import replay
 from topics.reference import read_ledger, read_roster
 from topics.violation import Violation
 

@@ -100,7 +100,7 @@ def test_load_corpus_and_look_up_through_the_cache(redis_url: str, bootstrap: st
     assert "42 records" in roster.summary() and "added 42" in roster.summary()
     assert "53 records" in ledger.summary()
 
-    cache = ReferenceCache.from_url(redis_url)
+    cache = ReferenceCache.from_settings(Settings(redis_url=redis_url))
 
     async def scenario() -> None:
         await cache.refresh()
@@ -121,7 +121,7 @@ def test_bad_file_raises_with_line_and_field_and_writes_nothing(
 ) -> None:
     settings = _settings(redis_url, bootstrap)
     load_roster(ROSTER_CSV, settings, publish=False)
-    store = ReferenceStore.from_url(redis_url)
+    store = ReferenceStore.from_settings(Settings(redis_url=redis_url))
     before = {key: store.client.dump(key) for key in store.client.keys("*")}
 
     bad = _edit_roster(
@@ -172,7 +172,7 @@ def test_reload_with_one_departure_publishes_one_departed_event(
     assert event.ts.utcoffset() is not None
     assert event.record["status"] == "departed" and event.record["left_at"] == "2026-11-20T18:00:00+08:00"
 
-    cache = ReferenceCache.from_url(redis_url)
+    cache = ReferenceCache.from_settings(Settings(redis_url=redis_url))
 
     async def scenario() -> None:
         await cache.refresh()
@@ -180,7 +180,7 @@ def test_reload_with_one_departure_publishes_one_departed_event(
 
     asyncio.run(scenario())
     assert cache.by_account("wx_zhangwei").status == "departed"
-    assert ReferenceStore.from_url(redis_url).pending_roster_events() == []
+    assert ReferenceStore.from_settings(Settings(redis_url=redis_url)).pending_roster_events() == []
 
 
 def test_diff_classifies_added_changed_departed_removed() -> None:
@@ -216,7 +216,7 @@ def test_undelivered_events_stay_in_the_outbox_for_the_next_load(
     dead = Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}", redis_url=redis_url)
     with pytest.raises(PublishError, match="1 of 1"):
         load_roster(removed, dead)
-    store = ReferenceStore.from_url(redis_url)
+    store = ReferenceStore.from_settings(Settings(redis_url=redis_url))
     _, employees = store.roster()
     assert "E1014" not in employees  # Redis was written before publishing
     assert len(store.pending_roster_events()) == 1
@@ -248,7 +248,7 @@ def test_cli_bad_file_exits_1_naming_line_and_field(
     assert main(["ledger", "load", str(ledger)]) == 1
     err = capsys.readouterr().err
     assert f"{ledger}:3:" in err and "'approved'" in err
-    assert ReferenceStore.from_url(redis_url).client.keys("*") == []
+    assert ReferenceStore.from_settings(Settings(redis_url=redis_url)).client.keys("*") == []
 
     assert main(["roster", "load", "--no-publish", str(ROSTER_CSV)]) == 0
     assert "42 records" in capsys.readouterr().out

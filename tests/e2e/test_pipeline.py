@@ -13,7 +13,7 @@ from agents.connect.kafka import producer_config
 from agents.connect.settings import Settings
 from agents.dev.embedded import free_port, worker
 from agents.intake.loaders import load_ledger, load_roster
-from agents.runtime.records import REASON_HEADER
+from agents.runtime.deadletter import REASON_HEADER
 from config import SAMPLE_DIR
 from tests.support import message, read_until
 from topics.catalog import DEADLETTER, MESSAGES, VIOLATIONS

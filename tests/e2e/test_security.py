@@ -21,7 +21,6 @@ from confluent_kafka import Producer
 
 from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
-from agents.connect.security import redis_options
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, worker
 from agents.intake.loaders import load_ledger, load_roster
@@ -52,7 +51,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def _cached_employee(settings: Settings, employee_id: str):
-    cache = ReferenceCache.from_url(settings.redis_url, settings.redis_prefix, **redis_options(settings))
+    cache = ReferenceCache.from_settings(settings)
 
     async def read():
         try:

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from agents.cli.parser import main
-from agents.stores.ladder import DisciplineStore
+from agents.connect.settings import Settings
+from agents.stores.ladder import LadderStore
 from streams.core.policy import load_policy
 from streams.core.state import MemoryState
 from streams.ladder.steps import LADDER_MAP, Ladder
@@ -68,7 +69,7 @@ def test_live_mode_reads_the_redis_read_model(redis_url: str, monkeypatch, capsy
     ladder = Ladder(policy, state)
     for day in range(3):
         ladder.process(violation("content.porn", employee="E7", days=day, group=f"g-{day}"))
-    store = DisciplineStore.from_url(redis_url, prefix="qt")
+    store = LadderStore.from_settings(Settings(redis_url=redis_url, redis_prefix="qt"))
 
     async def write() -> None:
         await store.write("E7", state.map(LADDER_MAP, "employee")["E7"], "2026-03-05T00:00:00+08:00")

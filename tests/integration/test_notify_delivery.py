@@ -8,9 +8,11 @@ from dataclasses import replace
 import orjson
 import redis.asyncio
 
-from agents.notify.delivery import Deliverer, SentStore
+from agents.notify.delivery import Deliverer
 from agents.notify.flow import RecipientDesk
 from agents.runtime.records import RawRecord
+from agents.stores.dedupe import SentStore
+from agents.stores.keys import RedisKeys
 from streams.notify.backoff import DELIVERED, Outcome
 from streams.notify.config import DeliveryPolicy, DigestPolicy, Role, SinkSpec, load_notify_config
 from streams.notify.model import Recipient
@@ -66,7 +68,7 @@ def setup(redis_url: str, sinks: list[ListSink], **delivery):
     client = redis.asyncio.Redis.from_url(redis_url)
     dead = ListDeadLetters()
     deliverer = Deliverer(
-        config, {s.name: s for s in sinks}, SentStore(client, "qgt", 3600), dead, sleep=sleep
+        config, {s.name: s for s in sinks}, SentStore(client, RedisKeys("qgt"), 3600), dead, sleep=sleep
     )
     return config, deliverer, dead, waits
 

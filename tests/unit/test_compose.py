@@ -157,7 +157,7 @@ def test_dashboard_queries_name_metrics_the_code_exports() -> None:
     names = {m for e in exprs for m in re.findall(r"\b((?:kafka|qunguard)_[a-z_]+)", e)}
     source = "".join(
         (ROOT / "agents" / f).read_text(encoding="utf-8")
-        for f in ("worker/metrics.py", "lag/exporter.py", "notify/metrics.py")
+        for f in ("worker/metrics.py", "runtime/retry.py", "lag/exporter.py", "notify/metrics.py")
     )
     for name in names:
         base = re.sub(r"_(bucket|total)$", "", name)

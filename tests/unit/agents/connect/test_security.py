@@ -1,5 +1,5 @@
 """agents.connect.security: Settings mapped onto librdkafka keys, Faust credentials and redis-py arguments;
-password files; bad values rejected naming the variable."""
+password files; bad values rejected naming the variable, and a process stopped by `checked_settings`."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from faust.types.auth import AuthProtocol, SASLMechanism
 from agents.connect.kafka import producer_config, reader_config
 from agents.connect.security import (
     SecuritySettingsError,
+    checked_settings,
     faust_broker_options,
     kafka_client_config,
     redacted_url,
     redis_options,
 )
 from agents.connect.settings import ENV_VARS, Settings
-from agents.worker.app import app_options
+from agents.runtime.app import app_options
 from tests.support import self_signed_certificate
 
 
@@ -179,19 +180,27 @@ def test_bad_values_name_the_variable(values: dict, variable: str) -> None:
         redis_options(settings)
 
 
-def test_from_env_stops_on_a_bad_value(tmp_path: Path) -> None:
+def test_checked_settings_stop_on_a_bad_value(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n")
+    bad = {"QUNGUARD_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "QUNGUARD_KAFKA_USERNAME": "u",
+           "QUNGUARD_KAFKA_PASSWORD_FILE": str(empty)}  # fmt: skip
+    assert Settings.from_env(bad).kafka_password_file == str(empty)  # reading checks nothing
     with pytest.raises(SystemExit, match=r"QUNGUARD_KAFKA_PASSWORD_FILE=.*: the file is empty"):
-        Settings.from_env(
-            {"QUNGUARD_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "QUNGUARD_KAFKA_USERNAME": "u",
-             "QUNGUARD_KAFKA_PASSWORD_FILE": str(empty)}
-        )  # fmt: skip
+        checked_settings(bad)
     with pytest.raises(SystemExit, match="QUNGUARD_KAFKA_CERT_FILE and QUNGUARD_KAFKA_KEY_FILE go together"):
-        Settings.from_env(
+        checked_settings(
             {"QUNGUARD_KAFKA_SECURITY_PROTOCOL": "SSL", "QUNGUARD_KAFKA_CERT_FILE": "/etc/hostname"}
         )
     with pytest.raises(SystemExit, match="QUNGUARD_KAFKA_CA_FILE='/etc/hostname': not a PEM"):
-        Settings.from_env(
+        checked_settings(
             {"QUNGUARD_KAFKA_SECURITY_PROTOCOL": "SSL", "QUNGUARD_KAFKA_CA_FILE": "/etc/hostname"}
         )
+    with pytest.raises(SystemExit, match="REDIS_URL='http://redis:6379'"):
+        checked_settings({"REDIS_URL": "http://redis:6379"})
+
+
+def test_every_confluent_config_stops_on_a_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUNGUARD_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(SystemExit, match="SASL_SSL needs QUNGUARD_KAFKA_USERNAME"):
+        producer_config("k:9092", "x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.connect.group_offsets import Membership
+from agents.connect.offsets import Membership
 from agents.lag.status import EndHistory, Sample, Status, lag_seconds, partition_status, worst
 
 # The log end grows 10 records a second from offset 100 at t=1000, then stays flat from t=1010.

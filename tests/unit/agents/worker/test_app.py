@@ -8,9 +8,10 @@ import orjson
 import pytest
 
 from agents.connect.settings import Settings
-from agents.runtime.records import MemoryDeadLetterSink, MemoryViolationSink
+from agents.runtime.deadletter import MemoryDeadLetterSink
 from agents.worker.app import create_app
 from agents.worker.ladder import forward_record
+from agents.worker.outputs import MemoryViolationSink
 from config import SAMPLE_DIR
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.engine import RuleEngine

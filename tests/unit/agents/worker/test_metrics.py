@@ -10,11 +10,12 @@ from prometheus_client import REGISTRY, generate_latest
 from agents.worker.metrics import (
     LocalHistogram,
     count_decode_failure,
+    detector_timer,
     observe_detection,
-    timed,
     watch_table_sizes,
 )
 from config import SAMPLE_DIR
+from streams.core.detector import Calendared, Sweeper
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
@@ -27,12 +28,13 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def run(detectors, policy) -> list:
+def run(detectors, policy, timer=None) -> list:
     engine = RuleEngine(
         policy,
         MemoryRoster(read_roster(SAMPLE_DIR / "roster.csv")),
         MemoryLedger(read_ledger(SAMPLE_DIR / "ledger.csv")),
         detectors,
+        timer=timer,
     )
     found = []
     last = None
@@ -47,21 +49,19 @@ def run(detectors, policy) -> list:
 def test_timed_detectors_give_the_same_violations_and_are_measured() -> None:
     policy = load_policy()
     plain = build_detectors(policy)
-    wrapped = timed(build_detectors(policy))
-    assert [hasattr(d, "sweep") for d in wrapped] == [hasattr(d, "sweep") for d in plain]
-    assert [(d.rules, d.partition) for d in wrapped] == [(d.rules, d.partition) for d in plain]
-    name, partitioning = type(plain[0]).__name__, plain[0].partition
-    before = sample(
-        "qunguard_detector_seconds_count", detector=name, partitioning=partitioning, phase="detect"
-    )
+    sweeper = next(d for d in plain if isinstance(d, Sweeper))
+
+    def count(detector: object, phase: str) -> float:
+        labels = {"detector": type(detector).__name__, "partitioning": detector.partition, "phase": phase}
+        return sample("qunguard_detector_seconds_count", **labels)
+
     expected = run(plain, policy)
     assert expected  # the sample data has violations
-    assert run(wrapped, policy) == expected
-    after = sample(
-        "qunguard_detector_seconds_count", detector=name, partitioning=partitioning, phase="detect"
-    )
+    detected, swept = count(plain[0], "detect"), count(sweeper, "sweep")
+    assert run(build_detectors(policy), policy, timer=detector_timer) == expected
     lines = (SAMPLE_DIR / "events.jsonl").read_bytes().splitlines()
-    assert after - before >= len([x for x in lines if x.strip()])  # at least once per event
+    assert count(plain[0], "detect") - detected >= len([x for x in lines if x.strip()])  # once per event
+    assert count(sweeper, "sweep") - swept == 1  # the run's end-of-sample sweep
 
 
 def test_local_histogram_exposition() -> None:
@@ -116,7 +116,7 @@ def test_calendar_fallback_days_are_counted() -> None:
 
     detectors = build_detectors(load_policy())
     watch_calendars(detectors)
-    (hours,) = [d for d in detectors if getattr(d, "calendar", None) is not None]
+    (hours,) = [d for d in detectors if isinstance(d, Calendared)]
     before = CALENDAR_FALLBACK_DAYS._value.get()
     shanghai = ZoneInfo("Asia/Shanghai")
     hours.calendar.is_working_time(datetime(2027, 1, 4, 10, tzinfo=shanghai), "g-x")

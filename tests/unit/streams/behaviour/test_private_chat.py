@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from streams.behaviour.members import GroupMembers
-from tests.behaviour_world import World, only
+from datetime import timedelta
+
+from streams.behaviour.members import GroupMembership
+from tests.behaviour_world import T0, World, only
 
 CROWD = [f"wx_m{n}" for n in range(8)] + ["wx_lina", "wx_zhaolei"]  # 10 members
 
@@ -62,7 +64,7 @@ def test_once_per_run_then_a_cooldown() -> None:
 
 def test_membership_counts_joins_and_snapshots_minus_leaves() -> None:
     world = World()
-    members: GroupMembers = world.detectors[0]  # type: ignore[assignment]
+    members: GroupMembership = world.membership
     world.members("g-sales", CROWD)
     world.feed(world.member("member_left", "wx_m0", -100), world.member("member_removed", "wx_m1", -90))
     world.feed(world.member("member_present", "wx_m2", -80))  # already known: no change
@@ -74,3 +76,20 @@ def test_membership_counts_joins_and_snapshots_minus_leaves() -> None:
     assert "wx_m0" in members.members("g-sales")
     world.feed(world.member("group_dissolved", None, -50))
     assert members.count("g-sales") == 0
+
+
+def test_the_rules_read_the_one_group_map_whose_idle_dissolved_groups_the_sweep_forgets() -> None:
+    world = World()
+    world.members("g-sales", CROWD)
+    assert "membership.groups" in world.state.maps and "behaviour.members" not in world.state.maps
+    world.feed(world.member("group_dissolved", None, -50))
+    world.sweep(T0 + timedelta(hours=2))  # the newest event is the dissolution: not idle yet
+    assert world.membership.count("g-sales") == 0
+    assert world.feed(world.member("member_joined", "wx_m0", -55)) == []  # older than the dissolution
+    assert world.membership.count("g-sales") == 0
+    world.feed(world.message("wx_lina", 4000, group_id="g-proj"))  # event time moves on elsewhere
+    world.sweep(T0 + timedelta(hours=2))
+    group = world.state.maps["membership.groups"]["g-sales"]
+    assert "event_time" not in group and group["dissolved"]  # forgotten in event time only
+    world.feed(world.member("member_joined", "wx_m0", -55))  # now as in a group never seen
+    assert world.membership.members("g-sales") == {"wx_m0"}

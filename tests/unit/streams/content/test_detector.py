@@ -12,8 +12,8 @@ from streams.content.detector import ContentDetector
 from streams.content.dictionary import DictionaryError, load_lexicon
 from streams.content.identifiers import luhn_valid, valid_resident_id
 from streams.content.normalize import Normalizer
+from streams.core.detector import Context
 from streams.core.directory import MemoryLedger, MemoryRoster
-from streams.core.engine import Context
 from streams.core.policy import load_policy
 from topics.events import Attachment, MembershipEvent, MessageEvent
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from config import SAMPLE_DIR
+from streams.core.detector import Finding
 from streams.core.directory import MemoryLedger, MemoryRoster
-from streams.core.engine import Finding, RuleEngine
+from streams.core.engine import RuleEngine
 from streams.core.policy import DEFAULT_POLICY, PolicyError, load_policy
 from topics.codec import decode_event
 from topics.reference import read_roster

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 
-from agents.cli.replay import read_events, replay
 from config import SAMPLE_DIR
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.policy import load_policy
@@ -25,6 +23,8 @@ from streams.notify.model import Recipient, message_id
 from streams.notify.payloads import WECOM_TEXT_LIMIT, truncate_utf8, webhook_body
 from streams.notify.recipients import resolve_recipients
 from streams.notify.render import digest_entry, render_digest, render_notice
+from streams.replay import replay
+from topics.codec import decode_event
 from topics.reference import read_ledger, read_roster
 from topics.violation import Violation
 
@@ -183,7 +183,7 @@ def test_no_masked_value_in_clear_from_the_real_detectors() -> None:
         '{"kind": "message", "event_id": "s2", "ts": "2026-11-23T10:01:00+08:00", "group_id": "g-rd", '
         '"sender_id": "wx_zhaoqiang", "text": "【机密】底价每套 38888 元,请勿外传"}',
     ]
-    events = read_events(_lines(lines), io.StringIO())
+    events = [(n, decode_event(line)) for n, line in enumerate(lines, 1)]
     found = [
         v
         for v in replay(events, load_policy(), ROSTER.employees(), LEDGER.groups())
@@ -197,15 +197,6 @@ def test_no_masked_value_in_clear_from_the_real_detectors() -> None:
                 for secret in (raw_id, card, "38888", raw_id[:6] + raw_id[6:14]):
                     assert secret not in text, (v.rule, recipient.role, text)
                 assert not re.search(r"\d{6,}", text.replace(v.violation_id, "")), text
-
-
-def _lines(lines: list[str]):
-    import tempfile
-    from pathlib import Path
-
-    path = Path(tempfile.mkdtemp()) / "events.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 # --- digests

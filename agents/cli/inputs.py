@@ -1,0 +1,68 @@
+"""The offline inputs of the CLI: an events file, the roster and ledger files, the policy.
+
+`qunguard replay`, `report groups`, `discipline --events` and `scan --file` read them the same
+way and report a file they cannot use as one `InputError` line (the command prints it after its
+name and exits 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from streams.core.policy import Policy, PolicyError, load_policy
+from topics.codec import DecodeError, decode_event
+from topics.events import Event
+from topics.reference import Employee, Group, ReferenceFileError, read_ledger, read_roster
+
+
+class InputError(Exception):
+    """An input file that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineInputs:
+    policy: Policy
+    roster: list[Employee]
+    ledger: list[Group]
+
+
+def require_file(path: str | Path) -> Path:
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    return Path(path)
+
+
+def load_reference(roster: str | None, ledger: str | None) -> tuple[list[Employee], list[Group]]:
+    """The roster and ledger files (each optional: none is empty)."""
+    try:
+        return (read_roster(roster) if roster else [], read_ledger(ledger) if ledger else [])
+    except ReferenceFileError as exc:
+        raise InputError(str(exc)) from None
+
+
+def load_inputs(policy: str | None, roster: str | None, ledger: str | None) -> OfflineInputs:
+    """The policy (None: the default, streams.core.policy.load_policy), then the reference files."""
+    try:
+        loaded = load_policy(policy)
+    except PolicyError as exc:
+        raise InputError(str(exc)) from None
+    return OfflineInputs(loaded, *load_reference(roster, ledger))
+
+
+def read_events(
+    path: str | Path, errors: IO[str], skipped: str = "; line skipped"
+) -> Iterator[tuple[int, Event | None]]:
+    """Yield (line number, event) per non-blank line; a bad line is reported on `errors` as
+    FILE:LINE: field: reason, followed by `skipped`, and yields None."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, decode_event(raw)
+            except DecodeError as exc:
+                print(f"{path}:{number}: {exc}{skipped}", file=errors)
+                yield number, None

@@ -1,0 +1,34 @@
+"""Where the worker's violations go (its dead letters go through agents.runtime.deadletter).
+
+`FaustViolationSink` sends through a Faust topic, so each violation is attached to the input
+offset and produced before that offset is committed (at-least-once). `MemoryViolationSink` keeps
+them in a list for `test_context()` unit tests and anything else that runs without a broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from topics.codec import encode
+from topics.violation import Violation
+
+
+class ViolationSink(Protocol):
+    async def send(self, violation: Violation) -> None: ...
+
+
+class FaustViolationSink:
+    def __init__(self, topic: Any) -> None:
+        self.topic = topic
+
+    async def send(self, violation: Violation) -> None:
+        await self.topic.send(key=violation.key.encode("utf-8"), value=encode(violation))
+
+
+@dataclass
+class MemoryViolationSink:
+    records: list[Violation] = field(default_factory=list)
+
+    async def send(self, violation: Violation) -> None:
+        self.records.append(violation)
