@@ -24,7 +24,7 @@ from agents.runtime.health import readiness, register_health
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
-from agents.worker.ladder import EmployeeAgent, EscalationStep
+from agents.worker.ladder import EmployeeAgent, LadderStep
 from agents.worker.metrics import (
     detector_timer,
     install_faust_sensor,
@@ -76,7 +76,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
     detectors = build_detectors(policy, state)
     engine = RuleEngine(policy, reference, reference, detectors, clock=utc_now, timer=detector_timer)
-    escalation = EscalationStep(Ladder(policy, state, clock=utc_now), ladder_store)
+    ladder = LadderStep(Ladder(policy, state, clock=utc_now), ladder_store)
     watch_table_sizes(state.tables)
     watch_calendars(detectors)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
@@ -90,13 +90,13 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         dead_letters,
         TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
         SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
-        escalation,
+        ladder,
     )
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))
         app.agent(channel, name=f"moderate.{partition}")(_moderate(moderator, topology, partition))
     app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
-    employee = EmployeeAgent(escalation, violations, dead_letters)  # the ladder (agents.worker.ladder)
+    employee = EmployeeAgent(ladder, violations, dead_letters)  # the ladder (agents.worker.ladder)
     app.agent(internal["employee"], name="moderate.employee")(_moderate_input(employee))
     app.internal_partitions = (*partitions, "employee")  # type: ignore[attr-defined] - topics to create
     app.employee_agent = employee  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ EMITTED = b"emitted"  # without it (or with anything else) the agent emits the v
 LADDER_FIELDS = ("employee_id", "event_ts")  # what the ladder counts by, beyond a record's own ids
 
 
-class EscalationStep:
+class LadderStep:
     """The ladder for one violation, with the Redis read model kept in step (when there is one)."""
 
     def __init__(self, ladder: Ladder, store: LadderStore | None = None) -> None:
@@ -77,7 +77,7 @@ async def send_all(sink: ViolationSink, records: list[Violation]) -> None:
 class EmployeeAgent:
     """The `moderate.employee` agent's per-record step."""
 
-    def __init__(self, step: EscalationStep, violations: ViolationSink, dead_letters: DeadLetterSink) -> None:
+    def __init__(self, step: LadderStep, violations: ViolationSink, dead_letters: DeadLetterSink) -> None:
         self.step = step
         self.violations = violations
         self.dead_letters = dead_letters

@@ -25,7 +25,7 @@ from typing import Protocol
 from agents.runtime.deadletter import DeadLetterSink, dead_letter
 from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
-from agents.worker.ladder import EscalationStep, forward_record, send_all
+from agents.worker.ladder import LadderStep, forward_record, send_all
 from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
 from agents.worker.outputs import ViolationSink
 from agents.worker.sweep_clock import SweepClock
@@ -66,7 +66,7 @@ class Moderator:
         dead_letters: DeadLetterSink,
         forwarder: Forwarder | None = None,
         clock: SweepClock | None = None,
-        escalation: EscalationStep | None = None,
+        ladder: LadderStep | None = None,
     ) -> None:
         self.engine = engine
         self.reference = reference
@@ -76,7 +76,7 @@ class Moderator:
         self._loaded = False
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
         self.clock = clock or SweepClock(idle_after=60.0)
-        self.escalation = escalation
+        self.ladder = ladder
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
@@ -159,16 +159,16 @@ class Moderator:
 
     async def _emit(self, found: list[Violation]) -> None:
         for violation in found:
-            if self.escalation is None or not self.escalation.wants(violation):
+            if self.ladder is None or not self.ladder.wants(violation):
                 await send_all(self.violations, [violation])
             elif self.forwarder is not None:
-                held = self.escalation.holds(violation)  # its actions wait for the ladder
+                held = self.ladder.holds(violation)  # its actions wait for the ladder
                 if not held:
                     await send_all(self.violations, [violation])
                 record = forward_record(violation, emitted=not held)
                 await self.forwarder.send("employee", violation.employee_id or "", record)
             else:
-                await send_all(self.violations, await self.escalation.run(violation))
+                await send_all(self.violations, await self.ladder.run(violation))
 
     async def _refresh(self, event: Event) -> None:
         if not self._loaded:
