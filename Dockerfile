@@ -18,7 +18,10 @@ FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    # the web port (/metrics, /readyz) must be reachable from outside the container; the
+    # default outside a container is 127.0.0.1 (QUNGUARD_WEB_HOST, README "Configuration")
+    QUNGUARD_WEB_HOST=0.0.0.0
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels qunguard
 # Faust keeps its data directory in the working directory, so that must be writable.

@@ -23,7 +23,8 @@ from topics.events import Event, RosterEvent
 from topics.reference import Employee, Group
 from topics.violation import Violation
 
-# (line number, event), the event None for a line that could not be decoded
+# (line number, event), the event None for a line that could not be decoded or was not admitted
+# (streams.core.admission)
 Lines = Iterable[tuple[int, Event | None]]
 
 

@@ -35,8 +35,11 @@ class DecodeError(ValueError):
 
 
 def encode(record: Any) -> bytes:
-    """Serialize a record (dataclass or mapping) to one JSON object; datetimes as RFC 3339."""
-    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)
+    """Serialize a record (dataclass or mapping) to one JSON object; datetimes as RFC 3339.
+
+    Copied out of orjson's buffer, which keeps at least 4 KB allocated for any output (orjson
+    3.12+): a 100,000-event roster load held 400 MB more for its outbox alone."""
+    return bytes(memoryview(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)))
 
 
 def loads(data: bytes | str) -> dict[str, Any]:

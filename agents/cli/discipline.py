@@ -6,6 +6,8 @@ Live (default): each employee's ladder state as the worker last wrote it to Redi
 Offline (`--events F [--roster R] [--ledger L]`): the same state rebuilt by `qunguard replay`'s
 path over an events file, judged as of its last event (like `qunguard report groups`).
 `--as-of` overrides the time either way. Both print a terminal table, or JSON with `--json`.
+An employee in neither the roster nor the ladder's records is "no such employee", exit 1: a typo
+must not read as a clean record.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Source:
 
     states: Callable[[], dict[str, dict[str, Any]]]
     state: Callable[[str], dict[str, Any] | None]
-    names: dict[str, str]
+    names: dict[str, str]  # every roster employee, with their name
     rules: Any  # streams.ladder.steps.LadderPolicy
     now: datetime
 
@@ -80,8 +82,16 @@ def _common(p: argparse.ArgumentParser) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from streams.ladder.record import employee_record
 
-    return _run(args, lambda src, out: _show(employee_record(args.employee_id, src.state(args.employee_id),
-                                                             src.now, src.rules), src, args.json, out))  # fmt: skip
+    def run(src: Source, out: IO[str]) -> None:
+        employee = args.employee_id
+        state = src.state(employee)
+        if state is None and employee not in src.names:
+            raise CommandError(
+                f"no such employee: {employee} is in neither the roster nor the ladder's records", 1
+            )
+        _show(employee_record(employee, state, src.now, src.rules), src, args.json, out)
+
+    return _run(args, run)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -131,6 +141,7 @@ def _settings():
 
 def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime | None) -> Source:
     from agents.cli.inputs import InputError, load_reference, read_events, require_file
+    from streams.core.admission import AdmissionLimits
     from streams.core.state import MemoryState
     from streams.ladder.steps import LADDER_MAP
     from streams.replay import ReplayStats, replay
@@ -142,7 +153,8 @@ def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime 
         raise CommandError(str(exc), 2) from None
     state = MemoryState()
     stats = ReplayStats()
-    for item in replay(read_events(args.events, sys.stderr), policy, roster, ledger, ladder_state=state):
+    lines = read_events(args.events, sys.stderr, limits=AdmissionLimits.from_policy(policy))
+    for item in replay(lines, policy, roster, ledger, ladder_state=state):
         if isinstance(item, ReplayStats):
             stats = item
     states = dict(state.map(LADDER_MAP, "employee"))

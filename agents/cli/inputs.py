@@ -2,16 +2,19 @@
 
 `qunguard replay`, `report groups`, `discipline --events` and `scan --file` read them the same
 way and report a file they cannot use as one `InputError` line (the command prints it after its
-name and exits 2).
+name and exits 2). Every event line passes the same admission check as a live record
+(streams.core.admission: size, mentions, event-time bounds), keyed as `qunguard feed` keys it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from streams.core.admission import AdmissionLimits, check_line
 from streams.core.policy import Policy, PolicyError, load_policy
 from topics.codec import DecodeError, decode_event
 from topics.events import Event
@@ -53,16 +56,28 @@ def load_inputs(policy: str | None, roster: str | None, ledger: str | None) -> O
 
 
 def read_events(
-    path: str | Path, errors: IO[str], skipped: str = "; line skipped"
+    path: str | Path,
+    errors: IO[str],
+    skipped: str = "; line skipped",
+    limits: AdmissionLimits | None = None,
+    now: datetime | None = None,
 ) -> Iterator[tuple[int, Event | None]]:
-    """Yield (line number, event) per non-blank line; a bad line is reported on `errors` as
-    FILE:LINE: field: reason, followed by `skipped`, and yields None."""
+    """Yield (line number, event) per non-blank line; a line that does not decode or is not
+    admitted (`limits`, default the shipped policy's, at wall clock `now`, default when reading
+    starts) is reported on `errors` as FILE:LINE: field: reason, followed by `skipped`, and yields None."""
+    limits = limits or AdmissionLimits()
+    now = now or datetime.now(UTC)
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
             try:
-                yield number, decode_event(raw)
+                event = decode_event(raw)
             except DecodeError as exc:
                 print(f"{path}:{number}: {exc}{skipped}", file=errors)
                 yield number, None
+                continue
+            refusal = check_line(event, raw, limits, now)
+            if refusal is not None:
+                print(f"{path}:{number}: {refusal}{skipped}", file=errors)
+            yield number, None if refusal else event

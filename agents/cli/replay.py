@@ -1,6 +1,8 @@
 """`qunguard replay`: the live detectors over a JSONL file, with in-memory reference data (SPEC §6).
 
 The driver is streams.replay; this module reads the files and writes the violations as JSONL.
+A line that does not decode or is not admitted (streams.core.admission: the policy's size and
+event-time bounds) is reported as FILE:LINE: reason on stderr and skipped; the replay goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from agents.cli.inputs import InputError, load_inputs, read_events, require_file
+from streams.core.admission import AdmissionLimits
 from streams.core.policy import Policy
 from streams.replay import ReplayStats, replay
 from topics.codec import encode
@@ -48,7 +51,8 @@ def write_replay(
     errors: IO[str] | None = None,
 ) -> ReplayStats:
     stats = ReplayStats()
-    for item in replay(read_events(events_path, errors or sys.stderr), policy, roster, ledger):
+    lines = read_events(events_path, errors or sys.stderr, limits=AdmissionLimits.from_policy(policy))
+    for item in replay(lines, policy, roster, ledger):
         if isinstance(item, ReplayStats):
             stats = item
         else:

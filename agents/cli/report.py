@@ -20,6 +20,7 @@ from typing import IO
 
 from agents.cli.inputs import InputError, load_inputs, read_events, require_file
 from agents.cli.table import row
+from streams.core.admission import AdmissionLimits
 from streams.core.policy import Policy
 from streams.core.state import MemoryState
 from streams.membership.detector import GROUPS_MAP, MembershipDetector
@@ -76,7 +77,8 @@ def build_report(
     state = MemoryState()
     membership = MembershipDetector(policy, state)
     run = OfflineRun(policy, roster, ledger, [membership, MemberIndexDetector(policy, state)])
-    for _, event in read_events(events_path, errors or sys.stderr):
+    lines = read_events(events_path, errors or sys.stderr, limits=AdmissionLimits.from_policy(policy))
+    for _, event in lines:
         run.process(event)
     now = as_of or run.stats.last_event_ts
     if now is None:

@@ -3,6 +3,10 @@
 Checked against Tansu 0.6 and written for Apache Kafka: both accept the catalog's topic configs
 (`retention.ms`, `cleanup.policy`) and `replication_factor=-1` (the broker's
 `default.replication.factor`, KIP-464), so no broker-specific fallback is needed.
+
+A broker that does not answer is one error after `CONNECT_TIMEOUT` seconds, not a 30 s wait for
+every request; librdkafka's lines about each failed attempt go to Python logging at info
+(agents.connect.kafka.LibrdkafkaLog), so a command line shows only the error.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CREATED = "created"
 EXISTS = "exists"
+CONNECT_TIMEOUT = 10.0  # seconds for a first answer from the cluster
 
 
 class TopicAdminError(RuntimeError):
@@ -36,16 +41,19 @@ def create_topics(
     catalog: Iterable[TopicSpec] = CATALOG,
     timeout: float = 30.0,
     partitions_override: int | Mapping[str, int] | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> dict[str, str]:
     """Create every catalog topic with its partitions and configs; return {topic: outcome}.
 
     The outcome is "created", or "exists" when the topic was already there. An existing topic whose
     partition count differs from the catalog's is still "exists", with the difference noted (Kafka
     cannot shrink partitions, and growing them would move keys: that is an operator's decision).
-    Any other broker error raises TopicAdminError naming the topic.
+    Any other broker error raises TopicAdminError naming the topic; no answer from the cluster within
+    `connect_timeout` seconds raises it naming the bootstrap servers.
     """
     specs = list(catalog)
     admin = admin_client(bootstrap)
+    check_reachable(admin, bootstrap, connect_timeout)
     wanted = {spec.name: _partitions(spec, partitions_override) for spec in specs}
     new_topics = [
         NewTopic(spec.name, num_partitions=wanted[spec.name], replication_factor=-1, config=dict(spec.config))
@@ -56,6 +64,7 @@ def create_topics(
     for name, future in futures.items():
         try:
             future.result(timeout=timeout + 5)  # let the broker's own timeout error arrive first
+            admin.poll(0)  # hand librdkafka's log lines to Python logging
             outcomes[name] = CREATED
         except KafkaException as exc:
             error = exc.args[0]
@@ -96,6 +105,7 @@ def wait_for_topics(
     missing = sorted(wanted)
     while True:
         metadata = admin.list_topics(timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+        admin.poll(0)
         missing = []
         for name, count in sorted(wanted.items()):
             topic = metadata.topics.get(name)
@@ -112,6 +122,20 @@ def wait_for_topics(
         if time.monotonic() >= deadline:
             raise TopicAdminError(f"topics not ready after {timeout:g}s: {', '.join(missing)}")
         time.sleep(0.2)
+
+
+def check_reachable(admin: AdminClient, bootstrap: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise TopicAdminError unless the cluster answers a metadata request within `timeout` seconds."""
+    try:
+        admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        error = exc.args[0]
+        detail = error.str() if isinstance(error, KafkaError) else str(exc)
+        raise TopicAdminError(
+            f"no Kafka broker answered at {bootstrap} within {timeout:g}s ({detail})"
+        ) from None
+    finally:
+        admin.poll(0)
 
 
 def _partitions(spec: TopicSpec, override: int | Mapping[str, int] | None) -> int:

@@ -60,6 +60,7 @@ class GroupOffsets:
 
     def committed(self, group: str) -> dict[TP, int]:
         """Every partition `group` has committed an offset for (OffsetFetch of all topics)."""
+        self.admin.poll(0)  # librdkafka's log lines wait in the client until polled (agents.connect.kafka)
         future = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
         found = _result(future, self.timeout, f"committed offsets of {group!r}")
         return {(tp.topic, tp.partition): tp.offset for tp in found.topic_partitions if tp.offset >= 0}

@@ -19,6 +19,7 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_APP_ID": "app_id",
     "QUNGUARD_REDIS_PREFIX": "redis_prefix",
     "QUNGUARD_WEB_PORT": "web_port",
+    "QUNGUARD_WEB_HOST": "web_host",
     "QUNGUARD_SESSION_TIMEOUT": "session_timeout",
     "QUNGUARD_MAX_POLL_INTERVAL": "max_poll_interval",
     "QUNGUARD_COMMIT_INTERVAL": "commit_interval",
@@ -59,6 +60,9 @@ class Settings:
     app_id: str = "qunguard"
     redis_prefix: str = "qg"
     web_port: int = 0  # 0: Faust's web server (and /metrics) off
+    # Address the web servers (the worker's and notifier's, the lag exporter's) listen on; loopback
+    # unless asked: a container sets 0.0.0.0 so Prometheus and healthchecks reach it.
+    web_host: str = "127.0.0.1"
     session_timeout: float = 30.0
     max_poll_interval: float = 300.0
     commit_interval: float = 2.8

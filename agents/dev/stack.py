@@ -3,7 +3,8 @@
 Starts Tansu and Redis on free loopback ports, creates the topics, loads the sample roster and
 ledger, starts a worker process, feeds the sample events (and one poison record, to show the
 dead-letter path), prints each violation as it arrives, and exits once the worker has committed
-every input record and every violation has been read. `--follow` keeps everything running.
+every input record and every violation has been read. `--follow` keeps everything running and
+starts a worker or notifier that exits again (agents.dev.supervise) until Ctrl-C.
 Whatever happens, every process it started is stopped on the way out.
 """
 
@@ -14,6 +15,7 @@ import re
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -26,6 +28,7 @@ from agents.connect.offsets import caught_up, end_offsets
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, embedded_stack, worker
 from agents.dev.notifier import BLOCK_START, DevNotifier
+from agents.dev.supervise import Supervised
 from agents.intake.feed import feed_file
 from agents.intake.loaders import load_ledger, load_roster
 from agents.runtime.deadletter import REASON_HEADER
@@ -46,6 +49,7 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
         return 2
     signal.signal(signal.SIGTERM, _raise_interrupt)
     with embedded_stack(workdir) as stack:
+        policy_path, policy_changes = dev_policy(stack.workdir)
         settings = Settings(
             kafka_bootstrap=stack.bootstrap,
             redis_url=stack.redis_url,
@@ -54,10 +58,13 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
             commit_interval=0.5,
             tick_interval=2.0,
             log_format="text",
-            policy_path=str(_dev_policy(stack.workdir)),
+            policy_path=str(policy_path),
         )
         say(f"broker  Tansu on {stack.bootstrap} (pid {stack.broker.proc.pid})")
         say(f"redis   {stack.redis_url} (pid {stack.redis.proc.pid})   logs in {stack.workdir}")
+        say(f"policy  {policy_path}: the shipped policy, but for the demo")
+        for change in policy_changes:
+            say(f"        {change}")
         for topic, outcome in create_topics(stack.bootstrap).items():
             say(f"topic   {topic}: {outcome}")
         say(load_ledger(SAMPLE_DIR / "ledger.csv", settings).summary())
@@ -98,8 +105,13 @@ def _show(
         counts: collections.Counter[str] = collections.Counter()
         deadline = time.monotonic() + DONE_TIMEOUT
         quiet_since = time.monotonic()
+        # --follow restarts a worker or notifier that exits (agents.dev.supervise)
+        supervised = [Supervised(proc), Supervised(notify.proc)] if follow else []
         while True:
-            if not proc.running:
+            for child in supervised:
+                if line := child.check():
+                    say(line)
+            if not follow and not proc.running:
                 say(f"worker exited with {proc.proc.returncode}; see {proc.log_path}")
                 return 1
             msg = watcher.poll(0.5)
@@ -142,18 +154,41 @@ def _show_notifications(bootstrap: str, notify: DevNotifier) -> int:
     return 0
 
 
-def _dev_policy(workdir: Path) -> Path:
-    """The default policy with two changes for a whole day of sample events fed at once:
-    membership is swept every 5 s instead of daily, so the sweep's findings (a leader missing
-    from the company group) show up in a short run; and events may arrive a day out of event-time
-    order, because partitions of a backfill are consumed at their own pace (a broadcast to three
-    groups reaches the sender's state in any order). Live traffic keeps the 60 s default."""
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    key: str
+    dev: str
+    shipped: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.dev} (shipped: {self.shipped}): {self.why}"
+
+
+# What `qunguard dev` changes in the shipped policy for a whole day of sample events fed at once;
+# `run_dev` says so at start. Live traffic keeps the shipped values.
+DEV_POLICY: tuple[tuple[str, str, str], ...] = (
+    ("sweep_interval_seconds", "5", "membership is swept every 5 s instead of daily, so the sweep's"
+     " findings (a leader missing from the company group) show up in a short run"),
+    ("out_of_order_seconds", "86400", "a day of events is fed at once and the partitions of a backfill"
+     " are consumed at their own pace (a broadcast to three groups reaches the sender's state in any"
+     " order), so events may arrive a day out of event-time order"),
+)  # fmt: skip
+
+
+def dev_policy(workdir: Path) -> tuple[Path, list[PolicyChange]]:
+    """The shipped policy with DEV_POLICY's values, written to `workdir`, and what changed."""
     text = DEFAULT_POLICY.read_text(encoding="utf-8")
-    for key, value in (("sweep_interval_seconds", 5), ("out_of_order_seconds", 86400)):
-        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+    changes = []
+    for key, value, why in DEV_POLICY:
+        found = re.search(rf"(?m)^{key} = ([^#\n]*?)\s*(#|$)", text)
+        if found is None or found.group(1) == value:
+            continue
+        changes.append(PolicyChange(key, value, found.group(1), why))
+        text = text[: found.start(1)] + value + text[found.end(1) :]
     path = workdir / "policy.toml"
     path.write_text(text, "utf-8")
-    return path
+    return path, changes
 
 
 def _split(events: Path, folder: Path) -> tuple[Path, Path]:

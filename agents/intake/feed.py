@@ -1,8 +1,10 @@
 """`qunguard feed`: validate a JSONL file of input events and produce each good line to its topic.
 
-The original line bytes go on the wire (not a re-encoding), keyed as SPEC §1 says, so what the
-agents see is exactly what the file holds. A bad line is reported as `FILE:LINE: reason` and
-skipped; the run goes on.
+The original line bytes go on the wire (not a re-encoding), keyed as SPEC §1 says (the event's
+`group_id`, `employee_id` for roster events), so what the agents see is exactly what the file
+holds and the worker's key check always passes. A line the worker would refuse (it does not decode,
+or streams.core.admission refuses it: size, mentions, event time) is reported as `FILE:LINE:
+reason` and skipped; the run goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +22,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from tqdm import tqdm
 
 from agents.connect.kafka import producer_config
+from streams.core.admission import AdmissionLimits, check_line
 from topics.catalog import topic_for_event
 from topics.codec import DecodeError, decode_event
 
@@ -42,6 +46,12 @@ class FeedSummary:
             line += " (" + ", ".join(f"{t}: {n}" for t, n in sorted(self.per_topic.items())) + ")"
         return line
 
+    @property
+    def exit_status(self) -> int:
+        """`qunguard feed`'s: 0 when every line went out, 1 when any was rejected or not delivered
+        (the good lines were still sent)."""
+        return 1 if self.rejected or self.failed else 0
+
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes, int]]:
     """Yield (line number, line without its line ending, raw size in bytes) for every line."""
@@ -55,9 +65,13 @@ def feed_file(
     bootstrap: str,
     progress: bool = True,
     errors: IO[str] | None = None,
+    limits: AdmissionLimits | None = None,
 ) -> FeedSummary:
-    """Produce every valid event in `path`; flush before returning (also when interrupted)."""
+    """Produce every valid event in `path`; flush before returning (also when interrupted).
+    `limits`: what the worker admits (default: the shipped policy's)."""
     errors = errors or sys.stderr
+    limits = limits or AdmissionLimits()
+    now = datetime.now(UTC)
     size = os.path.getsize(path)  # also: a missing file fails before anything connects
     summary = FeedSummary()
     producer = Producer(producer_config(bootstrap, "qunguard-feed", DELIVERY_TIMEOUT_MS / 1000))
@@ -91,6 +105,11 @@ def feed_file(
             except DecodeError as exc:
                 summary.rejected += 1
                 report(f"{path}:{number}: {exc}")
+                continue
+            refusal = check_line(event, line, limits, now)
+            if refusal is not None:
+                summary.rejected += 1
+                report(f"{path}:{number}: {refusal}")
                 continue
             _produce(producer, topic_for_event(event).name, event.key.encode(), line, on_delivery(number))
     except KeyboardInterrupt:

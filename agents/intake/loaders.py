@@ -5,9 +5,15 @@ Order of a roster load (SPEC §1: the loader publishes after it writes Redis):
 1. validate the whole file (nothing is written from a bad file);
 2. diff it against the roster Redis holds now;
 3. swap the new roster in, and append the change events to a Redis outbox, in one transaction;
-4. produce the outbox to `hr.roster`, check every delivery report, then trim what was delivered.
-If Kafka fails in step 4 the events stay in the outbox and the next load publishes them first, so
-delivery is at least once (event ids are deterministic: consumers can drop duplicates).
+4. produce the outbox to `hr.roster` a slice at a time (PUBLISH_SLICE events: the loader's memory
+   does not grow with the roster), check every delivery report of a slice, then trim it.
+If Kafka fails in step 4 the events not yet delivered stay in the outbox and the next load
+publishes them first, so delivery is at least once (event ids are deterministic: consumers can
+drop duplicates).
+
+Every load writes the next generation and a load time later than the previous load's
+(`DatasetMeta.next_load`), so a load after a flush or a restore from an older copy is newer
+than anything a worker used before, and workers that hold records for want of data resume.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from topics.reference import Employee, Group, read_ledger, read_roster
 
 SWAP_ATTEMPTS = 3
 T = TypeVar("T")
-DELIVERY_TIMEOUT = 30.0  # seconds for every hr.roster event of one load to be acknowledged
+DELIVERY_TIMEOUT = 30.0  # seconds for every hr.roster event of one slice to be acknowledged
+PUBLISH_SLICE = 5_000  # hr.roster events read from the outbox, produced and trimmed at a time
 
 
 class PublishError(RuntimeError):
@@ -114,20 +121,18 @@ def load_roster(path: str | Path, settings: Settings, publish: bool = True) -> L
         def swap() -> tuple[DatasetMeta, list[RosterChange], list[bytes]]:
             current_meta, current = store.roster()
             changes = diff_roster(current, employees)
-            now = now_text()
-            outbox = [encode(roster_event(c, digest, now)) for c in changes] if publish else []
-            meta = DatasetMeta(current_meta.generation + 1, digest, str(path), now, len(employees))
+            now = datetime.now(UTC)
+            ts = now.isoformat(timespec="milliseconds")
+            outbox = [encode(roster_event(c, digest, ts)) for c in changes] if publish else []
+            meta = current_meta.next_load(digest, str(path), len(employees), now)
             store.replace_roster(employees, meta, current_meta.generation, outbox)
             return meta, changes, outbox
 
         meta, changes, outbox = _optimistic(swap)
         published = earlier = 0
         if publish:
-            pending = store.pending_roster_events()
-            earlier = len(pending) - len(outbox)
-            publish_roster_events(pending, settings.kafka_bootstrap, DELIVERY_TIMEOUT)
-            store.ack_roster_events(len(pending))
-            published = len(pending)
+            published = publish_outbox(store, settings.kafka_bootstrap, DELIVERY_TIMEOUT)
+            earlier = max(0, published - len(outbox))
     finally:
         store.client.close()
     return LoadResult(
@@ -153,7 +158,7 @@ def load_ledger(path: str | Path, settings: Settings) -> LoadResult:
 
         def swap() -> tuple[DatasetMeta, Mapping[str, Group]]:
             current_meta, current = store.ledger()
-            meta = DatasetMeta(current_meta.generation + 1, digest, str(path), now_text(), len(groups))
+            meta = current_meta.next_load(digest, str(path), len(groups), datetime.now(UTC))
             store.replace_ledger(groups, meta, current_meta.generation)
             return meta, current
 
@@ -179,13 +184,25 @@ def _ledger_counts(current: Mapping[str, Group], incoming: Sequence[Group]) -> t
     return added, changed, sum(gid not in kept for gid in current)
 
 
-def publish_roster_events(
-    payloads: Sequence[bytes], bootstrap: str, timeout: float = DELIVERY_TIMEOUT
-) -> None:
-    """Produce encoded roster events to hr.roster keyed by employee id; raise unless all were delivered."""
-    if not payloads:
-        return
+def publish_outbox(store: ReferenceStore, bootstrap: str, timeout: float = DELIVERY_TIMEOUT) -> int:
+    """Produce the roster outbox to hr.roster, oldest first, PUBLISH_SLICE events at a time, each
+    slice trimmed from the outbox once all of it was delivered; return how many were published.
+    Raises PublishError at the first slice not wholly delivered (it stays in the outbox)."""
     producer = Producer(producer_config(bootstrap, "qunguard-roster-loader", timeout))
+    published = 0
+    while payloads := store.pending_roster_events(PUBLISH_SLICE):
+        try:
+            publish_roster_events(producer, payloads, timeout)
+        except PublishError as exc:
+            before = f" ({published} delivered before them)" if published else ""
+            raise PublishError(f"{exc}{before}") from None
+        store.ack_roster_events(len(payloads))
+        published += len(payloads)
+    return published
+
+
+def publish_roster_events(producer: Producer, payloads: Sequence[bytes], timeout: float) -> None:
+    """Produce encoded roster events to hr.roster keyed by employee id; raise unless all were delivered."""
     failures: list[str] = []
 
     def on_delivery(error: KafkaError | None, message: Message) -> None:
@@ -212,8 +229,3 @@ def publish_roster_events(
 
 def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def now_text() -> str:
-    """Now as RFC 3339 with an offset (UTC)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")

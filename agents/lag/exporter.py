@@ -3,7 +3,8 @@
 Series follow kafka-lag-exporter's names, so its dashboards and alerts apply:
 kafka_consumergroup_lag / _lag_seconds {group,topic,partition}, kafka_consumergroup_group_max_lag,
 _group_sum_lag, _group_max_lag_seconds {group}, plus kafka_consumergroup_status{group,status}
-(1 for the current Burrow-like status, 0 for the others). Lag seconds are NaN while unknown.
+(1 for the current Burrow-like status, 0 for the others; a group with no committed offsets is
+NOTFOUND and has no lag series). Lag seconds are NaN while unknown.
 Every scrape serves the last round's figures; partitions that disappear stop being exported.
 `/healthz` answers 200 while the last round read every group, 503 after a failed round.
 """
@@ -83,7 +84,7 @@ class LagCollector(Collector):
                 lag_s.add_metric(labels, NAN if p.lag_seconds is None else p.lag_seconds)
                 committed.add_metric(labels, p.committed)
                 ends[(p.topic, p.partition)] = p.end
-            if not report.error:
+            if report.found:
                 max_lag.add_metric([report.group], report.max_lag)
                 sum_lag.add_metric([report.group], report.sum_lag)
                 seconds = report.max_lag_seconds
@@ -137,7 +138,9 @@ def _handler(registry: CollectorRegistry, collector: LagCollector) -> type[BaseH
 class LagExporter:
     """Serve /metrics and /healthz on `port` while sampling `monitor` every `interval` seconds."""
 
-    def __init__(self, monitor: LagMonitor, port: int, host: str = "0.0.0.0", interval: float = 5.0) -> None:
+    def __init__(
+        self, monitor: LagMonitor, port: int, host: str = "127.0.0.1", interval: float = 5.0
+    ) -> None:
         self.monitor = monitor
         self.interval = interval
         self.collector = LagCollector()

@@ -3,9 +3,11 @@
 Each round reads every committed offset of each group (OffsetFetch for all topics, so internal
 topics the group consumes are included), the group's member count, then the log-end offsets of
 those partitions (agents.connect.offsets). `LagMonitor` keeps the history that lag in seconds and
-the trend status need (agents.lag.status), so one-shot runs report offsets exactly but can only
-say "UNKNOWN" for the trend and lag seconds of a lagging partition; `--watch` and `--serve`
-build the history as they go.
+the trend status need (agents.lag.status); `--watch` and `--serve` build it as they go. A one-shot
+run takes two samples `span` seconds apart (longer than the worker's commit interval) and judges
+the status over those two: a stuck or rewound group shows at once, a growing lag is WARN. A group
+with no committed offsets is NOTFOUND; one-shot runs exit 1 for it, as for a group that could not
+be read.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ class GroupLag:
         if any(v is None for v in values):
             return None
         return max(values, default=0.0)
+
+    @property
+    def found(self) -> bool:
+        """Could the group be read, and has it committed offsets?"""
+        return self.error is None and self.status is not Status.NOTFOUND
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +155,8 @@ class LagMonitor:
     def _group(
         self, group: str, committed: dict[TP, int], ends: dict[TP, int], membership: Membership, now: float
     ) -> GroupLag:
+        if not committed:
+            return GroupLag(group, now, membership.state, membership.members, (), Status.NOTFOUND)
         partitions = []
         for tp in sorted(committed):
             window = self._samples[(group, tp)]
@@ -188,6 +197,12 @@ def lag_table(reports: Sequence[GroupLag]) -> str:
         if report.error:
             lines.append(f"{report.group}: {report.status}, error: {report.error}")
             continue
+        if report.status is Status.NOTFOUND:
+            lines.append(
+                f"{report.group}: {report.status}, no committed offsets: no such group, or it has not"
+                f" committed yet (state {report.state.lower()})"
+            )
+            continue
         members = "?" if report.members is None else report.members
         lines.append(
             f"{report.group}: {report.status}, {report.state.lower()} with {members} members,"
@@ -203,23 +218,44 @@ def run_lag(
     as_json: bool = False,
     watch: float | None = None,
     window: int = 10,
+    span: float = 0.0,
     out: TextIO | None = None,
 ) -> int:
-    """Print one round (or one per `watch` seconds until interrupted); 1 if a group had an error."""
+    """Print one round (`one_shot`), or one per `watch` seconds until interrupted."""
     out = out or sys.stdout
+    if watch is None:
+        return one_shot(source, groups, as_json, span, window, out)
     monitor = LagMonitor(source, groups, window=window)
     while True:
         started = time.monotonic()
-        reports = monitor.sample()
-        if as_json:
-            out.write(lag_json(reports, str(source.method)).decode() + "\n")
-        else:
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(reports[0].time))
-            out.write(f"{stamp}  end offsets: {source.method}\n{lag_table(reports)}\n\n")
-        out.flush()
-        if watch is None:
-            return 1 if any(r.error for r in reports) else 0
+        _write(monitor.sample(), str(source.method), as_json, out)
         time.sleep(max(0.0, watch - (time.monotonic() - started)))
+
+
+def one_shot(
+    source: OffsetSource, groups: Sequence[str], as_json: bool, span: float, window: int, out: TextIO
+) -> int:
+    """One round, its status judged over two samples `span` seconds apart when a partition lags
+    (span 0: one sample, so a lagging partition is UNKNOWN). 1 if a group had an error or is
+    NOTFOUND, else 0."""
+    monitor = LagMonitor(source, groups, window=2 if span > 0 else window)
+    reports = monitor.sample()
+    note = ""
+    if span > 0 and any(p.lag for r in reports for p in r.partitions):
+        time.sleep(span)
+        reports = monitor.sample()
+        note = f", status over 2 samples {span:g} s apart"
+    _write(reports, str(source.method), as_json, out, note)
+    return 0 if all(r.found for r in reports) else 1
+
+
+def _write(reports: Sequence[GroupLag], method: str, as_json: bool, out: TextIO, note: str = "") -> None:
+    if as_json:
+        out.write(lag_json(reports, method).decode() + "\n")
+    else:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(reports[0].time))
+        out.write(f"{stamp}  end offsets: {method}{note}\n{lag_table(reports)}\n\n")
+    out.flush()
 
 
 def _round(value: float | None) -> float | None:

@@ -14,6 +14,9 @@ samples:
 Burrow sees every commit with its timestamp; an outside sampler sees only the committed offset
 at each sample, so STOP (commits stopped) is told from STALL (committed offset stuck) by group
 membership: a stuck group with no members has stopped, one with members is stalled.
+
+A group with no committed offset at all is NOTFOUND (Burrow's name): the broker does not know it,
+or it has never committed; that is no lag to judge, and never OK.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Status(enum.StrEnum):
     REWIND = "REWIND"  # the committed offset moved back within the window
     STALL = "STALL"  # lag > 0, committed offset not moving, consumers present
     STOP = "STOP"  # lag > 0, committed offset not moving, no consumer in the group
+    NOTFOUND = "NOTFOUND"  # the group has no committed offsets: no such group, or it never committed
 
     @property
     def severity(self) -> int:

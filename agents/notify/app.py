@@ -8,7 +8,8 @@
 
 Records are consumed raw and decoded in the agent, so a bad record reaches the dead-letter topic
 instead of crashing Faust's deserializer. Forwarded messages and digest-table writes are attached
-to the offset being processed, so an offset is committed only once what it produced is stored.
+to the offset being processed, so an offset is committed only once what it produced is stored;
+a notify.recipient record only once the deliveries it started are over (agents.notify.lanes).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import faust.web
 from agents.connect.settings import Settings
 from agents.notify.delivery import Deliverer
 from agents.notify.flow import NotifyRouter, RecipientDesk
+from agents.notify.lanes import when_delivered
 from agents.notify.metrics import watch_pending
 from agents.notify.senders import build_sink
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
 from agents.runtime.deadletter import FaustDeadLetterSink
-from agents.runtime.health import readiness, register_health
+from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.internal import internal_topic
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import partition_of
@@ -80,13 +82,14 @@ def create_notify_app(
             yield await router.handle(RawRecord.from_event(event))
 
     @app.agent(recipient_topic, name="notify.recipient")
-    async def deliver(stream: faust.StreamT) -> AsyncIterator[None]:
-        async for event in stream.events():
+    async def deliver(stream: faust.StreamT) -> AsyncIterator[int]:
+        # A record is acknowledged once the deliveries it started are over, not when the agent
+        # takes the next one (they run off its loop: agents.notify.lanes).
+        async for event in stream.noack().events():
             record = RawRecord.from_event(event)
-            if is_tick(record):
-                yield await desk.flush(record.partition)
-            else:
-                yield await desk.handle(record)
+            started = await (desk.flush(record.partition) if is_tick(record) else desk.handle(record))
+            when_delivered(started, event.ack)
+            yield len(started)
 
     # A tick flushes the due digests of its partition.
     register_ticks(
@@ -98,13 +101,14 @@ def create_notify_app(
         await deliverer.close()  # the webhook sinks' HTTP sessions
 
     watch_pending(desk.pending_items)
-    register_liveness(app, settings)
+    register_reference_watch(app, reference)
+    register_liveness(app, settings, holding=lambda: bool(reference.refusals()))
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
     if settings.web_port:
         expose_metrics(app)
         _expose_pending(app, desk)
-        register_health(app, readiness(app, reference.ping))
+        register_health(app, readiness(app, reference.ping, reference))
     return app
 
 

@@ -6,6 +6,11 @@ every notifier process, and a message that reached one sink of two is not sent t
 the other is retried. The check comes before the send and the mark after it, so a crash between
 a delivery and its mark can repeat that one message (at-least-once), never lose it.
 
+Off the agent's loop: `submit` hands a message to `DeliveryLanes` (agents.notify.lanes), which
+delivers up to `[delivery] concurrency` messages at once, one at a time per recipient, so a slow
+or failing webhook holds up neither the other recipients nor the consumer's polls. The caller
+acknowledges its record once the deliveries it submitted are over (agents.notify.app).
+
 Retries: a retryable failure (connection error, timeout, HTTP 5xx/429, WeCom busy) is tried again
 after capped exponential backoff (streams.notify.backoff), up to `[delivery] attempts`; then, or
 at once for a non-retryable failure (HTTP 4xx), the message goes to the notify dead-letter topic
@@ -22,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from agents.notify.lanes import Delivery, DeliveryLanes
 from agents.notify.metrics import DEAD_LETTERS, DELIVERED, DUPLICATES, FAILED, LATENCY, RETRIED
 from agents.notify.senders import Sink
 from agents.runtime.deadletter import DeadLetterSink, dead_letter_headers
@@ -33,6 +39,7 @@ from streams.notify.model import Notice
 from topics.timeutil import parse_ts
 
 log = logging.getLogger(__name__)
+CLOSE_WAIT_SECONDS = 5.0  # for pending deliveries at shutdown
 
 
 class Deliverer:
@@ -49,6 +56,20 @@ class Deliverer:
         self.sent = sent
         self.dead_letters = dead_letters
         self.sleep = sleep
+        self.lanes = DeliveryLanes(config.delivery.concurrency)
+
+    async def submit(
+        self, notice: Notice, covers: tuple[str, ...] = (), then: Callable[[], None] | None = None
+    ) -> Delivery:
+        """`deliver` in the recipient's lane, then `then()` (in the caller's context: a Faust
+        table may be written there); waits while `[delivery] concurrency` deliveries are pending."""
+
+        async def work() -> None:
+            await self.deliver(notice, covers)
+            if then is not None:
+                then()
+
+        return await self.lanes.submit(notice.recipient.address, work)
 
     async def already_sent(self, notice: Notice) -> bool:
         """Delivered before to every sink of its role (a digest item need not be kept again)."""
@@ -107,6 +128,8 @@ class Deliverer:
         await self.dead_letters.send(notice.recipient.address.encode(), value, headers)
 
     async def close(self) -> None:
+        # What is not delivered by then stays unacknowledged: whoever owns its partition next sends it.
+        await self.lanes.drain(CLOSE_WAIT_SECONDS)
         for sink in self.sinks.values():
             await sink.close()
 

@@ -5,18 +5,26 @@
   (role|key), so every message for one recipient is handled by one partition, in order.
 * `RecipientDesk` takes a forwarded message: a low-severity one (`[digest] severities`) joins
   the recipient's pending digest (a changelog-backed table, so a restart loses nothing), any
-  other is delivered at once. `flush` sends the due digests of one partition.
+  other is delivered at once. `flush` sends the due digests of one partition. Deliveries run off
+  the agent's loop, in order per recipient (agents.notify.lanes).
+
+Recipients are resolved against the roster and ledger, so the router holds a violation (waits,
+its offset uncommitted) while Redis holds reference data that may not be judged by
+(agents.stores.reference.refusal: flushed, restored older, records lost) and goes on once a
+load fixes it; no message is made from an empty roster or ledger. The desk needs no reference
+data and keeps delivering.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, Protocol
 
 import orjson
 
 from agents.notify.delivery import Deliverer
+from agents.notify.lanes import Delivery
 from agents.notify.metrics import CONSUMED, DEAD_LETTERS, DIGEST_ITEMS, MESSAGES
 from agents.runtime.deadletter import DeadLetterSink, dead_letter
 from agents.runtime.records import RawRecord
@@ -38,6 +46,10 @@ class Reference(RosterView, LedgerView, Protocol):
     async def refresh(self) -> None: ...
 
     async def refresh_if_stale(self) -> Any: ...
+
+    async def usable(self) -> None: ...
+
+    def refusals(self) -> Mapping[str, str]: ...
 
 
 class NotifyRouter:
@@ -61,8 +73,7 @@ class NotifyRouter:
         if not self._loaded:
             await retry_forever(self.reference.refresh, "redis")
             self._loaded = True
-        else:
-            await retry_forever(self.reference.refresh_if_stale, "redis")
+        await retry_forever(self.reference.usable, "redis")  # holds the record while refused
         recipients = resolve_recipients(violation, self.config, self.reference, self.reference)
         for recipient in recipients:
             notice = render_notice(violation, recipient, self.config, self.reference, self.reference)
@@ -72,6 +83,9 @@ class NotifyRouter:
 
 
 class RecipientDesk:
+    """`handle` and `flush` start deliveries (agents.notify.lanes) and return them without waiting;
+    the caller acknowledges the record once they are over (agents.notify.app)."""
+
     def __init__(
         self,
         config: NotifyConfig,
@@ -85,45 +99,63 @@ class RecipientDesk:
         self.digests = digests
         self.owns = owns  # owns(key, partition): does `key` live in that partition?
         self.clock = clock
+        self._sending: set[str] = set()  # recipients whose digest is being delivered
 
-    async def handle(self, record: RawRecord) -> None:
+    async def handle(self, record: RawRecord) -> list[Delivery]:
         try:
             notice = Notice.from_dict(orjson.loads(record.value or b""))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             await dead_letter_unreadable(self.deliverer.dead_letters, record, f"unreadable message: {exc}")
-            return
+            return []
         if not notice.digestible:
-            await self.deliverer.deliver(notice)
-            return
+            return [await self.deliverer.submit(notice)]
         if await self.deliverer.already_sent(notice):
-            return  # a redelivered record whose digest already went out
+            return []  # a redelivered record whose digest already went out
         key = notice.recipient.address
         pending = add_item(self.digests.get(key), notice.recipient, digest_entry(notice), self.clock())
-        if len(pending["items"]) >= self.config.digest.max_items:
-            await self._send(key, pending)
-        else:
-            self.digests[key] = pending
+        self.digests[key] = pending
+        if len(pending["items"]) >= self.config.digest.max_items and key not in self._sending:
+            return [await self._send(key, pending)]
+        return []
 
-    async def flush(self, partition: int) -> int:
-        """Send every due digest whose recipient lives in `partition`; return how many."""
-        now, sent = self.clock(), 0
+    async def flush(self, partition: int) -> list[Delivery]:
+        """Start sending every due digest whose recipient lives in `partition`."""
+        now, started = self.clock(), []
         for key in [k for k in list(self.digests.keys()) if self.owns(k, partition)]:
             pending = self.digests.get(key)
-            if is_due(pending, self.config.digest, now):
-                await self._send(key, pending)
-                sent += 1
-        return sent
+            if key not in self._sending and is_due(pending, self.config.digest, now):
+                started.append(await self._send(key, pending))
+        return started
 
     def pending_items(self) -> int:
+        """Items in digests not yet delivered (those being delivered included)."""
         return sum(len(v.get("items") or ()) for v in list(self.digests.values()) if v)
 
-    async def _send(self, key: str, pending: dict[str, Any]) -> None:
+    async def _send(self, key: str, pending: dict[str, Any]) -> Delivery:
+        """Deliver `pending` as one digest. Its items leave the table once it is delivered (or
+        dead-lettered), so a crash meanwhile loses none; items added meanwhile wait for the next."""
         recipient = digest_recipient(pending)
         items = pending["items"]
+        covers = tuple(str(i["message_id"]) for i in items)
+
+        def delivered() -> None:
+            DIGEST_ITEMS.labels(recipient.role).observe(len(items))
+            self._drop(key, covers)
+
+        self._sending.add(key)
         digest = render_digest(recipient, items, self.config)
-        await self.deliverer.deliver(digest, covers=tuple(i["message_id"] for i in items))
-        DIGEST_ITEMS.labels(recipient.role).observe(len(items))
-        if key in self.digests:
+        delivery = await self.deliverer.submit(digest, covers, then=delivered)
+        delivery.add_done_callback(lambda _: self._sending.discard(key))
+        return delivery
+
+    def _drop(self, key: str, covers: tuple[str, ...]) -> None:
+        pending = self.digests.get(key)
+        if not pending:
+            return
+        left = [i for i in pending["items"] if i["message_id"] not in covers]
+        if left:
+            self.digests[key] = {**pending, "items": left, "since": self.clock()}
+        else:
             del self.digests[key]
 
 

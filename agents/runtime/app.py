@@ -5,6 +5,7 @@ agents.runtime.internal; ticks: agents.runtime.ticks; process start: agents.runt
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -17,17 +18,29 @@ from agents.runtime import transport
 from agents.runtime.stall_guard import register_stall_guard
 from agents.runtime.watchdog import register_rebalance_watchdog
 
+# Records one poll hands to the agents (Faust's default: all it fetched, up to 1 MB a partition).
+# Faust's fetch loop does not poll again until it has put every record of a poll into its agent's
+# buffer, and waits while that buffer is full; so under a burst (100,000 hr.roster events) a slow
+# agent kept it from polling for longer than broker_max_poll_interval, and the consumer left its
+# group (UnknownMemberId on the next commit). A buffer over 80 % full stops fetching for its
+# partitions, so with small polls the fetch loop rarely waits at all (docs/runtime.md, "Bursts").
+MAX_POLL_RECORDS = 100
+
 
 def app_options(settings: Settings) -> dict[str, Any]:
     """The Faust options of the worker, the notifier and the bench's no-op baseline (agents.bench.noop)."""
     options: dict[str, Any] = {
         "broker": settings.kafka_url,
-        # The consumer with exact log-end offsets for table recovery (agents.runtime.transport).
+        # The consumer with exact log-end offsets for table recovery that commits from its commit
+        # timer only, and the producer whose flush before a commit is bounded (agents.runtime.transport).
         "broker_consumer": settings.kafka_url.replace("kafka://", f"{transport.SCHEME}://"),
+        "broker_producer": settings.kafka_url.replace("kafka://", f"{transport.SCHEME}://"),
+        "broker_max_poll_records": MAX_POLL_RECORDS,
         "store": "memory://",
         "web_enabled": settings.web_port > 0,
         "web_port": settings.web_port or 6066,
-        "web_host": "0.0.0.0",
+        "web_bind": settings.web_host,  # the address it listens on (Faust's default: every interface)
+        "web_host": settings.web_host,  # only the host of Faust's canonical URL
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
         "broker_max_poll_interval": settings.max_poll_interval,
@@ -66,12 +79,13 @@ def raw_topic(app: faust.App, *names: str) -> faust.TopicT:
     return app.topic(*names, key_serializer="raw", value_serializer="raw", allow_empty=True)
 
 
-def register_liveness(app: faust.App, settings: Settings) -> None:
+def register_liveness(app: faust.App, settings: Settings, holding: Callable[[], bool] | None = None) -> None:
     """The timers that keep a Faust app (worker or notifier) consuming: re-reading partitions
     Faust stopped short on (agents.runtime.stall_guard) and exiting when out of the group too long
-    (agents.runtime.watchdog). A setting of 0 turns either off."""
+    (agents.runtime.watchdog). A setting of 0 turns either off. `holding` tells the stall guard
+    when the app waits on purpose (refused reference data), so it does not re-read then."""
     if settings.stall_after > 0:
-        register_stall_guard(app, settings.stall_after)
+        register_stall_guard(app, settings.stall_after, holding)
     if settings.rebalance_limit > 0:
         register_rebalance_watchdog(app, settings.rebalance_limit)
 

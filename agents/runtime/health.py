@@ -7,22 +7,39 @@ every readiness check passes, 503 otherwise, with each check in the JSON body:
   with nothing assigned (more workers than partitions) is alive but not ready, by design;
 * recovered: table recovery has completed after the last assignment (Faust pauses the agents
   until then);
-* redis: a PING answers within the timeout.
+* redis: a PING answers within the timeout;
+* reference: the roster and ledger in Redis may be judged by (agents.stores.reference.refusal);
+  if not, each refused dataset with its cause, and the records that need them are held.
 
-Usage (agents.worker.app): `register_health(app, readiness(app, redis_ping))`.
+`register_reference_watch` re-checks the reference data on a timer, so a flushed Redis shows on
+/readyz, in the log and in `qunguard_reference_unavailable` even while no record arrives.
+
+Usage (agents.worker.app): `register_health(app, readiness(app, redis_ping, reference))`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import faust
 import faust.web
 
+from agents.runtime.retry import TRANSIENT
+
 Check = dict[str, Any]  # {"ok": bool, ...details}
 Readiness = Callable[[], Awaitable[dict[str, Check]]]
+log = logging.getLogger(__name__)
+
+
+class ReferenceHealth(Protocol):
+    """agents.stores.reference.ReferenceCache as health sees it."""
+
+    def refusals(self) -> Mapping[str, str]: ...
+
+    async def refresh_if_stale(self) -> Any: ...
 
 
 def assignment_check(app: faust.App) -> Check:
@@ -49,17 +66,44 @@ async def redis_check(ping: Callable[[], Awaitable[Any]], timeout: float = 2.0) 
     return {"ok": True}
 
 
-def readiness(app: faust.App, redis_ping: Callable[[], Awaitable[Any]], timeout: float = 2.0) -> Readiness:
-    """The worker's readiness checks: assignment, table recovery and Redis."""
+def reference_check(reference: ReferenceHealth) -> Check:
+    refused = dict(reference.refusals())
+    if not refused:
+        return {"ok": True}
+    return {"ok": False, "reason": "; ".join(refused.values()), "refused": refused}
+
+
+def readiness(
+    app: faust.App,
+    redis_ping: Callable[[], Awaitable[Any]],
+    reference: ReferenceHealth | None = None,
+    timeout: float = 2.0,
+) -> Readiness:
+    """The readiness checks: assignment, table recovery, Redis and (given) the reference data."""
 
     async def ready() -> dict[str, Check]:
-        return {
+        checks = {
             "assigned": assignment_check(app),
             "recovered": recovery_check(app),
             "redis": await redis_check(redis_ping, timeout),
         }
+        if reference is not None:
+            checks["reference"] = reference_check(reference)
+        return checks
 
     return ready
+
+
+def register_reference_watch(app: faust.App, reference: ReferenceHealth, interval: float = 5.0) -> None:
+    """Ask Redis about the reference data every `interval` seconds besides the records' own
+    checks (a Redis error here is left to the agents' retries and the redis check)."""
+
+    @app.timer(interval, name="qunguard.reference_watch")
+    async def watch() -> None:
+        try:
+            await reference.refresh_if_stale()
+        except TRANSIENT as exc:
+            log.debug("reference watch: redis unavailable (%s)", exc)
 
 
 def register_health(app: faust.App, ready: Readiness) -> None:

@@ -7,6 +7,13 @@ written unless QUNGUARD_LOG_MESSAGE_TEXT=1, and then only as the `text` extra: c
 put message text into the log message itself.
 
     log.warning("dead letter: %s", reason, extra={"event_id": eid, "topic": t, "partition": p, "offset": o})
+
+Libraries print records: at debug, Faust's `faust.topics` and aiokafka's producer log every key and
+value they send, `faust.agents` what an agent yields. So the loggers of the Kafka stack
+(LIBRARY_LOGGERS) are held at info whatever QUNGUARD_LOG_LEVEL says, and our handler's
+`LibraryRecordFilter` drops their records below info and writes `<N bytes>` for any bytes argument
+of the rest, at every level: a library cannot put a record into our log even if it lowers its own
+logger's level.
 """
 
 from __future__ import annotations
@@ -31,6 +38,46 @@ CONTEXT_FIELDS = (
     "dependency",
 )
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Loggers of the libraries that print keys and values (Faust, aiokafka, mode, confluent-kafka and
+# librdkafka through agents.connect.kafka); their children included.
+LIBRARY_LOGGERS = ("faust", "aiokafka", "mode", "confluent_kafka")
+LIBRARY_LEVEL = logging.INFO
+
+
+def is_library(name: str) -> bool:
+    return any(name == lib or name.startswith(lib + ".") for lib in LIBRARY_LOGGERS)
+
+
+class LibraryRecordFilter(logging.Filter):
+    """Keeps records out of the log: a library's record below info is dropped; in any other, each
+    bytes argument (a key or a value) becomes `<N bytes>`. Our own loggers pass untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not is_library(record.name):
+            return True
+        if record.levelno < LIBRARY_LEVEL:
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(_opaque(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _opaque(arg) for key, arg in record.args.items()}
+        return True
+
+
+class Opaque:
+    """What a library's bytes argument prints as, with %s and %r alike."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"<{self.size} bytes>"
+
+    __str__ = __repr__
+
+
+def _opaque(arg: object) -> object:
+    return Opaque(len(arg)) if isinstance(arg, bytes | bytearray | memoryview) else arg
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,9 +115,11 @@ def formatter(settings: Settings) -> logging.Formatter:
 
 
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
-    """Replace the root logger's handlers with one writing to `stream` (stderr) in the set format."""
+    """Replace the root logger's handlers with one writing to `stream` (stderr) in the set format,
+    the libraries' loggers held at info (LibraryRecordFilter)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter(settings))
+    handler.addFilter(LibraryRecordFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -79,5 +128,7 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     if not isinstance(level, int):
         raise SystemExit(f"QUNGUARD_LOG_LEVEL={settings.log_level!r}: expected debug, info, warning or error")
     root.setLevel(level)
+    for name in LIBRARY_LOGGERS:  # their debug records are never written: do not even make them
+        logging.getLogger(name).setLevel(max(level, LIBRARY_LEVEL))
     logging.captureWarnings(True)
     return handler

@@ -15,7 +15,8 @@ that are not changelogs and have records beyond their committed offset, in two w
 - idle: the whole worker has acknowledged nothing for `stall_after` seconds and the partition's
   committed offset has not moved. A worker busy elsewhere (a tick queued behind a backlog, say) is
   not idle. A worker stuck on one event, say while Redis is down, is; its partitions are then
-  re-read, which only queues records it will see again anyway.
+  re-read, which only queues records it will see again anyway. A worker that holds its records on
+  purpose (reference data refused, agents.stores.reference) is not idle: `holding` says so.
 
 It then clears Faust's acknowledgement bookkeeping for the partition and seeks it back to the
 committed offset (the beginning when nothing is committed). Reprocessing is safe: detector state
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,7 @@ class StallGuard:
     progress: dict[TP, Progress] = field(default_factory=dict)
     acks_seen: int = -1
     active_at: float = 0.0
+    holding: Callable[[], bool] = lambda: False
 
     def candidates(self) -> list[TP]:
         """Partitions with a gap, or idle, whose committed offset has not moved for a while."""
@@ -55,7 +58,7 @@ class StallGuard:
         changelogs = set(self.app.tables.changelog_topics)
         now = self.clock()
         acks = getattr(consumer, "acks_total", 0)
-        if acks != self.acks_seen:
+        if acks != self.acks_seen or self.holding():
             self.acks_seen, self.active_at = acks, now
         idle = now - self.active_at >= self.stall_after
         found = []
@@ -115,8 +118,12 @@ class StallGuard:
         self.progress[tp] = Progress(consumer._committed_offset.get(tp), self.clock())
 
 
-def register_stall_guard(app: Any, stall_after: float) -> StallGuard:
+def register_stall_guard(
+    app: Any, stall_after: float, holding: Callable[[], bool] | None = None
+) -> StallGuard:
     guard = StallGuard(app, stall_after)
+    if holding is not None:
+        guard.holding = holding
 
     @app.timer(max(1.0, stall_after / 4), name="qunguard.stall_guard")
     async def stall_guard() -> None:

@@ -13,7 +13,16 @@ record at the head of the acknowledged ones (faust-streaming/faust#606). The top
 consumes are never compacted, so either means a record this process dropped (faust#596): the
 commit waits instead, and agents.runtime.stall_guard reads the partition again from its committed offset.
 
-And its fetches wait at most FETCH_MAX_WAIT_MS on the broker (below).
+And its fetches wait at most FETCH_MAX_WAIT_MS on the broker (below), and it rejoins its group
+after a revocation however long that took (ConsumerThread.on_partitions_revoked).
+
+Commits never hold up the poll loop nor wait on an unbounded flush (docs/runtime.md, "Bursts"):
+Faust commits from its fetch loop every `broker_commit_every` acknowledgements, so the next poll
+waited for that commit's producer flush; here only the commit timer (`broker_commit_interval`)
+commits. And Faust's flush before a commit drained its send buffer until it found it empty,
+which under a burst (every table write adds to it) could go on for as long as the burst; the
+`Producer` below waits for what was sent before the commit began, which is all the offsets being
+committed produced.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from typing import Any
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from faust.types.tuples import FutureMessage
 
 from agents.connect.offsets import GroupOffsets, OffsetReadError
 
@@ -44,10 +54,24 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts its fetcher
         return consumer
 
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        await super().on_partitions_revoked(revoked)
+        # Faust polls nothing from a revocation until its next assignment, and aiokafka does not
+        # rejoin a consumer that has not polled for max_poll_interval: once that much time had
+        # passed (a long revocation, or the eviction that started it), the consumer stayed out of
+        # its group, silent, until the rebalance watchdog stopped the process. The app has just
+        # done its part of the rebalance, so count it as a poll.
+        with self._ensure_consumer()._subscription.fetch_context():
+            pass
+
 
 class Consumer(faust_aiokafka.Consumer):
     _offsets: GroupOffsets | None = None
     acks_total = 0  # records the agents acknowledged, for agents.runtime.stall_guard
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._commit_every = None  # commits come from the commit timer only, never from the poll loop
 
     def ack(self, message: Any) -> bool:
         acked = super().ack(message)
@@ -94,8 +118,32 @@ class Consumer(faust_aiokafka.Consumer):
         return {**listed, **self._offsets.watermarks(nonempty)} if nonempty else listed
 
 
+class Producer(faust_aiokafka.Producer):
+    """`flush` waits for the messages sent before it was called, not for those sent meanwhile."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unsent: set[FutureMessage] = set()  # given to send_soon, not yet acknowledged
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        self._unsent.add(fut)
+        fut.add_done_callback(self._unsent.discard)  # resolved once the broker acknowledged it (or failed)
+        super().send_soon(fut)
+
+    async def flush(self) -> None:
+        # Table writes go through Faust's send buffer (send_soon); the rest went to aiokafka directly.
+        buffered = [fut for fut in self._unsent if not fut.done()]
+        if buffered:
+            await asyncio.wait(buffered)
+        if self._producer is not None:
+            await self._producer.flush()  # the batches aiokafka holds now
+        for producer in self._transaction_producers.values():
+            await producer.flush()
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+    Producer = Producer
 
 
 TRANSPORTS.aliases[SCHEME] = f"{__name__}:Transport"

@@ -54,3 +54,7 @@ class RedisKeys:
     # The notifier's delivery marks (agents.stores.dedupe)
     def notify_sent(self, message_id: str, sink: str) -> str:
         return f"{self.prefix}:notify:sent:{message_id}:{sink}"
+
+    # The policy version each live worker of a consumer group runs (agents.worker.policy_guard)
+    def policy_versions(self, app_id: str) -> str:
+        return f"{self.prefix}:policy:{app_id}"

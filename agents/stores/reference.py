@@ -4,29 +4,47 @@
 A load stages the new data under temporary keys, then swaps it in with RENAME inside one
 MULTI/EXEC that also bumps the dataset's meta generation, so a reader that reads data and meta in
 one transaction never sees half a load or a generation that does not match the data.
+
+The meta is the dataset's identity. A reader refuses a dataset whose meta is missing (Redis
+flushed or restarted empty), older than the load it already used (restored from an older copy),
+or that holds fewer or more records than its load wrote (keys lost): `refusal` says why, the
+cache keeps what it had, and its users hold the records that need the data until a load fixes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import redis
 import redis.asyncio
+from prometheus_client import Gauge
 
 from agents.connect.redis import async_redis_client, redis_client
 from agents.connect.settings import Settings
 from agents.stores.keys import RedisKeys
 from streams.core.directory import MemoryLedger, MemoryRoster
+from topics.codec import encode
 from topics.reference import Employee, FieldError, Group
+from topics.timeutil import parse_ts
 
+log = logging.getLogger(__name__)
 STAGING_TTL_SECONDS = 600  # a crashed load leaves no garbage behind for long
 _BATCH = 1000
+DECODE_SLICE = 2_000  # records a cache reload decodes between two turns of the event loop
+HOLD_FIRST_DELAY = 0.5  # s before a refused dataset is asked for again; doubles up to the check interval
+UNAVAILABLE = Gauge(
+    "qunguard_reference_unavailable",
+    "1 while this process refuses a reference dataset and holds the records that need it",
+    ["dataset"],
+)
 
 
 class ConcurrentLoadError(RuntimeError):
@@ -39,7 +57,9 @@ class StoredRecordError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class DatasetMeta:
-    """What a load recorded about itself; `generation` grows by one with every load (0: never loaded)."""
+    """What a load recorded about itself, and so the dataset's identity: `generation` grows by one
+    with every load (0: never loaded), `loaded_at` with every load too (`next_load`), `records` is
+    what the load wrote."""
 
     generation: int = 0
     digest: str = ""
@@ -67,9 +87,54 @@ class DatasetMeta:
             "records": self.records,
         }
 
+    def next_load(self, digest: str, source: str, records: int, now: datetime) -> DatasetMeta:
+        """The meta of the load that replaces this one: the next generation, loaded at `now` or,
+        when the loader's clock is behind the previous load's, just after it."""
+        loaded = max(now.astimezone(UTC), self.loaded_time() + timedelta(milliseconds=1))
+        return DatasetMeta(
+            self.generation + 1, digest, source, loaded.isoformat(timespec="milliseconds"), records
+        )
+
+    def loaded_time(self) -> datetime:
+        """`loaded_at` as a time (the earliest time when it is not one)."""
+        try:
+            return parse_ts(self.loaded_at)
+        except ValueError:  # not written by our loader: older than any load that was
+            return datetime.min.replace(tzinfo=UTC)
+
+    def older_than(self, other: DatasetMeta) -> bool:
+        """Loads are ordered by load time, then generation. Within one Redis history both grow
+        (`next_load`); after a flush the generation starts again at 1 but the load time goes on,
+        and a copy restored from a backup is older on both."""
+        return (self.loaded_time(), self.generation) < (other.loaded_time(), other.generation)
+
+
+def refusal(dataset: str, meta_key: str, stored: DatasetMeta, held: int, in_use: DatasetMeta) -> str:
+    """Why a reader must not judge by the `dataset` Redis holds ('' when it may): `stored` is its
+    meta, `held` the number of records its data key holds, `in_use` the load the reader judges by
+    now (generation 0: none yet)."""
+    reload = f"run `qunguard {dataset} load FILE.csv`"
+    if stored.generation <= 0:
+        return (
+            f"{dataset}: generation marker {meta_key} is missing (Redis flushed, restarted without "
+            f"its data, or never loaded?); {reload}"
+        )
+    if in_use.generation and stored.older_than(in_use):
+        return (
+            f"{dataset}: Redis holds generation {stored.generation} loaded at {stored.loaded_at or '?'}, "
+            f"older than generation {in_use.generation} loaded at {in_use.loaded_at} already in use "
+            f"(restored from an older copy?); {reload}"
+        )
+    if held != stored.records:
+        return (
+            f"{dataset}: Redis holds {held} records, generation {stored.generation} loaded "
+            f"{stored.records} (keys lost or evicted?); {reload}"
+        )
+    return ""
+
 
 def encode_record(record: Employee | Group) -> bytes:
-    return orjson.dumps(record.to_dict())
+    return encode(record.to_dict())  # right-sized bytes: a load holds every record at once
 
 
 def decode_employee(raw: bytes, key: str = "") -> Employee:
@@ -136,9 +201,10 @@ class ReferenceStore:
         data = {self.keys.groups: {g.group_id: encode_record(g) for g in groups}}
         self._replace(data, self.keys.ledger_meta, meta, expected_generation)
 
-    def pending_roster_events(self) -> list[bytes]:
-        """Roster events committed with a load but not yet confirmed delivered to Kafka, oldest first."""
-        return self.client.lrange(self.keys.roster_outbox, 0, -1)
+    def pending_roster_events(self, limit: int = 0) -> list[bytes]:
+        """Roster events committed with a load but not yet confirmed delivered to Kafka, oldest
+        first; the first `limit` of them (0: all)."""
+        return self.client.lrange(self.keys.roster_outbox, 0, limit - 1)
 
     def ack_roster_events(self, count: int) -> None:
         """Drop the `count` oldest outbox events (delivered); later appends stay."""
@@ -211,6 +277,27 @@ def _unpack(result: Sequence[Any]) -> tuple[DatasetMeta, Mapping[bytes, bytes]]:
 # ---------------------------------------------------------------------------------------------
 # Worker-local cache (asynchronous refresh, synchronous lookups)
 
+Stored = tuple[DatasetMeta, int]  # a dataset's meta in Redis and how many records its data key holds
+
+
+@dataclass(eq=False)
+class _Dataset:
+    """One reference dataset as a cache holds it."""
+
+    name: str  # roster | ledger
+    meta_key: str
+    data_key: str
+    decode: Callable[[bytes, str], Any]
+    build: Callable[[list[Any]], Any]  # records → the in-memory view (MemoryRoster, MemoryLedger)
+    view: Any = None
+    in_use: DatasetMeta = DatasetMeta()  # the load `view` holds (generation 0: none)
+    checked: Stored | None = None  # what Redis held at the last look
+    refused: str = ""  # why what Redis holds is not used ('' when it is)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one read-judge-apply at a time
+
+    def __post_init__(self) -> None:
+        self.view = self.build([])
+
 
 class ReferenceCache:
     """The roster and ledger held in worker memory, refreshed from Redis.
@@ -218,6 +305,10 @@ class ReferenceCache:
     Lookups (`employee`, `by_account`, `group`, `groups`) are synchronous and never touch Redis, so
     pure detectors can use this as their `RosterView` and `LedgerView`. Refreshes are async and let
     Redis errors propagate: the caller retries with backoff.
+
+    A dataset Redis holds is judged (`refusal`) before it is used. A refused one leaves the
+    previous data in memory, is logged at error level once per cause, shows in `refusals()` and
+    the `qunguard_reference_unavailable` gauge, and makes `usable()` wait until a load fixes it.
     """
 
     def __init__(
@@ -231,94 +322,147 @@ class ReferenceCache:
         self.keys = keys or RedisKeys()
         self.stale_check_interval = stale_check_interval
         self._clock = clock
-        self._roster = MemoryRoster()
-        self._ledger = MemoryLedger()
-        self.roster_meta = DatasetMeta()
-        self.ledger_meta = DatasetMeta()
+        keys = self.keys
+        self._roster = _Dataset("roster", keys.roster_meta, keys.employees, decode_employee, MemoryRoster)
+        self._ledger = _Dataset("ledger", keys.ledger_meta, keys.groups, decode_group, MemoryLedger)
         self._checked_at: float | None = None
-        self._roster_lock = asyncio.Lock()  # a full reload must not overwrite a newer single refetch
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReferenceCache:
         return cls(async_redis_client(settings), RedisKeys(settings.redis_prefix))
 
+    @property
+    def roster_meta(self) -> DatasetMeta:
+        """The load of the roster in use."""
+        return self._roster.in_use
+
+    @property
+    def ledger_meta(self) -> DatasetMeta:
+        return self._ledger.in_use
+
     # RosterView
     def employee(self, employee_id: str) -> Employee | None:
-        return self._roster.employee(employee_id)
+        return self._roster.view.employee(employee_id)
 
     def by_account(self, account_id: str) -> Employee | None:
-        return self._roster.by_account(account_id)
+        return self._roster.view.by_account(account_id)
 
     def employees(self) -> Iterator[Employee]:
-        return self._roster.employees()
+        return self._roster.view.employees()
 
     # LedgerView
     def group(self, group_id: str) -> Group | None:
-        return self._ledger.group(group_id)
+        return self._ledger.view.group(group_id)
 
     def groups(self) -> Iterator[Group]:
-        return self._ledger.groups()
+        return self._ledger.view.groups()
+
+    def refusals(self) -> dict[str, str]:
+        """Dataset → why this process does not judge by it now; empty when both may be used."""
+        return {d.name: d.refused for d in (self._roster, self._ledger) if d.refused}
 
     async def refresh(self) -> None:
         """Load both datasets in full."""
-        await self._reload_roster()
-        await self._reload_ledger()
+        await self._reload(self._roster)
+        await self._reload(self._ledger)
         self._checked_at = self._clock()
 
     async def refresh_employee(self, employee_id: str) -> None:
-        """Refetch one employee (after an hr.roster event), re-indexing their accounts."""
-        async with self._roster_lock:
-            raw = await self.client.hget(self.keys.employees, employee_id)
-            if raw is None:
-                self._roster.drop(employee_id)
-            else:
-                self._roster.put(decode_employee(raw, f"{self.keys.employees}[{employee_id}]"))
+        """Refetch one employee (after an hr.roster event), re-indexing their accounts; the whole
+        roster, judged, when it is no longer the load in use."""
+        roster = self._roster
+        async with roster.lock:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(roster.meta_key)
+                pipe.hlen(roster.data_key)
+                pipe.hget(roster.data_key, employee_id)
+                meta, held, raw = await pipe.execute()
+            if not roster.refused and (DatasetMeta.from_hash(meta), held) == roster.checked:
+                if raw is None:
+                    roster.view.drop(employee_id)
+                else:
+                    roster.view.put(decode_employee(raw, f"{roster.data_key}[{employee_id}]"))
+                return
+        await self._reload(roster)
 
     async def ping(self) -> bool:
         """Whether Redis answers (the worker's /readyz)."""
         return await self.client.ping()
 
-    async def refresh_if_stale(self) -> list[str]:
-        """Reload a dataset whose meta generation changed; ask Redis at most every
-        `stale_check_interval` seconds. Returns the names of the datasets reloaded."""
+    async def refresh_if_stale(self, force: bool = False) -> list[str]:
+        """Reload a dataset whose meta or record count changed; ask Redis at most every
+        `stale_check_interval` seconds unless `force`. Returns the names of the datasets reloaded."""
         now = self._clock()
-        if self._checked_at is not None and now - self._checked_at < self.stale_check_interval:
+        if not force and self._checked_at is not None and now - self._checked_at < self.stale_check_interval:
             return []
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.keys.roster_meta, "generation", "digest")
-            pipe.hmget(self.keys.ledger_meta, "generation", "digest")
-            roster_now, ledger_now = await pipe.execute()
+        datasets = (self._roster, self._ledger)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for dataset in datasets:
+                pipe.hgetall(dataset.meta_key)
+                pipe.hlen(dataset.data_key)
+            found = await pipe.execute()
         reloaded = []
-        if _stamp(roster_now) != (self.roster_meta.generation, self.roster_meta.digest):
-            await self._reload_roster()
-            reloaded.append("roster")
-        if _stamp(ledger_now) != (self.ledger_meta.generation, self.ledger_meta.digest):
-            await self._reload_ledger()
-            reloaded.append("ledger")
+        for n, dataset in enumerate(datasets):
+            stored = (DatasetMeta.from_hash(found[2 * n]), found[2 * n + 1])
+            if stored != dataset.checked and await self._reload(dataset, stored):
+                reloaded.append(dataset.name)
         self._checked_at = now
         return reloaded
+
+    async def usable(self) -> None:
+        """Return once both datasets may be judged by: at once (after a due stale check) when they
+        may, else after asking Redis again with backoff until a load fixes them."""
+        await self.refresh_if_stale()
+        delay = HOLD_FIRST_DELAY
+        while self.refusals():
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, max(self.stale_check_interval, HOLD_FIRST_DELAY))
+            await self.refresh_if_stale(force=True)
 
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def _reload_roster(self) -> None:
-        async with self._roster_lock:
+    async def _reload(self, dataset: _Dataset, stored: Stored | None = None) -> bool:
+        """Read `dataset` in one transaction and use it unless refused; True when new data is in
+        use. `stored`: what a check just found, so a refusal needs no read of the data."""
+        async with dataset.lock:
+            if stored is not None and self._judge(dataset, *stored):
+                return False
             async with self.client.pipeline(transaction=True) as pipe:
-                meta, raw = _unpack(await _snapshot(pipe, self.keys.roster_meta, self.keys.employees))
-            self._roster = MemoryRoster(_decode_all(raw, decode_employee, self.keys.employees))
-            self.roster_meta = meta
+                meta, raw = _unpack(await _snapshot(pipe, dataset.meta_key, dataset.data_key))
+            if self._judge(dataset, meta, len(raw)):
+                return False
+            dataset.view = dataset.build(await _decode_in_slices(raw, dataset.decode, dataset.data_key))
+            dataset.in_use = meta
+            return True
 
-    async def _reload_ledger(self) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            meta, raw = _unpack(await _snapshot(pipe, self.keys.ledger_meta, self.keys.groups))
-        self._ledger = MemoryLedger(_decode_all(raw, decode_group, self.keys.groups))
-        self.ledger_meta = meta
+    def _judge(self, dataset: _Dataset, meta: DatasetMeta, held: int) -> bool:
+        """Record what Redis holds and whether it is refused (logging a change); True if refused."""
+        cause = refusal(dataset.name, dataset.meta_key, meta, held, dataset.in_use)
+        dataset.checked = (meta, held)
+        if cause and cause != dataset.refused:
+            log.error("reference data refused, records that need it are held: %s", cause)
+        elif dataset.refused and not cause:
+            log.warning(
+                "%s: generation %d loaded at %s is usable; held records resume",
+                dataset.name, meta.generation, meta.loaded_at,
+            )  # fmt: skip
+        dataset.refused = cause
+        UNAVAILABLE.labels(dataset.name).set(1 if cause else 0)
+        return bool(cause)
+
+
+async def _decode_in_slices(
+    raw: Mapping[bytes, bytes], decode: Callable[[bytes, str], Any], key: str
+) -> list[Any]:
+    """`_decode_all` with a turn of the event loop every DECODE_SLICE records: a full reload of a
+    100,000-employee roster held the worker's loop for ~0.5 s in one go."""
+    items, records = list(raw.items()), []
+    for start in range(0, len(items), DECODE_SLICE):
+        records += _decode_all(dict(items[start : start + DECODE_SLICE]), decode, key)
+        await asyncio.sleep(0)
+    return records
 
 
 def _decode_all(raw: Mapping[bytes, bytes], decode: Callable[[bytes, str], Any], key: str) -> list[Any]:
-    return [decode(value, f"{key}[{field.decode()}]") for field, value in raw.items()]
-
-
-def _stamp(values: Sequence[bytes | None]) -> tuple[int, str]:
-    generation, digest = values
-    return int(generation or 0), (digest or b"").decode()
+    return [decode(value, f"{key}[{name.decode()}]") for name, value in raw.items()]

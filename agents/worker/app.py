@@ -20,7 +20,7 @@ import faust
 from agents.connect.settings import Settings
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
 from agents.runtime.deadletter import FaustDeadLetterSink
-from agents.runtime.health import readiness, register_health
+from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
@@ -70,7 +70,9 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     if reference is None:
         from agents.stores.ladder import LadderStore
         from agents.stores.reference import ReferenceCache
+        from agents.worker.policy_guard import guard_policy_version
 
+        guard_policy_version(app, settings, policy.version)  # one policy per consumer group, or exit 2
         reference = ReferenceCache.from_settings(settings)
         ladder_store = LadderStore.from_settings(settings)
     state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
@@ -102,7 +104,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app.employee_agent = employee  # type: ignore[attr-defined]
     _tick(app, settings, engine, internal)
     register_reload(app, detectors)
-    register_liveness(app, settings)
+    register_reference_watch(app, reference)
+    register_liveness(app, settings, holding=lambda: bool(reference.refusals()))
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
     app.detector_state = state  # type: ignore[attr-defined]
@@ -111,7 +114,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     if settings.web_port:
         expose_metrics(app)
         ping = getattr(reference, "ping", None)
-        register_health(app, readiness(app, ping or _no_redis))
+        register_health(app, readiness(app, ping or _no_redis, reference))
     return app
 
 

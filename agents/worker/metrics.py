@@ -28,7 +28,7 @@ VIOLATIONS = Counter("qunguard_violations_total", "Violation records emitted", [
 DECODE_FAILURES = Counter(
     "qunguard_decode_failures_total",
     "Records that could not be decoded into an event",
-    ["topic", "reason"],  # reason: empty | invalid | wrong_topic
+    ["topic", "reason"],  # reason: empty | invalid | wrong_topic | size | key | event_time (admission)
 )
 DETECTION_LATENCY = Histogram(
     "qunguard_detection_latency_seconds",

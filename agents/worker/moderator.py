@@ -1,5 +1,9 @@
 """The worker's per-record steps: decode, refresh reference data, run the rule engine, emit.
 
+Every record the engine judges (input, forwarded, tick) waits while the roster or ledger in Redis
+may not be judged by (agents.stores.reference.refusal: flushed, restored older, records lost), and
+goes on once a load fixes it; its offset is not committed meanwhile (docs/runtime.md).
+
 `handle` takes a record from an input topic and follows the engine's routing plan
 (streams.core.engine.RuleEngine.plan): it runs the detectors partitioned by group (input topics
 are keyed by group) and forwards the event to the internal topic of every other partitioning the
@@ -11,15 +15,18 @@ its discipline steps; one whose actions depend on the ladder (content.ad's 2nd o
 there too instead of here (agents.worker.ladder). Without a forwarder (one process, unit tests) the
 ladder runs inline.
 
-Bad input never stops the worker (SPEC §7): a record that cannot be decoded, or that a detector
-fails on, goes to the dead-letter sink with the reason, and the agent moves on.
+Bad input never stops the worker (SPEC §7): a record that cannot be decoded, is not admitted
+(streams.core.admission: size, key, event-time bounds), or that a detector fails on, goes to the
+dead-letter sink with the reason, and the agent moves on.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 from agents.runtime.deadletter import DeadLetterSink, dead_letter
@@ -29,6 +36,7 @@ from agents.worker.ladder import LadderStep, forward_record, send_all
 from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
 from agents.worker.outputs import ViolationSink
 from agents.worker.sweep_clock import SweepClock
+from streams.core.admission import AdmissionLimits, check_event, record_size
 from streams.core.detector import Sweeper
 from streams.core.engine import RuleEngine
 from streams.core.state import Partition
@@ -48,7 +56,15 @@ class ReferenceSource(Protocol):
 
     async def refresh_employee(self, employee_id: str) -> None: ...
 
-    async def refresh_if_stale(self) -> None: ...
+    async def refresh_if_stale(self) -> object: ...
+
+    async def usable(self) -> None:
+        """Return once the roster and ledger may be judged by (at once, normally)."""
+        ...
+
+    def refusals(self) -> Mapping[str, str]:
+        """Dataset → why it may not be judged by now; empty when both may."""
+        ...
 
 
 class Forwarder(Protocol):
@@ -123,7 +139,7 @@ class Moderator:
         due = [d for d in self.engine.sweepers(partition) if self._due(d, partition, number)]
         if not due:
             return 0
-        await retry_forever(self.reference.refresh_if_stale, "redis")
+        await retry_forever(self.reference.usable, "redis")
         with sweeping(number):
             found = self.engine.sweep(
                 now, owns=lambda key: partition_of(key, partitions) == number, sweepers=due
@@ -171,30 +187,45 @@ class Moderator:
                 await send_all(self.violations, await self.ladder.run(violation))
 
     async def _refresh(self, event: Event) -> None:
+        """Bring the reference data up to date for `event`; hold it (the agent waits, its offset
+        stays uncommitted) while the data may not be judged by (docs/runtime.md)."""
         if not self._loaded:
             await self.start()
+        await retry_forever(self.reference.usable, "redis")
         if isinstance(event, RosterEvent):
             employee_id = event.employee_id
             await retry_forever(lambda: self.reference.refresh_employee(employee_id), "redis")
-        else:
-            await retry_forever(self.reference.refresh_if_stale, "redis")
 
     async def _decode(self, record: RawRecord, check_topic: bool) -> Event | None:
+        """The record's event, or None once it is dead-lettered. `check_topic`: an input-topic
+        record, checked at the door (right topic, then streams.core.admission); a forwarded one
+        was admitted on its input topic. An oversized record's dead letter goes without its value
+        and headers (they would exceed what a producer may send); qg-source-* point at it."""
         if record.value is None:
             count_decode_failure(record.topic, "empty")
             await self._dead_letter(record, "empty record (no value)", "decode")
             return None
+        limits = AdmissionLimits.from_policy(self.engine.policy)
+        size = record_size(record.key, record.value, record.headers)
+        letter = replace(record, value=None, headers=()) if limits.oversized(size) else record
         try:
             event = decode_event(record.value)
         except DecodeError as exc:
             count_decode_failure(record.topic, "invalid")
-            await self._dead_letter(record, str(exc), "decode")
+            await self._dead_letter(letter, str(exc), "decode")
             return None
+        if not check_topic:
+            return event
         expected = topic_for_kind(event.kind)
-        if check_topic and expected is not None and expected.name != record.topic:
+        if expected is not None and expected.name != record.topic:
             reason = f"field 'kind': a {event.kind} event does not belong on {record.topic}"
             count_decode_failure(record.topic, "wrong_topic")
-            await self._dead_letter(record, reason, "decode")
+            await self._dead_letter(letter, reason, "decode")
+            return None
+        refusal = check_event(event, size, record.key, limits, datetime.now(UTC))
+        if refusal is not None:
+            count_decode_failure(record.topic, refusal.check)
+            await self._dead_letter(letter, str(refusal), "decode")
             return None
         return event
 

@@ -20,14 +20,16 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from streams.core.policy import PolicyError
+from streams.core.policy_schema import clock_of, dates_of, end_clock_of, weekdays_of, zone_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +138,8 @@ class WorkingCalendar:
 
 
 def _hours(spec: Mapping[str, Any], base: Hours | None, where: str) -> Hours:
-    try:
-        timezone = ZoneInfo(str(spec["timezone"])) if "timezone" in spec or base is None else None
-    except (KeyError, ValueError) as exc:
-        raise PolicyError(f"{where}.timezone: unknown time zone {spec.get('timezone')!r}") from exc
-    weekdays = spec.get("weekdays")
-    if weekdays is not None and not all(isinstance(d, int) and 1 <= d <= 7 for d in weekdays):
-        raise PolicyError(f"{where}.weekdays: expected ISO weekdays 1 (Monday) … 7 (Sunday)")
+    timezone = _parsed(zone_of, spec["timezone"], f"{where}.timezone") if "timezone" in spec else None
+    weekdays = _parsed(weekdays_of, spec["weekdays"], f"{where}.weekdays") if "weekdays" in spec else None
     if base is None:
         hours = Hours(
             timezone=timezone or ZoneInfo("Asia/Shanghai"),
@@ -165,19 +162,21 @@ def _hours(spec: Mapping[str, Any], base: Hours | None, where: str) -> Hours:
     return hours
 
 
-def _clock(value: Any, where: str) -> time:
+def _parsed(parse: Callable[[Any], T], value: Any, where: str) -> T:
+    """`parse(value)` (streams.core.policy_schema, which validates policies with the same parsers)."""
     try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise PolicyError(f"{where}: expected HH:MM, got {value!r}") from None
+        return parse(value)
+    except ValueError as exc:
+        raise PolicyError(f"{where}: {exc}") from None
+
+
+def _clock(value: Any, where: str) -> time:
+    return _parsed(clock_of, value, where)
 
 
 def _end(value: Any, where: str) -> time | None:
-    return None if str(value) == "24:00" else _clock(value, where)
+    return _parsed(end_clock_of, value, where)
 
 
-def _dates(values: Iterable[Any], where: str) -> frozenset[date]:
-    try:
-        return frozenset(date.fromisoformat(str(v)) for v in values)
-    except ValueError as exc:
-        raise PolicyError(f"{where}: expected YYYY-MM-DD dates ({exc})") from None
+def _dates(values: Any, where: str) -> frozenset[date]:
+    return _parsed(dates_of, list(values), where)

@@ -1,6 +1,8 @@
 """What every detector shares: the detector contract and its declared capabilities, the rule
-engine with its one routing plan, policy, state maps, routing keys and reference-data views."""
+engine with its one routing plan, policy, state maps, routing keys, reference-data views, and
+admission (what an event must satisfy before any detector judges it)."""
 
+from streams.core.admission import AdmissionLimits, Refusal, check_event, check_line, record_size
 from streams.core.detector import (
     Calendared,
     Context,
@@ -29,6 +31,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "PARTITIONS",
     "SEVERITIES",
+    "AdmissionLimits",
     "Calendared",
     "Context",
     "Detector",
@@ -42,6 +45,7 @@ __all__ = [
     "Phase",
     "Policy",
     "PolicyError",
+    "Refusal",
     "Reloadable",
     "RosterView",
     "RuleEngine",
@@ -49,7 +53,10 @@ __all__ = [
     "StateMap",
     "StateSource",
     "Sweeper",
+    "check_event",
+    "check_line",
     "load_policy",
+    "record_size",
     "routing_key_of",
     "state_key",
 ]

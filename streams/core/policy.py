@@ -1,8 +1,10 @@
 """Policy as data: rule severities, actions, clauses, ladders and thresholds, from a TOML file.
 
 The default lives in `config/policy.toml`; operators point `QUNGUARD_POLICY` (or `--policy`) at
-their own copy. The policy version stamped on every violation is the file's `version` plus a
-short digest of its bytes, so two different files never claim the same version.
+their own copy. Loading validates the file against the schema (streams.core.policy_schema) and
+refuses it with every mistake listed, each with its TOML location. The policy version stamped on
+every violation is the file's `version` plus a short digest of its bytes, so two different files
+never claim the same version.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from config import CONFIG_DIR
+from streams.core.policy_schema import SEVERITIES, policy_problems
+
+__all__ = ["DEFAULT_POLICY", "SEVERITIES", "Policy", "PolicyError", "RulePolicy", "load_policy"]
 
 DEFAULT_POLICY = CONFIG_DIR / "policy.toml"
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-LADDERS = ("none", "warning", "demerit")
 
 
 class PolicyError(ValueError):
-    pass
+    """A policy that cannot be used; `problems` holds one line per mistake."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,34 +78,24 @@ def load_policy(path: str | Path | None = None) -> Policy:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: {exc}") from None
-    rules = {}
-    for name, spec in (data.pop("rules", None) or {}).items():
-        rules[name] = _rule(path, name, spec)
-    if not rules:
-        raise PolicyError(f"{path}: no [rules] defined")
+    problems = policy_problems(data)
+    if problems:
+        raise PolicyError(*(problem.at(str(path)) for problem in problems))
+    rules = {name: _rule(name, spec) for name, spec in data.pop("rules").items()}
     digest = hashlib.sha256(raw).hexdigest()[:8]
     version = f"{data.pop('version', 'unversioned')}+{digest}"
     return Policy(version=version, rules=rules, sections=data, base_dir=path.parent)
 
 
-def _rule(path: Path, name: str, spec: dict[str, Any]) -> RulePolicy:
-    where = f"{path}: rules.{name!r}"
+def _rule(name: str, spec: dict[str, Any]) -> RulePolicy:
+    """A rule table the schema accepted: the keys every rule has, the rest are its parameters."""
     spec = dict(spec)
-    severity = spec.pop("severity", None)
-    if severity not in SEVERITIES:
-        raise PolicyError(f"{where}.severity: {severity!r} is not one of {', '.join(SEVERITIES)}")
-    ladder = spec.pop("ladder", "none")
-    if ladder not in LADDERS:
-        raise PolicyError(f"{where}.ladder: {ladder!r} is not one of {', '.join(LADDERS)}")
-    actions = spec.pop("actions", [])
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        raise PolicyError(f"{where}.actions: expected a list of strings")
     return RulePolicy(
         rule=name,
-        severity=severity,
-        actions=tuple(actions),
-        clause=str(spec.pop("clause", "")),
-        ladder=ladder,
-        enabled=bool(spec.pop("enabled", True)),
+        severity=spec.pop("severity"),
+        actions=tuple(spec.pop("actions", ())),
+        clause=spec.pop("clause", ""),
+        ladder=spec.pop("ladder", "none"),
+        enabled=spec.pop("enabled", True),
         params=spec,
     )

@@ -31,6 +31,7 @@ class DeliveryPolicy:
     backoff_max_seconds: float = 30.0
     timeout_seconds: float = 10.0
     dedupe_ttl_seconds: int = 30 * 86400
+    concurrency: int = 16  # deliveries pending at once per notifier process, one at a time per recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +163,16 @@ def _delivery(spec: dict[str, Any]) -> DeliveryPolicy:
     attempts = _number(spec, "attempts", "delivery", 5, int)
     if attempts < 1:
         raise NotifyConfigError("delivery.attempts", "must be at least 1")
+    concurrency = _number(spec, "concurrency", "delivery", 16, int)
+    if concurrency < 1:
+        raise NotifyConfigError("delivery.concurrency", "must be at least 1")
     return DeliveryPolicy(
         attempts=attempts,
         backoff_base_seconds=_number(spec, "backoff_base_seconds", "delivery", 0.5),
         backoff_max_seconds=_number(spec, "backoff_max_seconds", "delivery", 30.0),
         timeout_seconds=_number(spec, "timeout_seconds", "delivery", 10.0),
         dedupe_ttl_seconds=int(_number(spec, "dedupe_ttl_days", "delivery", 30) * 86400),
+        concurrency=concurrency,
     )
 
 

@@ -22,10 +22,12 @@ def test_feed_reports_sent_and_rejected(bootstrap: str, tmp_path: Path, capsys) 
     events = tmp_path / "events.jsonl"
     good = (SAMPLE_DIR / "events.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     events.write_text("\n".join([*good, '{"kind": "message"}']) + "\n", encoding="utf-8")
-    assert main(["feed", str(events), "--bootstrap", bootstrap, "--quiet"]) == 0
+    assert main(["feed", str(events), "--bootstrap", bootstrap, "--quiet"]) == 1  # a line was rejected
     captured = capsys.readouterr()
     assert "feed: 3 sent, 1 rejected, 0 failed" in captured.out
     assert f"{events}:4: field 'event_id'" in captured.err
+    events.write_text("\n".join(good) + "\n", encoding="utf-8")
+    assert main(["feed", str(events), "--bootstrap", bootstrap, "--quiet"]) == 0  # every line went out
 
 
 def test_unknown_subcommand_exits_2() -> None:

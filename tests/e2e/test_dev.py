@@ -39,6 +39,8 @@ def test_dev_runs_the_sample_and_exits(tmp_path, capsys) -> None:
     assert code == 0, out
     assert "content.gambling" in out and "DEAD LETTER" in out
     assert "done:" in out and "stopped worker, broker and redis" in out
+    # It says which policy settings differ from the shipped policy, and why, before it starts.
+    assert "out_of_order_seconds = 86400 (shipped: 60): " in out.split("worker  started", 1)[0]
     # The notifier's messages (log sink), digests flushed before the demo exits.
     notes = out.split("notifications (qunguard notify", 1)[1]
     assert "【群规违规】销售部工作群(g-sales):赌博信息" in notes and "《公司微信群管理制度》三、11" in notes

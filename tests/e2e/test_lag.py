@@ -23,11 +23,12 @@ from agents.dev.embedded import free_port
 RECORDS = 300
 
 
-def lag_cli(*args: str, timeout: float = 60) -> dict:
+def lag_cli(*args: str, timeout: float = 60, code: int = 0) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "agents.cli", "lag", "--json", *args],
-        capture_output=True, text=True, timeout=timeout, check=True,
+        capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+    assert done.returncode == code, done.stderr
     return orjson.loads(done.stdout)
 
 
@@ -74,7 +75,7 @@ def lagging(bootstrap: str, unique: str):
 
 def test_one_shot_reports_exact_lag(bootstrap: str, lagging) -> None:
     topic, group, ends, committed = lagging
-    doc = lag_cli("--bootstrap", bootstrap, "--group", group)
+    doc = lag_cli("--bootstrap", bootstrap, "--group", group, "--span", "0")
     assert doc["end_offsets"] == "watermark"
     [report] = doc["groups"]
     assert report["error"] is None and report["state"] == "EMPTY" and report["members"] == 0
@@ -85,10 +86,38 @@ def test_one_shot_reports_exact_lag(bootstrap: str, lagging) -> None:
         assert p["lag"] == ends[partition] - committed[partition]
     assert report["sum_lag"] == sum(ends[p] - committed[p] for p in ends)
     assert report["max_lag"] == max(ends[p] - committed[p] for p in ends)
-    # One sample: the caught-up partition is OK, the others have no trend or lag seconds yet.
+    # One sample (--span 0): the caught-up partition is OK, the others have no trend or lag seconds yet.
     assert (got[2]["status"], got[2]["lag_seconds"]) == ("OK", 0)
     assert [got[p]["status"] for p in (0, 1)] == ["UNKNOWN", "UNKNOWN"]
     assert got[0]["lag_seconds"] is None and report["status"] == "UNKNOWN"
+
+
+def test_one_shot_judges_two_samples(bootstrap: str, lagging) -> None:
+    """A one-shot samples twice (`--span` apart): an empty group whose commits do not move has stopped."""
+    group = lagging[1]
+    [report] = lag_cli("--bootstrap", bootstrap, "--group", group, "--span", "0.5")["groups"]
+    got = {p["partition"]: p["status"] for p in report["partitions"]}
+    assert got == {0: "STOP", 1: "STOP", 2: "OK"} and report["status"] == "STOP"
+    table = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "lag", "--bootstrap", bootstrap, "--group", group, "--span", "0.5"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "status over 2 samples 0.5 s apart" in table and f"{group}: STOP, empty with 0 members" in table
+
+
+def test_a_group_that_does_not_exist_is_not_ok(bootstrap: str, unique: str, lagging) -> None:
+    group = lagging[1]
+    missing = f"nosuchgroup-{unique}"
+    doc = lag_cli("--bootstrap", bootstrap, "--group", group, "--group", missing, code=1)
+    reports = {r["group"]: r for r in doc["groups"]}
+    assert reports[missing]["status"] == "NOTFOUND" and reports[missing]["partitions"] == []
+    assert reports[group]["status"] != "NOTFOUND"
+    done = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "lag", "--bootstrap", bootstrap, "--group", missing],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"{missing}: NOTFOUND, no committed offsets: no such group" in done.stdout
 
 
 def test_list_offsets_under_reports_on_the_embedded_broker(bootstrap: str, lagging) -> None:

@@ -3,6 +3,7 @@ message and sink after a partial failure, and digests kept in a plain dict as th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import orjson
@@ -116,14 +117,19 @@ async def test_desk_batches_low_severity_into_one_digest(redis_url: str) -> None
         notice = render_notice(violation(rule, violation_id=vid), OWNER, config, ROSTER, LEDGER)
         return RawRecord("t", 0, 0, b"owner|E0004", orjson.dumps(notice.to_dict()))
 
-    await desk.handle(record("content.gambling", "v-high"))  # high: at once
-    await desk.handle(record("flood.rate", "v-a"))
-    await desk.handle(record("flood.rate", "v-a"))  # the same record twice: one item
-    await desk.handle(record("media.large_file", "v-b"))
+    async def handle(rule: str, vid: str) -> None:
+        await asyncio.gather(*await desk.handle(record(rule, vid)))  # the deliveries it started
+
+    await handle("content.gambling", "v-high")  # high: at once
+    await handle("flood.rate", "v-a")
+    await handle("flood.rate", "v-a")  # the same record twice: one item
+    await handle("media.large_file", "v-b")
     assert len(sink.sent) == 1 and desk.pending_items() == 2
-    assert await desk.flush(0) == 0  # not due yet
+    assert await desk.flush(0) == []  # not due yet
     now[0] += 60
-    assert await desk.flush(0) == 1 and table == {} and len(sink.sent) == 2
+    started = await desk.flush(0)
+    await asyncio.gather(*started)
+    assert len(started) == 1 and table == {} and len(sink.sent) == 2
     assert sink.sent[1].startswith("d-")
-    await desk.handle(record("flood.rate", "v-a"))  # an item already sent in a digest
+    await handle("flood.rate", "v-a")  # an item already sent in a digest
     assert table == {}

@@ -162,3 +162,9 @@ def test_dashboard_queries_name_metrics_the_code_exports() -> None:
     for name in names:
         base = re.sub(r"_(bucket|total)$", "", name)
         assert f'"{base}' in source, f"dashboard queries {name}, which nothing exports"
+
+
+def test_web_servers_listen_on_every_interface_in_containers(services: dict[str, Any]) -> None:
+    """Loopback is the default (QUNGUARD_WEB_HOST); Prometheus and healthchecks need 0.0.0.0 here."""
+    for name in ("worker", "notifier", "lag-exporter"):
+        assert Settings.from_env(environment(services[name])).web_host == "0.0.0.0", name

@@ -148,7 +148,7 @@ def test_monitor_builds_lag_seconds_and_status_over_rounds() -> None:
     assert p.lag_seconds == pytest.approx(11.0)  # offset 100 was written 1 s before the first sample
     assert p.status is Status.STALL and workers.status is Status.STALL
     assert (workers.max_lag, workers.sum_lag, workers.max_lag_seconds) == (110, 110, pytest.approx(11.0))
-    assert idle.partitions == () and idle.status is Status.OK
+    assert idle.partitions == () and idle.status is Status.NOTFOUND and not idle.found  # never committed
 
     source.member_count["workers"] = 0  # the worker left
     source.ends[tp] = 250

@@ -101,6 +101,21 @@ def test_a_moving_commit_resets_the_clock_and_an_idle_worker_is_read_again() -> 
     assert run(guard) == [INPUT]
 
 
+def test_a_worker_holding_on_purpose_is_not_idle_until_it_stops_holding() -> None:
+    consumer, clock = FakeConsumer(committed=10, end=80), Clock()
+    guard = guard_for(consumer, clock)
+    held = [True]
+    guard.holding = lambda: held[0]
+    run(guard)
+    clock.now = 30.0
+    assert run(guard) == []  # reference data refused: the worker waits, it did not lose records
+    held[0] = False
+    clock.now = 39.0
+    assert run(guard) == []
+    clock.now = 40.0
+    assert run(guard) == [INPUT]
+
+
 def test_a_worker_busy_elsewhere_is_not_idle_but_a_gap_is_read_again_under_load() -> None:
     consumer, clock = FakeConsumer(committed=10, end=80), Clock()
     guard = guard_for(consumer, clock)

@@ -15,4 +15,5 @@ def test_every_key_family_under_the_prefix() -> None:
     assert keys.ladder_employee("E7") == "acme:discipline:employee:E7"
     assert keys.ladder_employees == "acme:discipline:employees"
     assert keys.notify_sent("m-1", "people") == "acme:notify:sent:m-1:people"
+    assert keys.policy_versions("qunguard") == "acme:policy:qunguard"
     assert RedisKeys().employees == "qg:roster:employees"

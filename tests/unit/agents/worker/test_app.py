@@ -44,6 +44,11 @@ class StaticReference(MemoryRoster):
     async def refresh_if_stale(self) -> None:
         pass
 
+    async def usable(self) -> None: ...
+
+    def refusals(self) -> dict[str, str]:
+        return {}
+
 
 @pytest.fixture
 def app():

@@ -34,6 +34,11 @@ class Reference(MemoryRoster):
 
     async def refresh_if_stale(self) -> None: ...
 
+    async def usable(self) -> None: ...
+
+    def refusals(self) -> dict[str, str]:
+        return {}
+
 
 class Recorder:
     def __init__(self) -> None:

@@ -137,7 +137,7 @@ def test_off_hours_and_urgent_in_groups() -> None:
 
 
 def test_a_24x7_group_and_exempt_kinds_from_the_policy(tmp_path) -> None:
-    policy = policy_with(tmp_path, "[event_time]", "", '[working_time.groups."g-ops"]\nalways = true\n')
+    policy = policy_with(tmp_path, "[working_time]", "", 'groups."g-ops".always = true')
     world = World(policy)
     night = parse_ts("2026-09-22T03:00:00+08:00")
     assert world.feed(world.message("wx_lina", night, "g-ops")) == []

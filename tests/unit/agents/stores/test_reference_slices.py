@@ -1,0 +1,36 @@
+"""A full reload of the reference cache decodes in slices with turns of the event loop between
+them (agents.stores.reference.DECODE_SLICE), so a 100,000-employee roster does not hold up the
+worker's other agents and timers for the whole decode."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agents.stores import reference
+from agents.stores.reference import _decode_in_slices, decode_employee, encode_record
+from topics.reference import Employee
+
+
+def employee(n: int) -> Employee:
+    return Employee(f"E{n:05d}", f"员工{n}", "销售部", "staff", "active", (f"wx_{n:05d}",), title="销售专员")
+
+
+async def test_a_reload_gives_the_loop_a_turn_between_slices(monkeypatch) -> None:
+    monkeypatch.setattr(reference, "DECODE_SLICE", 100)
+    raw = {e.employee_id.encode(): encode_record(e) for e in map(employee, range(450))}
+    turns = 0
+
+    async def other_agent() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    running = asyncio.create_task(other_agent())
+    await asyncio.sleep(0)
+    before = turns
+    decoded = await _decode_in_slices(raw, decode_employee, "qg:roster:employees")
+    running.cancel()
+    assert [e.employee_id for e in decoded] == [f"E{n:05d}" for n in range(450)]
+    assert decoded[7] == employee(7)
+    assert turns - before >= 4  # one turn after each of the 5 slices (the last may not be seen)
