@@ -157,7 +157,7 @@ def content_section(quick: bool) -> dict[str, Any]:
         if exc.name != "agents.bench.content":
             raise
         return {"skipped": "agents.bench.content not available"}
-    return module.run(seconds=0.5 if quick else 3.0)
+    return module.run(seconds=0.4, repeats=3) if quick else module.run(seconds=2.0, repeats=5)
 
 
 def run_bench(

@@ -8,6 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+BROKEN_PIPE = 141  # what a shell reports for a process killed by SIGPIPE
+ONE_SHOT_SPAN = 6.0  # seconds between a one-shot `lag`'s two samples (agents.lag.monitor)
+
 
 def _settings():
     from agents.connect.security import checked_settings
@@ -87,7 +90,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
     bootstrap = args.bootstrap or _settings().kafka_bootstrap
     summary = feed_file(args.file, bootstrap, progress=not args.quiet)
     print(summary.summary())
-    return 0 if summary.failed == 0 else 1
+    return summary.exit_status
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -106,14 +109,15 @@ def cmd_lag(args: argparse.Namespace) -> int:
     groups = args.group or [settings.app_id]
     try:
         if args.serve is not None:
+            host = args.host or settings.web_host
             monitor = LagMonitor(source, groups, window=args.window)
-            exporter = LagExporter(monitor, args.serve, host=args.host, interval=args.interval)
-            print(
-                f"qunguard lag: serving /metrics and /healthz on {args.host}:{exporter.port}", file=sys.stderr
-            )
+            exporter = LagExporter(monitor, args.serve, host=host, interval=args.interval)
+            print(f"qunguard lag: serving /metrics and /healthz on {host}:{exporter.port}", file=sys.stderr)
             exporter.run()
             return 0
-        return run_lag(source, groups, as_json=args.json, watch=args.watch, window=args.window)
+        return run_lag(
+            source, groups, as_json=args.json, watch=args.watch, window=args.window, span=args.span
+        )
     finally:
         source.close()
 
@@ -155,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qunguard", description="Streaming moderation for workplace group chats"
     )
+    parser.add_argument("--version", action="version", version=f"qunguard {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("replay", help="run the detectors over a JSONL file of events (SPEC §6)")
@@ -219,11 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--serve", type=int, metavar="PORT", help="run a Prometheus exporter (/metrics, /healthz) on PORT"
     )
-    p.add_argument("--host", default="0.0.0.0", help="address the exporter listens on (default 0.0.0.0)")
+    p.add_argument(
+        "--host",
+        help="address the exporter listens on (default: $QUNGUARD_WEB_HOST, 127.0.0.1; 0.0.0.0 in a container)",
+    )
     p.add_argument(
         "--interval", type=float, default=5.0, help="exporter sampling interval in seconds (default 5)"
     )
     p.add_argument("--window", type=int, default=10, help="samples in the status window (default 10)")
+    p.add_argument(
+        "--span", type=float, default=ONE_SHOT_SPAN, metavar="SECONDS",
+        help=f"one-shot: judge the status from two samples SECONDS apart (default {ONE_SHOT_SPAN:g},"
+        " more than the worker's commit interval; 0: one sample, UNKNOWN for a lagging partition)",
+    )  # fmt: skip
     p.add_argument(
         "--end-offsets", choices=("watermark", "list-offsets"), default="watermark",
         help="log-end offsets from a fetch's high watermark (exact on Tansu and Kafka) or ListOffsets"
@@ -264,6 +277,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_discipline_parser(sub)
 
+    from agents.cli.policy import add_policy_parser  # `policy check` (docs/operations.md)
+
+    add_policy_parser(sub)
+
+    from agents.cli.eval import add_eval_parser  # `eval`: the content engine's figures
+
+    add_eval_parser(sub)
+
+    from agents.cli.model import add_model_parser  # `model train`: the content classifier
+
+    add_model_parser(sub)
+
     p = sub.add_parser("scan", help="scan text with the content rules and show what matched and why")
     p.add_argument("text", nargs="?", help="text to scan ('-' or nothing: one message per stdin line)")
     p.add_argument("--file", metavar="EVENTS.jsonl", help="scan the message events of a JSONL file")
@@ -273,9 +298,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qunguard")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from streams.core.policy import PolicyError
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except PolicyError as exc:  # a policy refused where the command does not report it itself (worker)
+        print(exc, file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`qunguard replay … | head`): stop quietly, as a process killed
+    by SIGPIPE would (128 + 13), with stdout pointed at /dev/null so the exit flush cannot fail."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return BROKEN_PIPE

@@ -3,8 +3,13 @@
 For policy authors: each hit names the rule, the field, the dictionary terms, a masked excerpt,
 how it fired (a direct term, a pinyin/homophone spelling, an `@near` co-occurrence, a structural
 check) and which normalisation steps were needed for it to match. Decisions that stopped a match
-(allow-list, prohibition frame, split words, an `@near` not met) are listed too.
+(allow-list, prohibition frame, split words, an `@near` not met) are listed too. When the learned
+model decided or contributed, the hit shows its name, version and calibrated score and the
+character n-grams of the normalised text that drove the score (occlusion: how much the score drops
+without each); rules the model scored near but below their threshold are listed as decisions.
 Input: a text argument, standard input (one message per line), or a JSONL file of events.
+Exit status as grep's: 0 when no content rule fired, 1 when one fired on any message, 2 on an
+error (a missing file, a bad policy).
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from streams.content.detector import ContentDetector
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import RULE as CONFIDENTIAL
 from streams.content.normalize import steps_needed
+from streams.content.verdict import ModelHit
 from topics.events import MessageEvent
 
+NOTHING_FIRED, FIRED, ERROR = 0, 1, 2
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 _SPELLING = re.compile(r"pinyin/homophone spelling '([^']+)'")
 
@@ -70,10 +77,20 @@ def scan_event(detector: ContentDetector, event: MessageEvent, source: str) -> S
                 ),
                 "why": list(hit.why),
                 "normalisation": steps,
+                **_model_part(detector, hit, field_hit.text),
             }
         )
     result.decisions = trace
     return result
+
+
+def _model_part(detector: ContentDetector, hit: object, text: str) -> dict[str, Any]:
+    """The model's evidence and the n-grams that drove its score, for a hit it decided or joined."""
+    judge = detector.judge
+    if not isinstance(hit, ModelHit) or judge is None:
+        return {}
+    features = judge.classifier.explain(text, hit.rule)
+    return {**hit.evidence(), "features": [{"ngram": gram, "drop": drop} for gram, drop in features]}
 
 
 def _dictionary_terms(terms: tuple[str, ...], why: tuple[str, ...]) -> Iterator[tuple[str, str]]:
@@ -105,6 +122,11 @@ def render(result: Scanned, out: TextIO) -> None:
         print(f"  excerpt: {hit['excerpt']}", file=out)
         for why in hit["why"]:
             print(f"  why:     {why}", file=out)
+        if "model" in hit:
+            model = hit["model"]
+            print(f"  model:   {model['name']}@{model['version']} score {hit['score']}", file=out)
+            shown = ", ".join(f"{f['ngram']!r} {f['drop']:.2f}" for f in hit["features"])
+            print(f"  drivers: {shown or 'none'} (log-odds lost without each n-gram)", file=out)
         for term, steps in hit["normalisation"].items():
             print(
                 f"  matched {term!r} after: {', '.join(steps) if steps else 'no normalisation needed'}",
@@ -128,7 +150,7 @@ def run_scan(
             path = require_file(file)
         except InputError as exc:
             print(f"qunguard scan: {exc}", file=errors)
-            return 2
+            return ERROR
         inputs: Iterator[tuple[str, MessageEvent]] = message_events(path, errors)
     elif text is not None and text != "-":
         inputs = iter([("text", text_event(text))])
@@ -138,13 +160,15 @@ def run_scan(
             for n, line in enumerate(stdin, 1)
             if line.strip()
         )
+    fired = False
     for source, event in inputs:
         result = scan_event(detector, event, source)
+        fired = fired or bool(result.hits)
         if as_json:
             print(json.dumps(result.as_json(), ensure_ascii=False), file=out)
         else:
             render(result, out)
-    return 0
+    return FIRED if fired else NOTHING_FIRED
 
 
 def main_scan(text: str | None, file: str | None, as_json: bool, policy_path: str | None) -> int:
@@ -155,5 +179,5 @@ def main_scan(text: str | None, file: str | None, as_json: bool, policy_path: st
         detector = ContentDetector(load_policy(policy_path))
     except (PolicyError, DictionaryError) as exc:
         print(f"qunguard scan: {exc}", file=sys.stderr)
-        return 2
+        return ERROR
     return run_scan(detector, text, file, as_json, sys.stdin, sys.stdout, sys.stderr)

@@ -1,11 +1,13 @@
-"""Context decisions on dictionary matches: allow-list, prohibition frames, word edges, co-occurrence.
+"""Context decisions on dictionary matches: allow-list, word alignment, prohibition frames, co-occurrence.
 
 In order, for each term match on the normalised text:
-1. an allow-list entry that covers it cancels it (路口交通 ⊃ 口交, 大麻烦 ⊃ 大麻);
+1. an allow-list entry that covers it cancels it (a reviewer's or policy author's exception);
 2. a Latin edge must not continue a Latin word in the original (sb in usb, se情 in rose情);
-   a CJK edge must not form a common word with the character outside the match (年度客户 ⊃
-   度客), for pinyin/homophone spellings always and for literal terms when the policy says so;
-3. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
+3. the match must line up with the word segmentation of the text (streams.content.segment:
+   路口|交通 ⊃ 口交, 宝鸡|巴士 ⊃ 鸡巴, 大|麻烦 ⊃ 大麻 are not words), for every match or, as the
+   policy says, only pinyin/homophone spellings; a spelling must not run across punctuation of the
+   original either (a name with a middle dot, a rating and a comma);
+4. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
    shortly after it in the same sentence (赌博一经发现…), suppresses it.
 Surviving direct terms fire their rule; grouped terms fire only through an `@near` requirement
 (term A within N characters of term B: hearsay + company event, target + disparagement, offer +
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from streams.content.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, PINYIN, TERM, Entry, Hit, Match, terms_of
 from streams.content.normalize import NUMERALS, Normalized
-from streams.content.words import spans_words
+from streams.content.segment import MessageWords, Segmenter
 
 # A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
 # start of its sentence, because such frames usually follow a comma (色情内容，一经发现…).
@@ -41,17 +43,24 @@ class Context:
         self,
         requirements: Iterable[Requirement],
         frame_window: int,
-        split_words: str = SPELLINGS,
-        words: frozenset[str] = frozenset(),
+        split_words: str = ALL,
+        segmenter: Segmenter | None = None,
     ) -> None:
+        """`split_words`: which matches must align with the words (`segmenter`; None: none)."""
         if split_words not in SPLIT_MODES:
             raise ValueError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
         self.frame_window = frame_window
-        self.split_words = split_words
-        self.words = words
+        self.split_words = split_words if segmenter is not None else OFF
+        self.segmenter = segmenter
         self.requirements: dict[str, list[Requirement]] = defaultdict(list)
         for req in requirements:
             self.requirements[req.rule].append(req)
+        # Per rule, the declared groups of each @near line: a grouped match of a rule none of whose
+        # lines has all its groups in the message cannot fire, so its alignment is not checked.
+        self._declared = {
+            rule: [frozenset(g for g in req.groups if not g.startswith("%")) for req in reqs]
+            for rule, reqs in self.requirements.items()
+        }
         self.builtins = {
             name for reqs in self.requirements.values() for req in reqs for name in req.groups
         } & set(_BUILTINS)
@@ -62,10 +71,14 @@ class Context:
         allows = [m for m in matches if m.entry.kind == ALLOW]
         frames = [m for m in matches if m.entry.kind in (FRAME, FRAME_AFTER)]
         kept: dict[str, list[Match]] = defaultdict(list)
-        for m in matches:
-            if m.entry.kind != TERM:
-                continue
-            reason = self._veto(original, norm, m, allows, frames)
+        terms = [m for m in matches if m.entry.kind == TERM]
+        words = None
+        if self.segmenter is not None:
+            words = self.segmenter.words(original, norm, [(m.start, m.end) for m in terms])
+        possible = self._possible(terms)
+        for m in terms:
+            aligning = words if m.entry.group == DIRECT or m.entry.rule in possible else None
+            reason = self._veto(original, norm, m, allows, frames, aligning)
             if reason:
                 if trace is not None:
                     trace.append(f"{m.entry.rule}: {_describe(m, norm)} {reason}")
@@ -91,20 +104,40 @@ class Context:
         return hits
 
     def _veto(
-        self, original: str, norm: Normalized, m: Match, allows: list[Match], frames: list[Match]
+        self,
+        original: str,
+        norm: Normalized,
+        m: Match,
+        allows: list[Match],
+        frames: list[Match],
+        words: MessageWords | None,
     ) -> str | None:
         for allow in allows:
             if allow.start <= m.start and m.end <= allow.end:
                 return f"cancelled by allow-list entry {allow.entry.term!r}"
         if not _latin_bounded(norm, original, m):
             return "inside a longer Latin word"
-        if self._check_split(m) and spans_words(norm.text, m.start, m.end, self.words):
-            return "spans two ordinary words"
+        if words is not None and self._check_split(m):
+            reason = words.misaligned(m.start, m.end, spelled=m.entry.spelling == PINYIN)
+            if reason:
+                return reason
         for frame in frames:
             if self._framed(norm, original, frame, m):
                 side = "prohibition frame" if frame.entry.kind == FRAME else "after-frame"
                 return f"suppressed by {side} {frame.entry.term!r}"
         return None
+
+    def _possible(self, terms: list[Match]) -> set[str]:
+        """Rules with an @near line whose declared groups all have a match among `terms`."""
+        present: dict[str, set[str]] = defaultdict(set)
+        for m in terms:
+            if m.entry.group != DIRECT:
+                present[m.entry.rule].add(m.entry.group)
+        return {
+            rule
+            for rule, groups in present.items()
+            if any(needed <= groups for needed in self._declared.get(rule, ()))
+        }
 
     def _check_split(self, m: Match) -> bool:
         if self.split_words == OFF:

@@ -7,8 +7,14 @@ number/marking checks. Cheap pre-filters keep the common clean message on a C-le
 Hits merge to at most one finding per rule; the excerpt quotes the first field that fired,
 masked (streams.content.excerpt).
 
-Everything compiled from the dictionaries sits behind one reference (`_Compiled`): `reload()`
-builds a new one off to the side and swaps it in, so a bad file keeps the old automaton.
+The learned model (streams.content.verdict, `[content.model]`) scores the message text too: a rule
+whose calibrated score reaches the policy's threshold fires, unless prohibition frames or the
+allow-list veto it; a dictionary hit and a model hit of one rule are one finding, whose evidence
+carries the model's name, version and score whenever the model reached the threshold.
+
+Everything compiled from the dictionaries and the model sits behind one reference (`_Compiled`):
+`reload()` builds a new one off to the side and swaps it in, so a bad file keeps the old one. At
+start-up a missing or corrupt model file is a PolicyError naming the file (no silent fallback).
 """
 
 from __future__ import annotations
@@ -18,21 +24,24 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from config import CONFIG_DIR
 from streams.content import identifiers
-from streams.content.context import OFF, SPELLINGS, SPLIT_MODES
+from streams.content.classifier import MODEL_OPTIONS
+from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
 from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import NumberChecker, NumberPolicy
 from streams.content.links import LinkChecker, LinkPolicy
-from streams.content.matcher import CompiledLexicon, Hit
-from streams.content.normalize import NormalizeOptions, Normalizer
+from streams.content.matcher import CompiledLexicon, Hit, Match
+from streams.content.normalize import Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
-from streams.content.words import common_words
+from streams.content.verdict import ModelHit, ModelJudge, ModelSettings
 from streams.core.detector import Context, Detector, Finding, Reloadable
 from streams.core.policy import Policy, PolicyError
+from streams.core.policy_schema import sound_pair_of
 from topics.events import Event, MessageEvent
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,7 @@ class _Compiled:
     lexicon: CompiledLexicon
     decider: Decider
     fingerprint: str
+    judge: ModelJudge | None = None
 
 
 class ContentDetector(Detector, Reloadable):
@@ -66,14 +76,14 @@ class ContentDetector(Detector, Reloadable):
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
         self.normalizer = Normalizer(options, precompute=True)
+        self._shares_view = options == MODEL_OPTIONS  # the model reads the dictionaries' view
         self.folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
         self.frame_window = int(section.get("frame_window", 20))
-        self.split_words = str(section.get("split_words", SPELLINGS))
+        self.split_words = str(section.get("split_words", ALL))
         if self.split_words not in SPLIT_MODES:
             raise PolicyError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
-        self.split_frequency = int(section.get("split_word_min_frequency", 100))
         self.known_rules = tuple(rule for rule in policy.rules if rule.startswith("content."))
         self.links = LinkChecker(LinkPolicy.from_section(section))
         self.numbers = NumberChecker(NumberPolicy.from_section(section))
@@ -81,12 +91,19 @@ class ContentDetector(Detector, Reloadable):
         self.skip_msg_types = frozenset(section.get("skip_msg_types", ("system",)))
         self.reload_seconds = float(section.get("reload_seconds", 10))
         self.rules = tuple(sorted(self.known_rules))
-        self._compiled = self._compile()  # a bad dictionary at start-up is fatal
+        self.model = ModelSettings.from_section(section.get("model", {}))
+        self.model_path = _dictionary_folder(policy, self.model.path) if self.model.enabled else None
+        try:
+            self._compiled = self._compile()  # a bad dictionary or model at start-up is fatal
+        except ValueError as exc:
+            if self.model_path is None or isinstance(exc, DictionaryError):
+                raise
+            raise PolicyError(f"[content.model] path: {exc}") from None
 
     # -- dictionaries -------------------------------------------------------------------------
 
     def _compile(self) -> _Compiled:
-        stamp = fingerprint(self.folder)
+        stamp = self._fingerprint()
         lexicon = load_lexicon(
             self.folder,
             self.known_rules,
@@ -95,17 +112,32 @@ class ContentDetector(Detector, Reloadable):
             frames_file=self.frames_file,
         )
         compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
-        words = common_words(self.split_frequency, 2) if self.split_words != OFF else frozenset()
-        decider = Decider(lexicon.requirements, self.frame_window, self.split_words, words)
-        return _Compiled(compiled, decider, stamp)
+        segmenter = compiled.segmenter if self.split_words != OFF else None
+        decider = Decider(lexicon.requirements, self.frame_window, self.split_words, segmenter)
+        judge = None
+        if self.model_path is not None:
+            judge = ModelJudge.load(self.model_path, self.model.thresholds or {}, self.frame_window)
+        return _Compiled(compiled, decider, stamp, judge)
+
+    def _fingerprint(self) -> str:
+        stamp = fingerprint(self.folder)
+        if self.model_path is None:
+            return stamp
+        files = (self.model_path, self.model_path.with_suffix(".json"))
+        return stamp + "".join(f":{_stat(path)}" for path in files)
 
     @property
     def lexicon(self) -> CompiledLexicon:
         return self._compiled.lexicon
 
+    @property
+    def judge(self) -> ModelJudge | None:
+        """The learned model with the policy's thresholds; None when the policy turns it off."""
+        return self._compiled.judge
+
     def changed(self) -> bool:
-        """True when the dictionary files differ from what the live automaton was built from."""
-        return fingerprint(self.folder) != self._compiled.fingerprint
+        """True when the dictionary or model files differ from what is in use."""
+        return self._fingerprint() != self._compiled.fingerprint
 
     def reload(self, force: bool = False) -> bool:
         """Rebuild from the files if they changed (or `force`); swap atomically. False = kept old."""
@@ -114,13 +146,14 @@ class ContentDetector(Detector, Reloadable):
         try:
             fresh = self._compile()
         except (DictionaryError, OSError, ValueError) as exc:
-            log.error("content dictionaries not reloaded, keeping the previous ones: %s", exc)
+            log.error("content dictionaries/model not reloaded, keeping the previous ones: %s", exc)
             return False
         self._compiled = fresh  # one reference swap: a scan in flight keeps the old one
         log.info(
-            "content dictionaries reloaded: %d terms, %d spellings",
+            "content dictionaries reloaded: %d terms, %d spellings; model %s",
             fresh.lexicon.term_count,
             fresh.lexicon.spelling_count,
+            "@".join(fresh.judge.model) if fresh.judge else "off",
         )
         return True
 
@@ -155,10 +188,17 @@ class ContentDetector(Detector, Reloadable):
                 yield FieldHit(hit, "attachment.url", url)
 
     def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
-        """Every content hit in one piece of message text."""
-        hits = self.scan_words(text, trace)
-        if _STRUCTURAL.search(text) is None:  # no letter, digit or ★: no link, number or marking
-            return _merge(hits) if len(hits) > 1 else hits
+        """Every content hit in one piece of message text: dictionaries, structure, the model."""
+        view = self.normalizer.fast(text)
+        hits = self.scan_words(text, trace, view)
+        if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
+            self._structural(text, hits)
+        judge = self._compiled.judge
+        if judge is not None:
+            hits += judge.hits(text, self._matches, trace, view if self._shares_view else None)
+        return _merge(hits) if len(hits) > 1 else hits
+
+    def _structural(self, text: str, hits: list[Hit]) -> None:
         if _LATIN_OR_DIGIT.search(text):
             link = self.links.scan_text(text)
             if link is not None:
@@ -170,13 +210,20 @@ class ContentDetector(Detector, Reloadable):
             marking = self.numbers.scan(text, numbers=False)
             if marking is not None:
                 hits.append(marking)
-        return _merge(hits)
 
-    def scan_words(self, text: str, trace: list[str] | None = None) -> list[Hit]:
-        """The dictionary part: fast pre-check, then full normalisation and context decisions."""
+    def _matches(self, text: str) -> tuple[Normalized, list[Match]]:
+        """Every dictionary match in `text` with its normalisation (for the model's vetoes)."""
+        lexicon = self._compiled.lexicon
+        norm = self.normalizer.normalize(text)
+        return norm, lexicon.matches(lexicon.find(norm.text))
+
+    def scan_words(self, text: str, trace: list[str] | None = None, view: str | None = None) -> list[Hit]:
+        """The dictionary part: fast pre-check, then full normalisation and context decisions.
+        `view` is `self.normalizer.fast(text)` when the caller has it."""
         compiled = self._compiled
         lexicon = compiled.lexicon
-        view = self.normalizer.fast(text)
+        if view is None:
+            view = self.normalizer.fast(text)
         found = lexicon.find(view)
         if trace is None and not lexicon.triggered(found):
             return []
@@ -197,7 +244,11 @@ class ContentDetector(Detector, Reloadable):
             self.excerpt_chars,
             mask_all=rule == identifiers.RULE,
         )
-        return Finding.of_message(rule, event, {"terms": terms, "excerpt": quote})
+        evidence: dict[str, Any] = {"terms": terms, "excerpt": quote}
+        scored = next((h.hit for h in hits if isinstance(h.hit, ModelHit)), None)
+        if scored is not None:
+            evidence.update(scored.evidence())
+        return Finding.of_message(rule, event, evidence)
 
 
 def _merge(hits: list[Hit]) -> list[Hit]:
@@ -209,7 +260,13 @@ def _merge(hits: list[Hit]) -> list[Hit]:
             by_rule[hit.rule] = hit
         else:
             terms = tuple(dict.fromkeys((*seen.terms, *hit.terms)))
-            by_rule[hit.rule] = Hit(hit.rule, terms, seen.start, seen.end, (*seen.why, *hit.why))
+            why = (*seen.why, *hit.why)
+            scored = next((h for h in (seen, hit) if isinstance(h, ModelHit)), None)
+            by_rule[hit.rule] = (
+                Hit(hit.rule, terms, seen.start, seen.end, why)
+                if scored is None
+                else ModelHit(hit.rule, terms, seen.start, seen.end, why, scored.score, scored.model)
+            )
     return list(by_rule.values())
 
 
@@ -219,10 +276,10 @@ def _pinyin_options(data: dict) -> PinyinOptions:
         raise ValueError(f"[content.pinyin]: unknown option(s) {', '.join(sorted(unknown))}")
     fuzzy = []
     for pair in data.get("fuzzy", ["zh=z", "ch=c", "sh=s"]):
-        long, sep, short = str(pair).partition("=")
-        if not sep or not long or not short:
-            raise ValueError(f"[content.pinyin].fuzzy: expected 'zh=z'-style pairs, got {pair!r}")
-        fuzzy.append((long.strip(), short.strip()))
+        try:
+            fuzzy.append(sound_pair_of(pair))
+        except ValueError as exc:
+            raise ValueError(f"[content.pinyin].fuzzy: {exc}") from None
     return PinyinOptions(
         enabled=bool(data.get("enabled", True)),
         tag=str(data.get("tag", EVASION)),
@@ -237,3 +294,11 @@ def _dictionary_folder(policy: Policy, name: str) -> Path:
     if not folder.is_dir() and not Path(name).is_absolute():
         return CONFIG_DIR / name
     return folder
+
+
+def _stat(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_size}-{st.st_mtime_ns}"

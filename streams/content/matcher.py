@@ -5,7 +5,8 @@ The automaton holds each term, the pinyin/homophone spellings of the terms tagge
 characters. A message is searched once (`find`) in its normalised view without offsets;
 `triggered` says whether a term or a probe showed up, and only then are the offset map and the
 context rules (streams.content.context) computed, reusing the same matches when no repeats collapse.
-A compiled lexicon is immutable, so a reload builds a new one and swaps one reference.
+The word segmenter that knows the literal terms (streams.content.segment) is built with it, on first
+use. A compiled lexicon is immutable, so a reload builds a new one and swaps one reference.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import ahocorasick_rs
 
 from streams.content.dictionary import DIRECT, Lexicon
 from streams.content.normalize import REPEAT_RUN, Normalizer
 from streams.content.pinyin import PinyinOptions, homophones
+from streams.content.segment import Segmenter
 
 TERM, ALLOW, FRAME, FRAME_AFTER, PROBE = "term", "allow", "frame", "frame_after", "probe"
 LITERAL, PINYIN = "literal", "pinyin"
@@ -109,6 +112,16 @@ class CompiledLexicon:
         self._trigger_bits, self._requirement_masks = _triggers(self.entries[: self.triggers], lexicon)
         self.term_count = len(lexicon.terms)
         self.spelling_count = sum(1 for es in self.entries for e in es if e.kind == TERM)
+        self._literal_keys = tuple(
+            key
+            for key, found in zip(self.keys, self.entries, strict=True)
+            if any(e.spelling == LITERAL and e.kind == TERM for e in found)
+        )
+
+    @cached_property
+    def segmenter(self) -> Segmenter:
+        """jieba's dictionary plus every literal term, for the word-alignment check."""
+        return Segmenter(self._literal_keys)
 
     def find(self, view: str) -> list[tuple[int, int, int]]:
         """Every (pattern index, start, end) in `view`, overlapping, in character offsets."""

@@ -182,10 +182,10 @@ class Normalizer:
         never = re.compile("(?!)")
         # One character at a time is faster for removal (most noise runs are one character
         # long); runs are fewer match objects for the offset map.
-        self._noise_char = re.compile(f"[{_char_class(deleted)}]") if deleted else never
-        self._noise = re.compile(f"[{_char_class(deleted)}]+") if deleted else never
-        self._changes = re.compile(f"[{_char_class(changed)}\U00010000-\U0010ffff]")
-        body = _char_class(expands) if expands else ""
+        self._noise_char = re.compile(f"[{char_class(deleted)}]") if deleted else never
+        self._noise = re.compile(f"[{char_class(deleted)}]+") if deleted else never
+        self._changes = re.compile(f"[{char_class(changed)}\U00010000-\U0010ffff]")
+        body = char_class(expands) if expands else ""
         self._expands = re.compile(f"[{body}\U00010000-\U0010ffff]")
 
     def normalize(self, text: str, view: str | None = None) -> Normalized:
@@ -220,7 +220,7 @@ class Normalizer:
         return _REPEAT.sub(r"\1", text) if self.options.collapse_repeats else text
 
 
-def _char_class(codes: list[int]) -> str:
+def char_class(codes: list[int]) -> str:
     """A regex character class body for sorted code points, as ranges."""
     parts = []
     start = prev = codes[0]

@@ -9,8 +9,9 @@ spellings people use to dodge a filter:
 
 Homophones come from the 3,755 level-1 GB2312 characters (the common ones evaders type). A
 homophone spelling whose changed character forms an ordinary word with a neighbour (jieba's
-word list: 公事 for 公司) is dropped, and
-the allow-list still cancels the rest, so ordinary words that merely share a sound stay silent.
+word list: 公事 for 公司) is dropped; in a message, a spelling counts only where it lines up with
+the words and runs across no punctuation (streams.content.segment: 年度|客户 ⊃ 度客 for 赌客), and
+the allow-list cancels what is left, so ordinary words that merely share a sound stay silent.
 Sounds are compared without tones and, when the policy lists fuzzy pairs (zh=z, ch=c, sh=s …),
 with those pairs merged.
 """

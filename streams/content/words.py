@@ -1,9 +1,9 @@
-"""Ordinary Chinese words (jieba's dictionary, by frequency) for the split-word checks.
+"""Ordinary Chinese words (jieba's dictionary, by frequency), for the pinyin expansion.
 
-A dictionary match whose edge character forms a common word with the character just outside it
-most likely spans two words (年度客户 ⊃ 度客, 还是体育 ⊃ 是体, 路口交通 ⊃ 口交), so the context
-check can drop it; the pinyin expansion uses the same list to skip homophone spellings that are
-words themselves (公事 for 公司).
+A homophone spelling of a dictionary term whose changed character forms an ordinary word with a
+neighbour (公事 for 公司) is not an evasion, so streams.content.pinyin skips it at load time.
+Whether a match in a message spans two words is decided by segmenting the message
+(streams.content.segment), not by this list.
 """
 
 from __future__ import annotations
@@ -24,10 +24,3 @@ def common_words(min_frequency: int = 100, max_length: int = 4) -> frozenset[str
             if 2 <= len(word) <= max_length and int(frequency) >= min_frequency:
                 words.add(word)
     return frozenset(words)
-
-
-def spans_words(text: str, start: int, end: int, words: frozenset[str]) -> bool:
-    """True when text[start:end] shares its first or last character with a word outside it."""
-    if start > 0 and text[start - 1 : start + 1] in words:
-        return True
-    return end < len(text) and text[end - 1 : end + 1] in words

@@ -42,4 +42,10 @@ def test_bench_quick_writes_one_json_document(tmp_path) -> None:
     assert isinstance(doc["content"], dict) and doc["content"]
     if importlib.util.find_spec("agents.bench.content") is not None:
         assert "skipped" not in doc["content"], doc["content"]
+        rates = doc["content"]["msgs_per_s"]
+        for engine in ("with_model", "without_model"):  # the engine with the model beside the one without
+            for size in ("long", "short"):
+                spread = rates[engine][size]
+                assert 0 < spread["min"] <= spread["median"] <= spread["max"], (engine, size)
+        assert doc["content"]["repeats"] == 3  # --quick
     assert _is_number(doc["duration_s"])

@@ -28,7 +28,7 @@ def scan(detector: ContentDetector, text: str | None = None, file: str | None = 
 
 def test_text_shows_rule_term_why_and_steps(detector: ContentDetector) -> None:
     code, out, _ = scan(detector, "賭 博 走起")
-    assert code == 0
+    assert code == 1  # grep-like: something fired
     assert "content.gambling" in out and "赌博" in out
     assert "t2s" in out and "strip_noise" in out  # the steps that made it match
 
@@ -42,10 +42,12 @@ def test_pinyin_spelling_is_explained(detector: ContentDetector) -> None:
 
 
 def test_vetoes_are_listed(detector: ContentDetector) -> None:
-    _, out, _ = scan(detector, "严禁发布赌博信息;前面路口交通管制", as_json=True)
+    code, out, _ = scan(detector, "严禁发布赌博信息;前面路口交通管制;固体废物分类回收", as_json=True)
+    assert code == 0  # nothing fired
     result = json.loads(out)
     assert result["hits"] == []
     assert any("prohibition frame" in d for d in result["decisions"])
+    assert any("not aligned with the words" in d and "路口|交通" in d for d in result["decisions"])
     assert any("allow-list" in d for d in result["decisions"])
 
 
@@ -72,7 +74,7 @@ def test_jsonl_bad_lines_report_file_line_and_field(detector: ContentDetector, t
         encoding="utf-8",
     )
     code, out, err = scan(detector, file=str(events), as_json=True)
-    assert code == 0
+    assert code == 1  # bad lines are reported and skipped; the good one fired
     assert f"{events}:1: field 'ts'" in err
     assert f"{events}:2: invalid JSON" in err
     (result,) = [json.loads(line) for line in out.splitlines()]
@@ -82,6 +84,14 @@ def test_jsonl_bad_lines_report_file_line_and_field(detector: ContentDetector, t
 
 
 def test_cli_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["scan", "--json", "加 V 信了解更多赚钱项目"]) == 0
+    assert main(["scan", "--json", "加 V 信了解更多赚钱项目"]) == 1
     assert json.loads(capsys.readouterr().out)["hits"][0]["rule"] == "content.ad"
     assert main(["scan", "--file", "/nonexistent.jsonl"]) == 2
+
+
+def test_exit_status_is_grep_like(detector: ContentDetector) -> None:
+    """0: nothing fired on any message; 1: something fired on one of them; 2: an error."""
+    assert scan(detector, stdin="今天开会\n周五聚餐\n")[0] == 0
+    assert scan(detector, stdin="今天开会\n你就是个废物\n")[0] == 1
+    assert scan(detector, stdin="")[0] == 0
+    assert scan(detector, file="/nonexistent.jsonl")[0] == 2

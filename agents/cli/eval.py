@@ -1,0 +1,371 @@
+"""`qunguard eval`: how well the whole content engine does, per rule, on data it was not tuned on.
+
+The engine is the `ContentDetector` the policy configures (lexicon, structural checks and the
+learned model when the policy turns it on), called as replay and the worker call it. Sections,
+each naming the data its figures come from:
+
+- `cv`: k-fold cross-validation over the labelled authors a+b (folds by a hash of the text,
+  streams.content.datasets.fold_of); with the model on, it is retrained for every fold on the
+  other folds (agents.cli.model), so no figure comes from a model that saw the example;
+- `held_out`: author c, the held-out author (scored with the shipped engine; never trained or
+  tuned on);
+- `cold`: COLD's dev split, offensive (content.insult, inflammatory or political fired) against
+  its label, as balanced accuracy;
+- `benign`: the false-alarm rate on the evaluation half of the benign dialogues (one turn = one
+  message; the other half is the model's to train on, streams.content.datasets.benign_half);
+- `corpus`: the shared development corpus against its expected violations (the dictionaries were
+  written while reading it: a regression figure, not a generalisation one).
+
+`--quick` evaluates a fixed tenth of each set and retrains nothing (for the test suite). Metrics:
+streams.content.evaluation; docs/eval.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from config import CONFIG_DIR
+from streams.content import evaluation
+from streams.content.datasets import (
+    HELD_OUT_AUTHOR,
+    LABELLED_DIR,
+    OFFENSIVE_RULES,
+    TRAINING_AUTHORS,
+    DatasetError,
+    Labelled,
+    author_file,
+    benign_turns,
+    fold_of,
+    read_authors,
+    read_cold,
+    read_dialogues,
+    stable_hash,
+)
+from streams.content.detector import ContentDetector
+from streams.content.verdict import ModelSettings
+from streams.core.policy import Policy
+
+SECTIONS = ("cv", "held_out", "cold", "benign", "corpus")
+SHARED = CONFIG_DIR.parent.parent / "shared"
+QUICK_SHARE = 10  # --quick keeps one item in ten (by a hash of its text)
+ERROR = 2
+
+
+def default_datasets() -> Path:
+    return Path(os.environ.get("QUNGUARD_DATASETS", SHARED / "datasets"))
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("QUNGUARD_CORPUS", SHARED / "corpus"))
+
+
+class FoldTrainer(Protocol):
+    """Trains the model on one fold's training examples and returns the policy that loads it."""
+
+    def __call__(self, training: Sequence[Labelled], workdir: Path) -> Policy: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EvalOptions:
+    policy: Policy
+    labelled: Path = LABELLED_DIR
+    datasets: Path = SHARED / "datasets"
+    corpus: Path = SHARED / "corpus"
+    folds: int = 5
+    quick: bool = False
+    sections: tuple[str, ...] = SECTIONS
+    trainer: FoldTrainer | None = None  # None: every fold uses the shipped engine
+
+
+def _keep(quick: bool) -> Callable[[str], bool]:
+    return (
+        (lambda text: stable_hash(text, "qunguard-quick") % QUICK_SHARE == 0) if quick else (lambda _t: True)
+    )
+
+
+def _labelled_section(detector: ContentDetector, examples: Sequence[Labelled]) -> dict[str, Any]:
+    got = evaluation.predict(detector, [e.text for e in examples])
+    return _scored([e.expected for e in examples], got, detector.rules, [e.kind for e in examples])
+
+
+def _scored(expected, got, rules, kinds) -> dict[str, Any]:
+    scores = evaluation.rule_scores(expected, got, rules, kinds)
+    return {
+        "rules": {rule: score.as_dict() for rule, score in scores.items()},
+        "summary": evaluation.summary(scores),
+    }
+
+
+def cross_validation(
+    options: EvalOptions, shipped: ContentDetector, workdir: Path, log: TextIO | None = None
+) -> dict[str, Any]:
+    keep = _keep(options.quick)
+    examples = [e for e in read_authors(TRAINING_AUTHORS, options.labelled) if keep(e.text)]
+    expected: list[frozenset[str]] = []
+    got: list[frozenset[str]] = []
+    kinds: list[str] = []
+    per_fold = []
+    for fold in range(options.folds):
+        test = [e for e in examples if fold_of(e.text, options.folds) == fold]
+        if options.trainer is None:
+            detector = shipped
+        else:
+            training = [e for e in examples if fold_of(e.text, options.folds) != fold]
+            print(
+                f"eval: cv: fold {fold + 1}/{options.folds}: training on {len(training)} examples",
+                file=log or sys.stderr,
+            )
+            detector = ContentDetector(options.trainer(training, workdir / f"fold-{fold}"))
+        fired = evaluation.predict(detector, [e.text for e in test])
+        scores = evaluation.rule_scores([e.expected for e in test], fired, shipped.rules)
+        model = evaluation.engine_facts(detector)["model"]
+        per_fold.append(
+            {
+                "fold": fold,
+                "examples": len(test),
+                "model": model and model["version"],
+                **evaluation.summary(scores),
+            }
+        )
+        expected += [e.expected for e in test]
+        got += fired
+        kinds += [e.kind for e in test]
+    files = " + ".join(_shown(author_file(a, options.labelled)) for a in TRAINING_AUTHORS)
+    if options.trainer is not None:
+        how = (
+            "the model retrained for every fold on the other folds plus the datasets' training parts "
+            "(thresholds: the policy's)"
+        )
+    elif shipped.model_path is not None:
+        how = (
+            "NOT retrained (--quick): the shipped model, which was trained on these authors, on every "
+            "fold: a smoke test, not a cross-validation figure"
+        )
+    else:
+        how = "no model: the shipped lexicon and structural checks on every fold (nothing in them is learned)"
+    return {
+        "data": f"{files}: {len(examples)} examples, {options.folds} folds by a hash of the text; {how}",
+        "retrained": options.trainer is not None,
+        **_scored(expected, got, shipped.rules, kinds),
+        "folds": per_fold,
+    }
+
+
+def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
+    path = author_file(HELD_OUT_AUTHOR, options.labelled)
+    examples = [e for e in read_authors((HELD_OUT_AUTHOR,), options.labelled) if _keep(options.quick)(e.text)]
+    return {
+        "data": f"{_shown(path)}: {len(examples)} examples of the held-out author (never trained or tuned on)",
+        **_labelled_section(detector, examples),
+    }
+
+
+def cold(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
+    path = options.datasets / "cold" / "dev.csv"
+    comments = [c for c in read_cold(path) if _keep(options.quick)(c.text)]
+    got = evaluation.predict(detector, [c.text for c in comments])
+    by_topic = {}
+    for topic in sorted({c.topic for c in comments}):
+        pairs = [(c.offensive, g) for c, g in zip(comments, got, strict=True) if c.topic == topic]
+        score = evaluation.offensive_score([p[0] for p in pairs], [p[1] for p in pairs], OFFENSIVE_RULES)
+        by_topic[topic] = score.as_dict()
+    overall = evaluation.offensive_score([c.offensive for c in comments], got, OFFENSIVE_RULES)
+    fired_rules = Counter(rule for g in got for rule in g)
+    return {
+        "data": f"{_shown(path)}: {len(comments)} comments (COLD dev split; offensive = any of "
+        f"{', '.join(sorted(OFFENSIVE_RULES))} fired)",
+        **overall.as_dict(),
+        "by_topic": by_topic,
+        "rules_fired": dict(sorted(fired_rules.items())),
+    }
+
+
+def benign(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
+    folder = options.datasets / "benign"
+    dialogues = read_dialogues(folder)
+    turns = [(s, t) for s, t in benign_turns(dialogues, "eval") if _keep(options.quick)(t)]
+    got = evaluation.predict(detector, [t for _s, t in turns])
+    by_source = {}
+    for source in sorted({s for s, _t in turns}):
+        mine = [g for (s, _t), g in zip(turns, got, strict=True) if s == source]
+        by_source[source] = {
+            "turns": len(mine),
+            "false_alarm_rate": _round(evaluation.false_alarm_rate(mine)),
+        }
+    return {
+        "data": f"{_shown(folder)}/*.jsonl: {len(turns)} turns, the evaluation half of "
+        f"{len(dialogues)} dialogues (whole dialogues by a hash; the other half may be trained on)",
+        "false_alarm_rate": _round(evaluation.false_alarm_rate(got)),
+        "false_alarms": sum(1 for g in got if g),
+        "turns": len(turns),
+        "by_source": by_source,
+        "by_rule": dict(sorted(Counter(rule for g in got for rule in g).items())),
+    }
+
+
+def corpus(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
+    from agents.cli.inputs import read_events
+    from topics.events import MessageEvent
+
+    events_path, expected_path = options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"
+    wanted: dict[str, set[str]] = {}
+    for number, line in enumerate(expected_path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            rule, event_id = str(record["rule"]), str(record["event_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{expected_path}:{number}: not an expected violation ({exc})") from None
+        if rule.startswith("content."):
+            wanted.setdefault(event_id, set()).add(rule)
+    events = [e for _n, e in read_events(events_path, sys.stderr) if isinstance(e, MessageEvent)]
+    got = [evaluation.fired(detector, event) for event in events]
+    expected = [frozenset(wanted.get(e.event_id, ())) for e in events]
+    kinds = ["positive" if w else "clean" for w in expected]
+    return {
+        "data": f"{_shown(events_path)}: {len(events)} messages against {_shown(expected_path)} (development corpus: the "
+        "dictionaries were written while reading it; `qunguard replay` + score.py gives the same per rule)",
+        **_scored(expected, got, detector.rules, kinds),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it from here."""
+    return os.path.relpath(path)
+
+
+def _inputs_missing(section: str, options: EvalOptions) -> str | None:
+    needs = {
+        "cv": [author_file(a, options.labelled) for a in TRAINING_AUTHORS],
+        "held_out": [author_file(HELD_OUT_AUTHOR, options.labelled)],
+        "cold": [options.datasets / "cold" / "dev.csv"],
+        "benign": [options.datasets / "benign"],
+        "corpus": [options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"],
+    }[section]
+    if section == "cv" and options.trainer is not None:
+        needs.append(options.datasets / "cold" / "train.csv")  # what the model is retrained on
+    missing = [str(p) for p in needs if not p.exists()]
+    return f"not found: {', '.join(missing)}" if missing else None
+
+
+def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> dict[str, Any]:
+    log = log or sys.stderr
+    started = time.perf_counter()
+    detector = ContentDetector(options.policy)
+    doc: dict[str, Any] = {
+        "qunguard_eval": 1,
+        "policy": options.policy.version,
+        "engine": evaluation.engine_facts(detector),
+        "quick": options.quick,
+        "sections": {},
+    }
+    runners = {
+        "cv": lambda: cross_validation(options, detector, workdir, log),
+        "held_out": lambda: held_out(options, detector),
+        "cold": lambda: cold(options, detector),
+        "benign": lambda: benign(options, detector),
+        "corpus": lambda: corpus(options, detector),
+    }
+    for section in options.sections:
+        missing = _inputs_missing(section, options)
+        if missing:
+            print(f"eval: {section}: skipped, {missing}", file=log, flush=True)
+            doc["sections"][section] = {"skipped": missing}
+            continue
+        print(f"eval: {section}", file=log, flush=True)
+        began = time.perf_counter()
+        doc["sections"][section] = {**runners[section](), "seconds": round(time.perf_counter() - began, 1)}
+    doc["seconds"] = round(time.perf_counter() - started, 1)
+    return doc
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out author, COLD, "
+        "benign dialogues",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
+    p.add_argument("--quick", action="store_true", help="a fixed tenth of every set (a smoke test)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--only", metavar="SECTIONS", help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--labelled", metavar="DIR", default=str(LABELLED_DIR), help="the labelled author_*.jsonl")
+    p.add_argument("--datasets", metavar="DIR", help="the shared datasets (default: $QUNGUARD_DATASETS or "
+                   "../shared/datasets beside the checkout)")  # fmt: skip
+    p.add_argument("--corpus", metavar="DIR", help="the shared corpus (default: $QUNGUARD_CORPUS or "
+                   "../shared/corpus beside the checkout)")  # fmt: skip
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=main_eval)
+
+
+def main_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from streams.content.dictionary import DictionaryError
+    from streams.core.policy import PolicyError, load_policy
+
+    sections = tuple(s.strip() for s in args.only.split(",")) if args.only else SECTIONS
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or args.folds < 2:
+        problem = f"unknown section(s) {', '.join(unknown)}" if unknown else "--folds must be at least 2"
+        print(f"qunguard eval: {problem}", file=sys.stderr)
+        return ERROR
+    try:
+        policy = load_policy(args.policy)
+        datasets = Path(args.datasets) if args.datasets else default_datasets()
+        options = EvalOptions(
+            policy=policy,
+            labelled=Path(args.labelled),
+            datasets=datasets,
+            corpus=Path(args.corpus) if args.corpus else default_corpus(),
+            folds=args.folds,
+            quick=args.quick,
+            sections=sections,
+            trainer=fold_trainer(policy, datasets, args.quick),
+        )
+        with tempfile.TemporaryDirectory(prefix="qunguard-eval-") as workdir:
+            doc = run_eval(options, Path(workdir))
+    except (PolicyError, DictionaryError, DatasetError, OSError) as exc:
+        print(f"qunguard eval: {exc}", file=sys.stderr)
+        return ERROR
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        if args.json:
+            print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
+        else:
+            from agents.cli.eval_tables import render
+
+            render(doc, out)
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def fold_trainer(policy: Policy, datasets: Path, quick: bool) -> FoldTrainer | None:
+    """How to retrain the model for one fold (agents.cli.model.train_fold, on the fold's labelled
+    examples plus the datasets' training parts), or None: the policy runs no model, or `quick`."""
+    if quick or not ModelSettings.from_section(policy.section("content").get("model", {})).enabled:
+        return None
+    from agents.cli.model import train_fold
+
+    def trainer(training: Sequence[Labelled], workdir: Path) -> Policy:
+        return train_fold(training, workdir, policy, datasets)
+
+    return trainer

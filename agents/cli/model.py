@@ -1,0 +1,103 @@
+"""`qunguard model train [--out DIR]`: train the content classifier (streams.content.training) on
+../shared/datasets (COLD train, the training half of the benign dialogues) and the labelled authors
+a and b, and write `content.bin` + `content.json` to DIR (default: config/model/, the shipped model).
+Deterministic: the same inputs give the same bytes. Prints a short summary: data, time, size and
+each rule's suggested threshold with its leave-one-author-out precision and recall.
+
+`train_fold(training, workdir, policy)` is the same training on a given set of labelled examples,
+returning a policy that loads the fold's model (`qunguard eval` retrains per fold with it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from config import CONFIG_DIR
+
+MODEL_DIR = CONFIG_DIR / "model"
+ERROR = 2
+
+
+def add_model_parser(sub: argparse._SubParsersAction) -> None:
+    model = sub.add_parser("model", help="the learned content classifier").add_subparsers(
+        dest="action", required=True
+    )
+    p = model.add_parser("train", help="train the content classifier (deterministic) and write model + JSON")
+    p.add_argument("--out", metavar="DIR", help=f"where to write content.bin/.json (default: {MODEL_DIR})")
+    p.add_argument(
+        "--datasets",
+        metavar="DIR",
+        help="the public datasets (default: $QUNGUARD_DATASETS or ../shared/datasets)",
+    )
+    p.add_argument("--labelled", metavar="DIR", help="folder of author_*.jsonl (default: config/labelled)")
+    p.add_argument("--workers", type=int, default=2, help="training processes in parallel (default 2)")
+    p.set_defaults(func=cmd_model_train)
+
+
+def cmd_model_train(args: argparse.Namespace) -> int:
+    from agents.cli.eval import default_datasets
+    from streams.content.datasets import LABELLED_DIR, TRAINING_AUTHORS, DatasetError, read_authors
+
+    datasets = Path(args.datasets) if args.datasets else default_datasets()
+    out = Path(args.out) if args.out else MODEL_DIR
+    try:
+        if not (datasets / "cold" / "train.csv").is_file():
+            raise DatasetError(f"{datasets}: no cold/train.csv (pass --datasets DIR)")
+        labelled = read_authors(TRAINING_AUTHORS, Path(args.labelled) if args.labelled else LABELLED_DIR)
+        return run_train(labelled, datasets, out, max(1, args.workers), sys.stdout)
+    except (DatasetError, OSError, ValueError, RuntimeError) as exc:
+        print(f"qunguard model train: {exc}", file=sys.stderr)
+        return ERROR
+
+
+def run_train(labelled, datasets: Path | None, out: Path, workers: int, report: TextIO) -> int:
+    from streams.content.training import train
+
+    started = time.perf_counter()
+    result = train(labelled, datasets, out, workers=workers)
+    seconds = time.perf_counter() - started
+    meta = result.meta
+    size = result.model.stat().st_size
+    print(f"model {meta['name']} {meta['sha256'][:12]}: {result.model} ({size / 1e6:.1f} MB)", file=report)
+    print(f"trained in {seconds:.0f} s on {sum(_counts(result.data).values())} examples:", file=report)
+    for source, count in _counts(result.data).items():
+        print(f"  {source:<12} {count}", file=report)
+    print(f"suggested thresholds ({meta['cross_validation']['thresholds_from']}):", file=report)
+    figures = meta["cross_validation"]["at_suggested_threshold"]
+    for rule, threshold in meta["suggested_thresholds"].items():
+        if threshold is None:
+            print(f"  {rule:<22} none reaches the precision target", file=report)
+            continue
+        f = figures[rule]
+        print(
+            f"  {rule:<22} {threshold:.2f}  precision {f['precision']}  recall {f['recall']}"
+            f"  benign fired {f['benign_fired']:.3%}",
+            file=report,
+        )
+    return 0
+
+
+def _counts(data: dict[str, int]) -> dict[str, int]:
+    """Examples per source (before oversampling)."""
+    out: dict[str, int] = {}
+    for key, count in data.items():
+        source = key.partition(":")[0]
+        out[source] = out.get(source, 0) + count
+    return out
+
+
+def train_fold(training: Sequence, workdir: Path, policy, datasets: Path | None = None):
+    """Train on `training` (labelled examples) plus the datasets; the policy that loads the result."""
+    from agents.cli.eval import default_datasets
+    from streams.content.training import train
+
+    result = train(training, datasets or default_datasets(), workdir)
+    content = dict(policy.section("content"))
+    content["model"] = {**content.get("model", {}), "path": str(result.model.resolve())}
+    return dataclasses.replace(policy, sections={**policy.sections, "content": content})

@@ -1,0 +1,154 @@
+"""Readers of the text the content engine is trained and evaluated on, and the splits over it.
+
+- our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
+  kind positive | hard_negative | benign); author_c is the held-out author (`HELD_OUT_AUTHOR`);
+- COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
+- the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
+
+The datasets live outside the repository (`../shared/datasets`, see its README) and are only read
+here; nothing read is written back into the project. Splits are deterministic functions of the
+text (`stable_hash`), so training and evaluation agree on them without sharing any state: a
+benign dialogue is in the training half or the evaluation half (`benign_half`), a labelled
+example in one of k cross-validation folds (`fold_of`); identical texts always land together.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from config import CONFIG_DIR
+
+LABELLED_DIR = CONFIG_DIR / "labelled"
+KINDS = ("positive", "hard_negative", "benign")
+TRAINING_AUTHORS = ("a", "b")
+HELD_OUT_AUTHOR = "c"
+OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
+Half = Literal["train", "eval"]
+
+
+class DatasetError(ValueError):
+    """A data file that cannot be read as documented; the message names the file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """One labelled message: `rule` is the rule it violates (positive) or is easily confused with
+    (hard_negative); None for benign chat."""
+
+    text: str
+    rule: str | None
+    kind: str
+    source: str  # FILE:LINE
+
+    @property
+    def expected(self) -> frozenset[str]:
+        """The rule this message must fire; empty when nothing should fire."""
+        return frozenset((self.rule,)) if self.kind == "positive" and self.rule else frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ColdComment:
+    text: str
+    offensive: bool
+    topic: str  # race | region | gender
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    source: str  # the corpus, e.g. LCCC-toy
+    turns: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return "\n".join(self.turns)
+
+
+def stable_hash(text: str, salt: str = "") -> int:
+    """A hash of `text` that is the same in every process and on every machine (not `hash()`)."""
+    return int.from_bytes(hashlib.sha256(f"{salt}\x00{text}".encode()).digest()[:8], "big")
+
+
+def fold_of(text: str, folds: int) -> int:
+    """The cross-validation fold (0 … folds-1) of a labelled example, by its text."""
+    return stable_hash(text, "qunguard-cv") % folds
+
+
+def benign_half(dialogue: Dialogue) -> Half:
+    """Which half of the benign dialogues a dialogue belongs to: "train" (negatives a model may be
+    trained on) or "eval" (the half the false-alarm rate is measured on). Whole dialogues, so that
+    the turns of one conversation never sit on both sides."""
+    return "eval" if stable_hash(dialogue.key, "qunguard-benign") % 2 else "train"
+
+
+# -- readers --------------------------------------------------------------------------------------
+
+
+def author_file(author: str, folder: Path = LABELLED_DIR) -> Path:
+    return folder / f"author_{author}.jsonl"
+
+
+def read_labelled(path: Path) -> list[Labelled]:
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+                text, rule, kind = data["text"], data["rule"], data["kind"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DatasetError(f"{where}: not a labelled example ({exc})") from None
+            if not isinstance(text, str) or not text or kind not in KINDS:
+                raise DatasetError(f"{where}: needs a non-empty text and kind one of {', '.join(KINDS)}")
+            if (rule is None) != (kind == "benign"):
+                raise DatasetError(f"{where}: kind {kind} needs {'no' if kind == 'benign' else 'a'} rule")
+            out.append(Labelled(text, rule, kind, where))
+    return out
+
+
+def read_authors(authors: Sequence[str], folder: Path = LABELLED_DIR) -> list[Labelled]:
+    return [example for author in authors for example in read_labelled(author_file(author, folder))]
+
+
+def read_cold(path: Path) -> list[ColdComment]:
+    out = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), 2):
+            try:
+                label, text = row["label"].strip(), row["text"]
+            except (KeyError, AttributeError):
+                raise DatasetError(f"{path}:{number}: expected columns id,topic,label,text") from None
+            if label not in ("0", "1") or not text:
+                raise DatasetError(f"{path}:{number}: label must be 0 or 1 and text non-empty")
+            out.append(ColdComment(text, label == "1", row.get("topic") or ""))
+    return out
+
+
+def read_dialogues(folder: Path) -> list[Dialogue]:
+    """Every dialogue of every `*.jsonl` in `folder`, files in name order."""
+    return [dialogue for path in sorted(folder.glob("*.jsonl")) for dialogue in _dialogues(path)]
+
+
+def _dialogues(path: Path) -> Iterator[Dialogue]:
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                turns = tuple(str(turn) for turn in data["turns"] if str(turn).strip())
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DatasetError(f"{path}:{number}: not a dialogue ({exc})") from None
+            yield Dialogue(str(data.get("source") or path.stem), turns)
+
+
+def benign_turns(dialogues: Sequence[Dialogue], half: Half) -> list[tuple[str, str]]:
+    """(source, turn) for every turn of the dialogues in `half`."""
+    return [(d.source, turn) for d in dialogues if benign_half(d) == half for turn in d.turns]

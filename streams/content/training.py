@@ -1,0 +1,318 @@
+"""Training the content classifier (streams.content.classifier): data, folds, calibration, thresholds.
+
+Data (streams.content.datasets reads it): COLD's train split (offensive → content.insult, safe →
+none), the training half of the benign dialogues (every turn → none) and our labelled workplace
+examples (a positive → its rule, a hard negative or benign line → none; repeated `oversample` times
+so a few thousand lines weigh against tens of thousands). Never the held-out author.
+
+One fastText model is fitted per job, each in a fresh single-threaded process (deterministic for a
+seed; fastText also carries state between trainings in one process, which here ended in NaN):
+- k folds over all examples (by a hash of the model's input line): out-of-fold probabilities of
+  the dataset examples;
+- leave-one-author-out over the labelled authors: each author's examples scored by a model that
+  never saw that author, the closest thing to a new author's text;
+- on those held-out probabilities, one isotonic calibration per rule (scikit-learn), and each
+  rule's suggested threshold: the least calibrated score from which on the authors' predictions
+  keep the precision target, firing on at most `benign_limit` of the held-out benign turns;
+- the final model on everything.
+The output is deterministic: the same inputs give the same model and metadata bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from streams.content.classifier import FORMAT, HEAD, LABEL_PREFIX, NONE, TAIL, Calibration, model_input
+from streams.content.datasets import (
+    HELD_OUT_AUTHOR,
+    Labelled,
+    benign_turns,
+    read_cold,
+    read_dialogues,
+    stable_hash,
+)
+
+MODEL_NAME = "qunguard-content"
+ATTRIBUTION = (
+    "Trained on COLD (Deng, Zhou, Sun, Zheng, Mi, Meng, Huang, 2022; Apache-2.0), LCCC (Wang et al., "
+    "2020; MIT), KdConv (Zhou et al., 2020; Apache-2.0) and CrossWOZ (Zhu et al., 2020; Apache-2.0), "
+    "plus qunguard's own labelled examples; the model holds weights over hashed character n-grams only."
+)
+GRID = tuple(round(0.5 + i / 100, 2) for i in range(50))  # candidate thresholds 0.50 … 0.99
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingParams:
+    dim: int = 16
+    bucket: int = 1 << 16  # hashed character bigram/trigram rows: keeps the file a few MB
+    word_ngrams: int = 3
+    epoch: int = 10
+    lr: float = 0.5
+    seed: int = 1
+    oversample: int = 3
+    negative_oversample: int = 3  # a labelled hard negative or benign line
+    folds: int = 5
+    precision_target: float = 0.98
+    benign_limit: float = 0.0005
+
+    def fasttext_args(self) -> dict[str, Any]:
+        return {
+            "dim": self.dim, "bucket": self.bucket, "wordNgrams": self.word_ngrams, "epoch": self.epoch,
+            "lr": self.lr, "seed": self.seed, "loss": "softmax", "minCount": 1, "thread": 1, "verbose": 0,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    line: str  # the model's input line (streams.content.classifier.model_input)
+    label: str  # a rule or NONE
+    source: str  # cold | benign | author_a …
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    train_file: str
+    args: dict[str, Any]
+    labels: tuple[str, ...]
+    score_lines: tuple[str, ...] = ()
+    save_to: str = ""
+
+
+@dataclass
+class TrainingResult:
+    model: Path
+    meta: dict[str, Any]
+    data: dict[str, int] = field(default_factory=dict)
+
+
+def author_of(example: Labelled) -> str:
+    """`author_a` for an example read from …/author_a.jsonl:LINE."""
+    return Path(example.source.rpartition(":")[0] or example.source).stem
+
+
+def gather(
+    labelled: Sequence[Labelled],
+    datasets: Path | None,
+    oversample: int,
+    negative_oversample: int | None = None,
+) -> list[Example]:
+    """Every training example; `datasets` None trains on the labelled examples alone (tests)."""
+    out: list[Example] = []
+    for example in labelled:
+        author = author_of(example)
+        if author == f"author_{HELD_OUT_AUTHOR}":
+            raise ValueError(f"{example.source}: author {HELD_OUT_AUTHOR} is held out: never trained on")
+        label = example.rule if example.kind == "positive" and example.rule else NONE
+        weight = oversample if label != NONE or negative_oversample is None else negative_oversample
+        out.append(Example(model_input(example.text), label, author, weight))
+    if datasets is not None:
+        for comment in read_cold(datasets / "cold" / "train.csv"):
+            out.append(
+                Example(model_input(comment.text), "content.insult" if comment.offensive else NONE, "cold")
+            )
+        for _source, turn in benign_turns(read_dialogues(datasets / "benign"), "train"):
+            out.append(Example(model_input(turn), NONE, "benign"))
+    return [e for e in out if e.line]
+
+
+def _fold(example: Example, folds: int) -> int:
+    return stable_hash(example.line, "qunguard-calibration") % folds
+
+
+def _write(examples: Sequence[Example], path: Path, seed: int) -> str:
+    rows = [f"{LABEL_PREFIX}{e.label} {e.line}\n" for e in examples for _ in range(e.weight)]
+    random.Random(seed).shuffle(rows)
+    path.write_text("".join(rows), encoding="utf-8")
+    return str(path)
+
+
+def _fit(job: _Job) -> list[tuple[float, ...]]:
+    """In a fresh process: train, optionally save, and score `score_lines` (one probability per label)."""
+    import fasttext
+
+    model = fasttext.train_supervised(job.train_file, **job.args)
+    if job.save_to:
+        model.save_model(job.save_to)
+    index = {f"{LABEL_PREFIX}{label}": i for i, label in enumerate(job.labels)}
+    out = []
+    for line in job.score_lines:
+        probs = [0.0] * len(job.labels)
+        for p, label in model.f.predict(line + "\n", -1, 0.0, "replace"):
+            probs[index[label]] = p
+        out.append(tuple(probs))
+    return out
+
+
+def _run(jobs: list[_Job], workers: int) -> list[list[tuple[float, ...]]]:
+    context = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
+        return list(pool.map(_fit, jobs))
+
+
+def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[float]]:
+    """An isotonic fit of truth on raw probability, as the table streams.content.classifier reads."""
+    from sklearn.isotonic import IsotonicRegression
+
+    if not any(truth):
+        return {"x": [0.0, 1.0], "y": [0.0, 0.0]}
+    fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, truth)
+    xs = [round(float(x), 6) for x in fit.X_thresholds_]
+    ys = [round(float(y), 6) for y in fit.y_thresholds_]
+    return {"x": xs, "y": ys}
+
+
+def suggest_threshold(
+    scores: Sequence[float], truth: Sequence[bool], benign: Sequence[float], target: float, limit: float
+) -> float | None:
+    """The least grid threshold from which on every threshold keeps precision >= target (or fires
+    nothing) and that fires on at most `limit` of the benign scores; None when there is none."""
+    chosen = None
+    for t in reversed(GRID):
+        fired = [y for s, y in zip(scores, truth, strict=True) if s >= t]
+        if fired and sum(fired) / len(fired) < target:
+            break
+        if sum(1 for s in benign if s >= t) > limit * max(1, len(benign)):
+            break
+        chosen = t
+    return chosen
+
+
+def _figures(scores, truth, benign, t) -> dict[str, Any]:
+    tp = sum(1 for s, y in zip(scores, truth, strict=True) if y and s >= t)
+    fp = sum(1 for s, y in zip(scores, truth, strict=True) if not y and s >= t)
+    pos = sum(truth)
+    return {
+        "threshold": t,
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / pos, 4) if pos else None,
+        "tp": tp,
+        "fp": fp,
+        "benign_fired": round(sum(1 for s in benign if s >= t) / max(1, len(benign)), 5),
+    }
+
+
+def train(
+    labelled: Sequence[Labelled],
+    datasets: Path | None,
+    out_dir: Path,
+    params: TrainingParams = TrainingParams(),
+    workers: int = 2,
+    name: str = "content",
+) -> TrainingResult:
+    """Train, calibrate and write `out_dir/NAME.bin` and `out_dir/NAME.json`."""
+    examples = gather(labelled, datasets, params.oversample, params.negative_oversample)
+    labels = tuple(sorted({e.label for e in examples}))
+    rules = tuple(label for label in labels if label != NONE)
+    authors = sorted({e.source for e in examples if e.source.startswith("author_")})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / f"{name}.bin"
+    args = params.fasttext_args()
+    with tempfile.TemporaryDirectory(prefix="qunguard-train-") as tmp:
+        work = Path(tmp)
+        jobs, scored = [], []
+        for k in range(params.folds):
+            test = [e for e in examples if _fold(e, params.folds) == k]
+            rest = [e for e in examples if _fold(e, params.folds) != k]
+            jobs.append(_Job(_write(rest, work / f"fold{k}.txt", params.seed), args, labels, _lines(test)))
+            scored.append(test)
+        for author in authors if len(authors) > 1 else ():
+            test = [e for e in examples if e.source == author]
+            rest = [e for e in examples if e.source != author]
+            jobs.append(_Job(_write(rest, work / f"{author}.txt", params.seed), args, labels, _lines(test)))
+            scored.append(test)
+        final = _write(examples, work / "all.txt", params.seed)
+        jobs.append(_Job(final, args, labels, save_to=str(model_path)))
+        results = _run(jobs, workers)
+    folds = _paired(scored[: params.folds], results[: params.folds])
+    loao = _paired(scored[params.folds :], results[params.folds : -1])
+    # Each example's held-out probabilities: a labelled example's from the model that never saw its
+    # author (when there are several), a dataset example's from the model that never saw its fold.
+    oof = [(e, p) for e, p in folds if not (loao and e.source.startswith("author_"))] + loao
+    calibration, suggested, figures = _calibrate_all(labels, oof, loao, params)
+    data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
+    meta = {
+        "format": FORMAT,
+        "name": MODEL_NAME,
+        "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+        "labels": list(labels),
+        "rules": list(rules),
+        "features": {
+            "input": "NFKC, case folding, traditional to simplified, look-alike variants, noise removed",
+            "tokens": "characters",
+            "word_ngrams": params.word_ngrams,
+            "scored_chars": {"head": HEAD, "tail": TAIL},
+        },
+        "params": asdict(params),
+        "calibration": calibration,
+        "suggested_thresholds": suggested,
+        "cross_validation": {
+            "thresholds_from": "leave-one-author-out over " + ", ".join(authors)
+            if len(authors) > 1
+            else "none",
+            "calibration_from": "held-out probabilities: leave-one-author-out for labelled examples, "
+            f"{params.folds}-fold out-of-fold for the datasets",
+            "at_suggested_threshold": figures,
+        },
+        "training_data": data,
+        "attribution": ATTRIBUTION,
+    }
+    meta_path = model_path.with_suffix(".json")
+    meta_path.write_text(
+        json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return TrainingResult(model_path, meta, data)
+
+
+Scored = list[tuple[Example, tuple[float, ...]]]
+
+
+def _calibrate_all(labels: tuple[str, ...], oof: Scored, loao: Scored, params: TrainingParams):
+    """Per rule: the calibration table, the suggested threshold and the figures at it."""
+    calibration: dict[str, Any] = {}
+    suggested: dict[str, float | None] = {}
+    figures: dict[str, Any] = {}
+    for i, rule in enumerate(labels):
+        if rule == NONE:
+            continue
+        calibration[rule] = table = calibrate([p[i] for _, p in oof], [e.label == rule for e, _ in oof])
+        cal = Calibration.from_json(table)
+        benign = [cal(p[i]) for e, p in oof if e.source == "benign"]
+        scores = [cal(p[i]) for _, p in loao]
+        truth = [e.label == rule for e, _ in loao]
+        t = suggest_threshold(scores, truth, benign, params.precision_target, params.benign_limit)
+        suggested[rule] = t
+        if t is not None:
+            figures[rule] = _figures(scores, truth, benign, t)
+            if rule == "content.insult":
+                cold = [(cal(p[i]), e.label == rule) for e, p in oof if e.source == "cold"]
+                figures[rule]["cold_train_oof_balanced_accuracy"] = _balanced(cold, t)
+    return calibration, suggested, figures
+
+
+def _paired(parts, results) -> list[tuple[Example, tuple[float, ...]]]:
+    return [
+        pair for part, probs in zip(parts, results, strict=True) for pair in zip(part, probs, strict=True)
+    ]
+
+
+def _lines(examples: Sequence[Example]) -> tuple[str, ...]:
+    return tuple(e.line for e in examples)
+
+
+def _balanced(pairs: Sequence[tuple[float, bool]], t: float) -> float | None:
+    pos = [s for s, y in pairs if y]
+    neg = [s for s, y in pairs if not y]
+    if not pos or not neg:
+        return None
+    return round((sum(s >= t for s in pos) / len(pos) + sum(s < t for s in neg) / len(neg)) / 2, 4)

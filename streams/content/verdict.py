@@ -1,0 +1,151 @@
+"""The learned model's part of a content decision (issue 14, layer 2), as the policy sets it.
+
+`[content.model]` in the policy: `enabled`, `path` (the model file; its `.json` sits beside it) and
+`thresholds`, one calibrated probability per rule the model may fire; a rule without a threshold is
+never fired by the model. Per message, `ModelJudge.hits` asks the classifier which of those rules
+reach their threshold (one fastText prediction). A rule that reaches it fires unless the words the
+model read are ones the dictionaries' context vetoes: the text a prohibition frame governs (严禁…
+to the end of its clause, …一经发现 back to the start of its sentence, streams.content.context's
+reach) and allow-list entries are set aside and the text scored again; a rule that no longer
+reaches its threshold is vetoed. The hit carries the model's name, version and score for the
+violation's evidence (`ModelHit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streams.content.classifier import Cutoffs, TextClassifier
+from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
+from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
+from streams.content.normalize import Normalized
+
+DEFAULT_PATH = "model/content.bin"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelHit(Hit):
+    """A hit the model decided or contributed to."""
+
+    score: float = 0.0
+    model: tuple[str, str] = ("", "")  # name, version
+
+    def evidence(self) -> dict[str, Any]:
+        return {"model": {"name": self.model[0], "version": self.model[1]}, "score": round(self.score, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    enabled: bool = False
+    path: str = DEFAULT_PATH
+    thresholds: Mapping[str, float] | None = None
+
+    @classmethod
+    def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
+        """`[content.model]` as the schema (streams.core.policy_schema) accepted it."""
+        return cls(
+            enabled=bool(data.get("enabled", False)),
+            path=str(data.get("path", DEFAULT_PATH)),
+            thresholds={str(rule): float(t) for rule, t in (data.get("thresholds") or {}).items()},
+        )
+
+
+# (the normalised text, every dictionary match in it): computed only when the model fired
+Matches = Callable[[str], tuple[Normalized, list[Match]]]
+
+
+class ModelJudge:
+    def __init__(
+        self, classifier: TextClassifier, thresholds: Mapping[str, float], frame_window: int
+    ) -> None:
+        self.classifier = classifier
+        self.cutoffs: Cutoffs = classifier.cutoffs(thresholds)
+        self.frame_window = frame_window
+        self.model = (classifier.name, classifier.version)
+
+    @classmethod
+    def load(cls, path: Path, thresholds: Mapping[str, float], frame_window: int) -> ModelJudge:
+        return cls(TextClassifier.load(path), thresholds, frame_window)
+
+    def hits(
+        self, text: str, matches: Matches, trace: list[str] | None = None, view: str | None = None
+    ) -> list[ModelHit]:
+        """`view`: the normalised text under the model's options (classifier.MODEL_OPTIONS), if known."""
+        confident = self.classifier.confident(text, self.cutoffs, view)
+        if trace is not None:
+            self._trace_scores(text, confident, trace)
+        if not confident:
+            return []
+        norm, found = matches(text)
+        regions = vetoed_regions(text, norm, found, self.frame_window)
+        if regions:
+            kept = self.classifier.confident(_without(text, regions), self.cutoffs)
+            for rule in sorted(set(confident) - set(kept)):
+                if trace is not None:
+                    trace.append(
+                        f"{rule}: model score {confident[rule]:.3f} vetoed: below "
+                        f"{self.cutoffs.thresholds[rule]:.2f} without the text prohibition frames"
+                        " govern or allow-list entries cover"
+                    )
+                del confident[rule]
+        return [
+            ModelHit(
+                rule,
+                (),
+                0,
+                len(text),
+                (
+                    f"model {self.model[0]}@{self.model[1]}: score {score:.3f} >= {self.cutoffs.thresholds[rule]:.2f}",
+                ),
+                score,
+                self.model,
+            )
+            for rule, score in sorted(confident.items())
+        ]
+
+    def _trace_scores(self, text: str, confident: dict[str, float], trace: list[str]) -> None:
+        """For `qunguard scan`: the rules the model may fire that stayed below their threshold."""
+        scores = self.classifier.scores(text)
+        for rule, threshold in sorted(self.cutoffs.thresholds.items()):
+            score = scores.get(rule, 0.0)
+            if rule not in confident and score >= 0.5 * threshold:
+                trace.append(f"{rule}: model score {score:.3f} below threshold {threshold:.2f}")
+
+
+def vetoed_regions(
+    original: str, norm: Normalized, matches: list[Match], window: int
+) -> list[tuple[int, int]]:
+    """Spans of `original` that allow-list entries cover or prohibition frames govern."""
+    out = []
+    offsets = norm.offsets
+    for m in matches:
+        kind = m.entry.kind
+        if kind == ALLOW:
+            out.append(norm.span(m.start, m.end))
+        elif kind == FRAME and m.end < len(offsets):
+            start = offsets[m.end - 1] + 1
+            reach = offsets[min(len(offsets), m.end + window) - 1] + 1
+            out.append((start, _first_break(original, start, reach, CLAUSE_BREAKS)))
+        elif kind == FRAME_AFTER and m.start > 0:
+            end = offsets[m.start]
+            reach = offsets[max(0, m.start - window)]
+            out.append((_last_break(original, reach, end, SENTENCE_BREAKS), end))
+    return [(a, b) for a, b in out if a < b]
+
+
+def _first_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+    return next((i for i in range(start, end) if text[i] in breaks), end)
+
+
+def _last_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+    return next((i + 1 for i in range(end - 1, start - 1, -1) if text[i] in breaks), start)
+
+
+def _without(text: str, regions: list[tuple[int, int]]) -> str:
+    keep = [True] * len(text)
+    for a, b in regions:
+        keep[a:b] = [False] * (b - a)
+    return "".join(ch for ch, k in zip(text, keep, strict=True) if k)

@@ -1,0 +1,190 @@
+"""`qunguard eval`: every section on small data written here, skipped sections when the shared
+data is absent, bad arguments, and `--quick` on the real shared datasets when they are present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agents.cli.parser import main
+from config import CONFIG_DIR
+from tests.conftest import CORPUS
+
+DATASETS = CORPUS.parent / "datasets"
+GAMBLING = "content.gambling"
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A labelled folder, a datasets folder and a corpus folder, each a few lines."""
+    for author, n in (("a", 0), ("b", 1), ("c", 2)):
+        _jsonl(
+            tmp_path / "labelled" / f"author_{author}.jsonl",
+            [
+                {"text": f"今晚{n}点一起来赌博，押大押小", "rule": GAMBLING, "kind": "positive", "note": ""},
+                {
+                    "text": f"第{n}次提醒：严禁在群里赌博",
+                    "rule": GAMBLING,
+                    "kind": "hard_negative",
+                    "note": "",
+                },
+                {"text": f"下午{n}点在三楼开周会", "rule": None, "kind": "benign", "note": ""},
+                {"text": f"周{n}的报表做完了吗", "rule": None, "kind": "benign", "note": ""},
+            ],
+        )
+    cold = tmp_path / "datasets" / "cold" / "dev.csv"
+    cold.parent.mkdir(parents=True)
+    cold.write_text(
+        "id,topic,label,text\n1,region,1,你这个傻逼\n2,region,0,各地的人都一样\n", encoding="utf-8"
+    )
+    _jsonl(
+        tmp_path / "datasets" / "benign" / "lccc.jsonl",
+        [{"source": "LCCC", "turns": [f"今天天气{i}不错", "是啊"]} for i in range(20)],
+    )
+    _jsonl(
+        tmp_path / "corpus" / "content.jsonl",
+        [
+            {
+                "kind": "message",
+                "event_id": "m-1",
+                "ts": "2026-03-10T09:05:00+08:00",
+                "group_id": "g-1",
+                "sender_id": "wx_a",
+                "msg_type": "text",
+                "text": "来赌博吧，今晚开盘",
+            },
+            {
+                "kind": "message",
+                "event_id": "m-2",
+                "ts": "2026-03-10T09:06:00+08:00",
+                "group_id": "g-1",
+                "sender_id": "wx_a",
+                "msg_type": "text",
+                "text": "周报已发",
+            },
+        ],
+    )
+    _jsonl(tmp_path / "corpus" / "content.expected.jsonl", [{"rule": GAMBLING, "event_id": "m-1"}])
+    return tmp_path
+
+
+def lexicon_policy(folder: Path) -> Path:
+    """The shipped policy with the learned model off (these tests train nothing)."""
+    text = (CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
+    head, section, tail = text.partition("[content.model]")
+    assert section and "enabled = true" in tail, "the shipped policy's [content.model] changed shape"
+    path = folder / "policy.toml"
+    path.write_text(head + section + tail.replace("enabled = true", "enabled = false", 1), encoding="utf-8")
+    return path
+
+
+def _eval(data: Path, *extra: str) -> tuple[int, dict]:
+    out = data / "eval.json"
+    code = main(["eval", "--json", "--out", str(out), "--labelled", str(data / "labelled"),
+                 "--datasets", str(data / "datasets"), "--corpus", str(data / "corpus"),
+                 "--policy", str(lexicon_policy(data)), *extra])  # fmt: skip
+    return code, json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+
+
+def test_every_section_scores_and_names_its_data(data: Path) -> None:
+    code, doc = _eval(data, "--folds", "2")
+    assert code == 0
+    sections = doc["sections"]
+    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus"]
+    for name, section in sections.items():
+        assert section["data"] and section["seconds"] >= 0, name
+    cv = sections["cv"]
+    assert "author_a.jsonl" in cv["data"] and "author_b.jsonl" in cv["data"] and "author_c" not in cv["data"]
+    assert cv["rules"][GAMBLING]["support"] == 2 and len(cv["folds"]) == 2
+    assert sum(f["examples"] for f in cv["folds"]) == 8
+    assert sections["held_out"]["rules"][GAMBLING]["support"] == 1
+    assert "author_c.jsonl" in sections["held_out"]["data"]
+    assert sections["cold"]["tp"] + sections["cold"]["fn"] == 1
+    assert sections["cold"]["tn"] + sections["cold"]["fp"] == 1
+    benign = sections["benign"]
+    assert 0 < benign["turns"] < 40 and benign["false_alarm_rate"] == 0.0  # the evaluation half only
+    assert sections["corpus"]["rules"][GAMBLING]["tp"] == 1
+
+
+def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["eval", "--labelled", str(data / "labelled"), "--datasets", str(data / "datasets"),
+                 "--corpus", str(data / "corpus"), "--only", "held_out,benign", "--folds", "2",
+                 "--policy", str(lexicon_policy(data))])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "(b) held-out author c" in out and "data: " in out and GAMBLING in out
+    assert "false alarms 0 of" in out and "(a) cross-validation" not in out
+
+
+def test_missing_shared_data_is_skipped_not_fatal(data: Path, tmp_path: Path) -> None:
+    code, doc = _eval(data, "--datasets", str(tmp_path / "nowhere"), "--only", "cold,benign")
+    assert code == 0
+    assert all("not found" in s["skipped"] for s in doc["sections"].values())
+
+
+@pytest.mark.parametrize("args", [["--only", "cv,nonsense"], ["--folds", "1"]])
+def test_bad_arguments_exit_2(data: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _doc = _eval(data, *args)
+    assert code == 2 and "qunguard eval:" in capsys.readouterr().err
+
+
+def test_bad_labelled_file_exits_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (data / "labelled" / "author_c.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
+    code, _doc = _eval(data, "--only", "held_out")
+    assert code == 2 and "author_c.jsonl:1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (DATASETS / "cold" / "dev.csv").is_file(), reason="no ../shared/datasets here")
+def test_quick_on_the_shared_data(tmp_path: Path) -> None:
+    out = tmp_path / "eval.json"
+    assert main(["eval", "--quick", "--json", "--out", str(out), "--datasets", str(DATASETS),
+                 "--corpus", str(CORPUS)]) == 0  # fmt: skip
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["quick"] is True
+    sections = doc["sections"]
+    assert 200 < sum(f["examples"] for f in sections["cv"]["folds"]) < 600  # a tenth of 3,800
+    assert 0.0 <= sections["cold"]["balanced_accuracy"] <= 1.0
+    assert 0.0 <= sections["benign"]["false_alarm_rate"] <= 1.0
+    assert sections["corpus"]["summary"]["micro"]["support"] > 0
+
+
+def test_cross_validation_retrains_per_fold_without_the_fold(data: Path, tmp_path: Path) -> None:
+    from agents.cli.eval import EvalOptions, cross_validation
+    from streams.content.datasets import fold_of
+    from streams.content.detector import ContentDetector
+    from streams.core.policy import load_policy
+
+    policy = load_policy()
+    trained: list[set[str]] = []
+
+    def trainer(training, workdir: Path):
+        trained.append({e.text for e in training})
+        return policy
+
+    options = EvalOptions(policy=policy, labelled=data / "labelled", folds=3, trainer=trainer)
+    section = cross_validation(options, ContentDetector(policy), tmp_path)
+    assert section["retrained"] is True and "retrained for every fold" in section["data"]
+    assert len(trained) == 3
+    texts = {t for fold in trained for t in fold}
+    assert len(texts) == 8  # authors a and b, never c
+    for fold, seen in enumerate(trained):
+        assert all(fold_of(t, 3) != fold for t in seen)
+        assert len(seen) == 8 - section["folds"][fold]["examples"]
+
+
+def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:
+    from agents.cli.eval import fold_trainer
+    from streams.core.policy import load_policy
+
+    shipped = load_policy()
+    model_on = shipped.section("content").get("model", {}).get("enabled", False)
+    assert (fold_trainer(shipped, tmp_path, quick=False) is not None) == model_on
+    assert fold_trainer(shipped, tmp_path, quick=True) is None  # --quick trains nothing
+    assert fold_trainer(load_policy(lexicon_policy(tmp_path)), tmp_path, quick=False) is None

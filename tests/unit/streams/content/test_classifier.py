@@ -1,0 +1,306 @@
+"""The learned content classifier (layer 2 of issue 14): deterministic training on a tiny synthetic
+set written here, loading and its errors, bounded scoring of bad input, monotone calibration, the
+policy's thresholds, prohibition-frame vetoes, evidence fields, live reload, and `qunguard scan`."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agents.cli.scan import run_scan
+from config import CONFIG_DIR
+from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input
+from streams.content.datasets import Labelled
+from streams.content.detector import ContentDetector
+from streams.content.training import TrainingParams, gather, train
+from streams.core.policy import Policy, PolicyError, load_policy
+from streams.core.policy_schema import policy_problems
+from topics.events import MessageEvent
+
+TS = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+TINY = TrainingParams(folds=3, epoch=25, oversample=1, negative_oversample=1)
+# A made-up vocabulary no dictionary knows: the tiny model learns that 鼋鼍 marks defamation.
+NAMES = ("张三", "李四", "王五", "赵六", "钱七", "孙八")
+THINGS = ("报告", "方案", "账目", "数据", "总结", "计划")
+CHAT = (
+    "明天开会记得带电脑",
+    "中午一起吃饭吗",
+    "文件已经发到邮箱",
+    "会议室改到三楼",
+    "收到，谢谢",
+    "周五交周报",
+)
+
+
+def tiny_set() -> list[Labelled]:
+    out = []
+    for author in ("a", "b"):
+        line = 0
+        for i, name in enumerate(NAMES):
+            for j, thing in enumerate(THINGS):
+                line += 1
+                source = f"labelled/author_{author}.jsonl:{line}"
+                if (i + j) % 2 == (author == "b"):
+                    out.append(
+                        Labelled(f"{name}的{thing}全是鼋鼍鼋鼍", "content.defamation", "positive", source)
+                    )
+                else:
+                    out.append(
+                        Labelled(f"{name}的{thing}{CHAT[(i + j) % len(CHAT)]}", None, "benign", source)
+                    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("model")
+    train(tiny_set(), None, out, TINY)
+    return out / "content.bin"
+
+
+def with_model(path: Path, **model: object) -> Policy:
+    policy = load_policy()
+    content = dict(policy.section("content"))
+    content["model"] = {"enabled": True, "path": str(path), **model}
+    return replace(policy, sections={**policy.sections, "content": content})
+
+
+def findings(detector: ContentDetector, text: str):
+    event = MessageEvent(event_id="m-1", ts=TS, group_id="g", sender_id="wx_a", text=text)
+    return detector.detect(event, "g", None)  # type: ignore[arg-type]
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def test_training_is_deterministic(tiny: Path, tmp_path: Path) -> None:
+    train(tiny_set(), None, tmp_path, TINY)
+    assert (tmp_path / "content.bin").read_bytes() == tiny.read_bytes()
+    assert (tmp_path / "content.json").read_bytes() == tiny.with_suffix(".json").read_bytes()
+
+
+def test_training_refuses_the_held_out_author() -> None:
+    held = [Labelled("随便一句话", None, "benign", "labelled/author_c.jsonl:1")]
+    with pytest.raises(ValueError, match="held out"):
+        gather(held, None, 3)
+
+
+def test_metadata_describes_the_model(tiny: Path) -> None:
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["rules"] == ["content.defamation"] and meta["labels"] == ["content.defamation", "none"]
+    assert meta["training_data"] == {"author_a:content.defamation": 18, "author_a:none": 18,
+                                     "author_b:content.defamation": 18, "author_b:none": 18}  # fmt: skip
+    assert "COLD" in meta["attribution"]
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def test_loads_and_scores(tiny: Path) -> None:
+    classifier = TextClassifier.load(tiny)
+    assert classifier.rules == ("content.defamation",) and len(classifier.version) == 12
+    assert classifier.score("周七的方案全是鼋鼍鼋鼍", "content.defamation") > 0.8
+    assert classifier.score("周七的方案中午一起吃饭吗", "content.defamation") < 0.5
+
+
+@pytest.mark.parametrize("damage", ["missing", "json", "digest", "garbage", "labels"])
+def test_a_broken_model_is_an_error_naming_the_file(tiny: Path, tmp_path: Path, damage: str) -> None:
+    model, meta = tmp_path / "content.bin", tmp_path / "content.json"
+    shutil.copy(tiny, model)
+    shutil.copy(tiny.with_suffix(".json"), meta)
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    if damage == "missing":
+        model.unlink()
+    elif damage == "json":
+        meta.write_text("{not json", encoding="utf-8")
+    elif damage == "digest":  # a partial copy: fastText itself would read it without complaint
+        model.write_bytes(model.read_bytes()[:10_000])
+    elif damage == "garbage":
+        model.write_bytes(b"not a model")
+        data["sha256"] = __import__("hashlib").sha256(b"not a model").hexdigest()
+        meta.write_text(json.dumps(data), encoding="utf-8")
+    else:
+        data["calibration"]["content.insult"] = data["calibration"]["content.defamation"]
+        meta.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError) as exc:
+        TextClassifier.load(model)
+    assert str(tmp_path) in str(exc.value)
+
+
+def test_a_missing_model_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=r"\[content.model\] path: .*nowhere.bin"):
+        ContentDetector(with_model(tmp_path / "nowhere.bin"))
+
+
+def test_shipped_model_loads_quickly_and_matches_its_metadata() -> None:
+    started = time.perf_counter()
+    classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
+    assert time.perf_counter() - started < 2.0
+    policy = load_policy()
+    thresholds = policy.section("content")["model"]["thresholds"]
+    assert set(thresholds) <= set(classifier.rules)
+    assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 8_000_000
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+BAD = {
+    "empty": "",
+    "64KiB": "骂" * 65_536,
+    "control": "\x00\x01\x1b[31m\x7f" * 500,
+    "surrogates": "\ud800你好\udfff" * 100,
+    "emoji": "😀" * 10_000,
+    "newlines": "第一行\n第二行\r\n\t第三行",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_is_bounded(name: str) -> None:
+    classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
+    text = BAD[name]
+    started = time.perf_counter()
+    scores = classifier.scores(text)
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+    assert len(model_input(text)) < 1100  # a bounded prefix and suffix, whatever the length
+    classifier.explain(text[:200], "content.insult")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_bad_input_through_the_detector() -> None:
+    detector = ContentDetector(load_policy())
+    for text in BAD.values():
+        findings(detector, text)  # no exception
+
+
+# -- calibration and thresholds ---------------------------------------------------------------
+
+
+def test_calibration_is_monotone_and_inverts() -> None:
+    classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
+    grid = [i / 1000 for i in range(1001)]
+    for rule, calibrate in classifier.calibration.items():
+        values = [calibrate(x) for x in grid]
+        assert values == sorted(values), rule
+        for target in (0.5, 0.85, 0.97):
+            raw = calibrate.inverse(target)
+            if raw <= 1.0:
+                assert calibrate(raw) >= target
+                assert raw == 0.0 or calibrate(raw - 1e-6) < target + 1e-9
+
+
+def test_calibration_table_is_checked() -> None:
+    with pytest.raises(ValueError):
+        Calibration.from_json({"x": [0.0, 1.0], "y": [0.9, 0.1]})
+    table = Calibration.from_json({"x": [0.2, 0.8], "y": [0.0, 1.0]})
+    assert table(0.0) == 0.0 and table(0.5) == pytest.approx(0.5) and table(1.0) == 1.0
+
+
+def test_only_rules_with_a_threshold_fire(tiny: Path) -> None:
+    text = "周七的方案全是鼋鼍鼋鼍"
+    assert [f.rule for f in findings(ContentDetector(with_model(tiny, thresholds={})), text)] == []
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    assert detector.judge is not None and detector.judge.cutoffs.thresholds == {"content.defamation": 0.5}
+    assert [f.rule for f in findings(detector, text)] == ["content.defamation"]
+
+
+def test_policy_schema_checks_the_model_keys() -> None:
+    data = {
+        "rules": {},
+        "content": {"model": {"enabled": "yes", "thresholds": {"content.insult": 1.5, "content.nope": 0.5}}},
+    }
+    problems = [p.at("policy.toml") for p in policy_problems(data) if "model" in p.at("")]
+    assert any("enabled: must be true or false" in p for p in problems)
+    assert any('"content.insult": must be a probability' in p for p in problems)
+    assert any('"content.nope": unknown rule' in p for p in problems)
+
+
+# -- the decision: evidence, frames, reload, scan ---------------------------------------------
+
+
+def test_a_model_hit_carries_model_and_score(tiny: Path) -> None:
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    (finding,) = findings(detector, "周七的方案全是鼋鼍鼋鼍")
+    version = TextClassifier.load(tiny).version
+    assert finding.evidence["model"] == {"name": "qunguard-content", "version": version}
+    assert 0.5 <= finding.evidence["score"] <= 1.0 and finding.evidence["terms"] == []
+
+
+def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    assert findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍") == []
+    trace: list[str] = []
+    detector.scan_text("严禁说周七的方案全是鼋鼍鼋鼍", trace)
+    assert any("vetoed" in line for line in trace)
+    # the frame governs its own clause only
+    assert [f.rule for f in findings(detector, "严禁迟到，周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
+
+
+def test_the_model_reloads_live(tiny: Path, tmp_path: Path) -> None:
+    model = tmp_path / "content.bin"
+    shutil.copy(tiny, model)
+    shutil.copy(tiny.with_suffix(".json"), tmp_path / "content.json")
+    detector = ContentDetector(with_model(model, thresholds={"content.defamation": 0.5}))
+    before = detector.judge.model if detector.judge else None
+    assert not detector.changed()
+    train(tiny_set()[:60], None, tmp_path / "next", TINY)
+    model.write_bytes(b"partial")  # a copy in progress: refused, the old model stays
+    assert detector.changed() and not detector.reload()
+    assert detector.judge is not None and detector.judge.model == before
+    shutil.copy(tmp_path / "next" / "content.bin", model)
+    shutil.copy(tmp_path / "next" / "content.json", tmp_path / "content.json")
+    assert detector.reload()
+    assert detector.judge is not None and detector.judge.model != before
+
+
+def test_scan_shows_the_score_and_the_ngrams(tiny: Path) -> None:
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    out = io.StringIO()
+    code = run_scan(detector, "周七的方案全是鼋鼍鼋鼍", None, True, io.StringIO(), out, io.StringIO())
+    assert code == 1
+    (hit,) = json.loads(out.getvalue())["hits"]
+    assert hit["model"]["name"] == "qunguard-content" and hit["score"] >= 0.5
+    assert any("鼋" in f["ngram"] or "鼍" in f["ngram"] for f in hit["features"])
+    text = io.StringIO()
+    run_scan(detector, "周七的方案全是鼋鼍鼋鼍", None, False, io.StringIO(), text, io.StringIO())
+    assert "score" in text.getvalue() and "drivers:" in text.getvalue()
+
+
+CORPUS = CONFIG_DIR.parent.parent / "shared" / "corpus" / "content.jsonl"
+
+
+@pytest.mark.skipif(not CORPUS.is_file(), reason="the shared corpus is not beside the checkout")
+def test_where_the_model_is_silent_nothing_changes() -> None:
+    """The shared corpus, model on and off: the same findings; only model evidence is added."""
+    on = ContentDetector(load_policy())
+    off_policy = load_policy()
+    content = {**off_policy.section("content"), "model": {"enabled": False}}
+    off = ContentDetector(replace(off_policy, sections={**off_policy.sections, "content": content}))
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("kind") != "message" or not event.get("text"):
+            continue
+        a = {f.rule: f.evidence for f in findings(on, event["text"])}
+        b = {f.rule: f.evidence for f in findings(off, event["text"])}
+        assert a.keys() >= b.keys()
+        for rule, evidence in b.items():
+            assert {k: v for k, v in a[rule].items() if k not in ("model", "score")} == evidence
+
+
+def test_model_train_command_prints_a_summary(tmp_path: Path) -> None:
+    from agents.cli import model as cli
+    from agents.cli.parser import build_parser
+
+    args = build_parser().parse_args(["model", "train", "--out", str(tmp_path), "--datasets", str(tmp_path)])
+    assert args.func is cli.cmd_model_train
+    assert cli.cmd_model_train(args) == 2  # no datasets there: one error line, exit 2
+    out = io.StringIO()
+    assert cli.run_train(tiny_set(), None, tmp_path, 2, out) == 0
+    text = out.getvalue()
+    assert "content.bin" in text and "author_a" in text and "content.defamation" in text
