@@ -1,4 +1,4 @@
-"""A test double of agents.stores.reference.ReferenceCache: the sample roster and ledger behind a
+"""A test double of agents.stores.cache.ReferenceCache: the sample roster and ledger behind a
 gate that stays refused, as after a FLUSHALL, until `reload()`."""
 
 from __future__ import annotations

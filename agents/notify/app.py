@@ -34,8 +34,8 @@ from agents.runtime.internal import internal_topic
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import partition_of
 from agents.runtime.ticks import is_tick, register_ticks
+from agents.stores.cache import ReferenceCache
 from agents.stores.dedupe import SentStore
-from agents.stores.reference import ReferenceCache
 from streams.notify.config import NotifyConfig
 from topics.catalog import NOTIFY_DEADLETTER, VIOLATIONS, TopicSpec
 

@@ -41,7 +41,7 @@ Forward = Callable[[str, bytes], Awaitable[None]]
 
 
 class Reference(RosterView, LedgerView, Protocol):
-    """agents.stores.reference.ReferenceCache: the roster and ledger from Redis, refreshed on demand."""
+    """agents.stores.cache.ReferenceCache: the roster and ledger from Redis, refreshed on demand."""
 
     async def refresh(self) -> None: ...
 

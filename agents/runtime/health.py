@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class ReferenceHealth(Protocol):
-    """agents.stores.reference.ReferenceCache as health sees it."""
+    """agents.stores.cache.ReferenceCache as health sees it."""
 
     def refusals(self) -> Mapping[str, str]: ...
 

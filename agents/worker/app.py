@@ -68,8 +68,8 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     policy = load_policy(settings.policy_path)
     ladder_store = None  # the Redis read model of the ladder; none with a given reference (unit tests)
     if reference is None:
+        from agents.stores.cache import ReferenceCache
         from agents.stores.ladder import LadderStore
-        from agents.stores.reference import ReferenceCache
         from agents.worker.policy_guard import guard_policy_version
 
         guard_policy_version(app, settings, policy.version)  # one policy per consumer group, or exit 2

@@ -50,7 +50,7 @@ GROUP_KEYED = frozenset((MESSAGES.name, MEMBERSHIP.name))  # co-partitioned with
 
 
 class ReferenceSource(Protocol):
-    """The worker-local view of Redis reference data (see agents.stores.reference.ReferenceCache)."""
+    """The worker-local view of Redis reference data (see agents.stores.cache.ReferenceCache)."""
 
     async def refresh(self) -> None: ...
 

@@ -17,7 +17,8 @@ from agents.connect.settings import Settings
 from agents.dev.embedded import free_port
 from agents.intake import loaders
 from agents.intake.loaders import PublishError, diff_roster, load_ledger, load_roster
-from agents.stores.reference import ReferenceCache, ReferenceStore
+from agents.stores.cache import ReferenceCache
+from agents.stores.reference import ReferenceStore
 from tests.conftest import CORPUS
 from topics.catalog import ROSTER
 from topics.codec import decode_event

@@ -24,7 +24,7 @@ from agents.connect.kafka import producer_config
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, worker
 from agents.intake.loaders import load_ledger, load_roster
-from agents.stores.reference import ReferenceCache
+from agents.stores.cache import ReferenceCache
 from config import SAMPLE_DIR
 from tests.support import message, self_signed_certificate, violations_for
 from topics.catalog import MESSAGES

@@ -12,8 +12,9 @@ import redis
 import redis.asyncio
 from prometheus_client import REGISTRY
 
+from agents.stores.cache import ReferenceCache
 from agents.stores.keys import RedisKeys
-from agents.stores.reference import DatasetMeta, ReferenceCache, ReferenceStore
+from agents.stores.reference import DatasetMeta, ReferenceStore
 from config import SAMPLE_DIR
 from topics.reference import read_ledger, read_roster
 
@@ -52,7 +53,7 @@ def test_a_flush_is_refused_until_the_next_load(store: ReferenceStore, redis_url
         await cache.refresh()
         assert cache.refusals() == {} and unavailable("roster") == 0
         store.client.flushdb()
-        with caplog.at_level(logging.ERROR, "agents.stores.reference"):
+        with caplog.at_level(logging.ERROR, "agents.stores.cache"):
             await cache.refresh_if_stale(force=True)
             await cache.refresh_if_stale(force=True)
             await cache.refresh_employee("E0006")  # an hr.roster event after the flush

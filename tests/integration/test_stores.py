@@ -11,8 +11,9 @@ import redis
 import redis.asyncio
 
 from agents.dev.embedded import free_port
+from agents.stores.cache import ReferenceCache
 from agents.stores.keys import RedisKeys
-from agents.stores.reference import ConcurrentLoadError, DatasetMeta, ReferenceCache, ReferenceStore
+from agents.stores.reference import ConcurrentLoadError, DatasetMeta, ReferenceStore
 from streams.core.directory import LedgerView, RosterView
 from tests.conftest import CORPUS
 from topics.reference import read_ledger, read_roster

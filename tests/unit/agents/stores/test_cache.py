@@ -1,13 +1,14 @@
 """A full reload of the reference cache decodes in slices with turns of the event loop between
-them (agents.stores.reference.DECODE_SLICE), so a 100,000-employee roster does not hold up the
+them (agents.stores.cache.DECODE_SLICE), so a 100,000-employee roster does not hold up the
 worker's other agents and timers for the whole decode."""
 
 from __future__ import annotations
 
 import asyncio
 
-from agents.stores import reference
-from agents.stores.reference import _decode_in_slices, decode_employee, encode_record
+from agents.stores import cache
+from agents.stores.cache import _decode_in_slices
+from agents.stores.reference import decode_employee, encode_record
 from topics.reference import Employee
 
 
@@ -16,7 +17,7 @@ def employee(n: int) -> Employee:
 
 
 async def test_a_reload_gives_the_loop_a_turn_between_slices(monkeypatch) -> None:
-    monkeypatch.setattr(reference, "DECODE_SLICE", 100)
+    monkeypatch.setattr(cache, "DECODE_SLICE", 100)
     raw = {e.employee_id.encode(): encode_record(e) for e in map(employee, range(450))}
     turns = 0
 
