@@ -19,7 +19,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,8 @@ from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config, reader_config
 from agents.connect.offsets import caught_up, end_offsets
 from agents.connect.settings import Settings
-from agents.dev.embedded import Service, free_port, notifier, worker
+from agents.dev.embedded import Service, notifier, worker
+from agents.dev.webhook import LocalWebhook
 from agents.intake.loaders import load_ledger, load_roster
 from agents.notify.run import NotifySettings
 from agents.worker.topology import Topology
@@ -219,35 +219,21 @@ def probe(bootstrap: str, account: str, timeout: float = 60.0) -> str | None:
 # webhook
 
 
-class SlowWebhook(threading.Thread):
+class SlowWebhook(LocalWebhook):
     """An HTTP server on a loopback port that answers every POST after `delay` seconds and
     records the messages it was sent, in arrival order; `counted` those of violations whose id
     starts with `prefix`."""
 
     def __init__(self, delay: float, prefix: str) -> None:
-        super().__init__(daemon=True)
+        super().__init__("/hook")
         self.delay = delay
         self.prefix = prefix
-        self.port = free_port()
         self.received: list[dict] = []
         self.in_flight = self.most_in_flight = 0
-        self.ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_post("/hook", self.handle)
-        runner = web.AppRunner(app)
-        self.loop.run_until_complete(runner.setup())
-        self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(runner.cleanup())
+        return f"{self.base_url()}/hook"
 
     async def handle(self, request: web.Request) -> web.Response:
         self.in_flight += 1
@@ -263,10 +249,6 @@ class SlowWebhook(threading.Thread):
 
     def counted(self) -> int:
         return sum(1 for body in list(self.received) if self.ours(body))
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.join(10)
 
 
 def write_notify_config(path: Path, url: str, concurrency: int) -> Path:

@@ -7,10 +7,8 @@ violation records end on moderation.notify.deadletter."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from agents.connect.kafka import producer_config
 from agents.connect.offsets import caught_up, end_offsets
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, free_port, notifier, tansu
+from agents.dev.webhook import LocalWebhook
 from agents.intake.loaders import load_ledger, load_roster
 from agents.notify.run import NotifySettings
 from config import SAMPLE_DIR
@@ -39,28 +38,14 @@ def notify_bootstrap(tmp_path_factory: pytest.TempPathFactory):
     service.stop()
 
 
-class Webhooks(threading.Thread):
-    """An aiohttp server on a loopback port: records every request per path; /people fails its
-    first `fail_first` requests with HTTP 500, /broken always fails."""
+class Webhooks(LocalWebhook):
+    """Records every request per path; /people fails its first `fail_first` requests with HTTP
+    500, /broken always fails."""
 
     def __init__(self, fail_first: int = 3) -> None:
-        super().__init__(daemon=True)
-        self.port = free_port()
+        super().__init__("/{name}")
         self.fail_first = fail_first
         self.requests: list[tuple[str, int, dict]] = []  # (path, status answered, body)
-        self.ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_post("/{name}", self.handle)
-        runner = web.AppRunner(app)
-        self.loop.run_until_complete(runner.setup())
-        self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(runner.cleanup())
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -76,10 +61,6 @@ class Webhooks(threading.Thread):
 
     def delivered(self, name: str) -> list[dict]:
         return [body for path, status, body in list(self.requests) if path == name and status == 200]
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.join(10)
 
 
 def write_config(path: Path, port: int) -> Path:
