@@ -10,7 +10,7 @@ from agents.runtime.deadletter import MemoryDeadLetterSink
 from agents.runtime.records import RawRecord
 from streams.core.policy import load_policy
 from streams.notify.config import load_notify_config
-from tests.gated_reference import GatedReference
+from tests.reference_doubles import GatedReference
 from topics.catalog import VIOLATIONS
 from topics.codec import encode
 from topics.violation import Violation

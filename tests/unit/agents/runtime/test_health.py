@@ -4,7 +4,7 @@ judged by; not ready, with every cause, while a dataset is refused."""
 from __future__ import annotations
 
 from agents.runtime.health import reference_check
-from tests.gated_reference import CAUSE, GatedReference
+from tests.reference_doubles import CAUSE, GatedReference
 
 
 def test_the_reference_check_names_each_refused_dataset() -> None:

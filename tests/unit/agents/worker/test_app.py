@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
 import pytest
 
@@ -12,47 +10,16 @@ from agents.runtime.deadletter import MemoryDeadLetterSink
 from agents.worker.app import create_app
 from agents.worker.ladder import forward_record
 from agents.worker.outputs import MemoryViolationSink
-from config import SAMPLE_DIR
-from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.detectors import build_detectors
+from tests.reference_doubles import StaticReference
 from topics.codec import decode_event
-from topics.reference import read_ledger, read_roster
-
-
-class StaticReference(MemoryRoster):
-    """Reference data from the sample CSVs; refreshing is a no-op because memory is the source."""
-
-    def __init__(self, roster_csv: Path, ledger_csv: Path) -> None:
-        super().__init__(read_roster(roster_csv))
-        self.ledger = MemoryLedger(read_ledger(ledger_csv))
-        self.refreshed: list[str] = []
-
-    def group(self, group_id):
-        return self.ledger.group(group_id)
-
-    def groups(self):
-        return self.ledger.groups()
-
-    async def refresh(self) -> None:
-        self.refreshed.append("*")
-
-    async def refresh_employee(self, employee_id: str) -> None:
-        self.refreshed.append(employee_id)
-
-    async def refresh_if_stale(self) -> None:
-        pass
-
-    async def usable(self) -> None: ...
-
-    def refusals(self) -> dict[str, str]:
-        return {}
 
 
 @pytest.fixture
 def app():
-    reference = StaticReference(SAMPLE_DIR / "roster.csv", SAMPLE_DIR / "ledger.csv")
+    reference = StaticReference.sample()
     app = create_app(Settings(app_id="qunguard-unit"), reference=reference)
     app.finalize()
     app.flow_control.resume()

@@ -8,36 +8,13 @@ import orjson
 
 from agents.runtime.records import RawRecord
 from agents.worker.moderator import Moderator
-from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.detectors import build_detectors
 from tests.membership_world import EMPLOYEES
+from tests.reference_doubles import StaticReference
 from topics.catalog import MEMBERSHIP
 from topics.codec import decode_event
-
-
-class Reference(MemoryRoster):
-    def __init__(self) -> None:
-        super().__init__(EMPLOYEES)
-        self.ledger = MemoryLedger()
-
-    def group(self, group_id: str):
-        return self.ledger.group(group_id)
-
-    def groups(self):
-        return self.ledger.groups()
-
-    async def refresh(self) -> None: ...
-
-    async def refresh_employee(self, employee_id: str) -> None: ...
-
-    async def refresh_if_stale(self) -> None: ...
-
-    async def usable(self) -> None: ...
-
-    def refusals(self) -> dict[str, str]:
-        return {}
 
 
 class Recorder:
@@ -58,7 +35,7 @@ def record(offset: int, doc: dict[str, Any]) -> RawRecord:
 
 
 async def test_handle_forwards_the_plans_other_keys_fan_out_included() -> None:
-    policy, reference = load_policy(), Reference()
+    policy, reference = load_policy(), StaticReference(EMPLOYEES)
     engine = RuleEngine(policy, reference, reference, build_detectors(policy))
     forwarder, violations, dead_letters = Recorder(), Recorder(), Recorder()
     moderator = Moderator(engine, reference, violations, dead_letters, forwarder)

@@ -18,7 +18,8 @@ from agents.worker.outputs import MemoryViolationSink
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.detectors import build_detectors
-from tests.unit.agents.worker.test_moderator import Reference
+from tests.membership_world import EMPLOYEES
+from tests.reference_doubles import StaticReference
 from topics.catalog import MESSAGES, ROSTER
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -26,7 +27,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 class Door:
     def __init__(self) -> None:
-        policy, reference = load_policy(), Reference()
+        policy, reference = load_policy(), StaticReference(EMPLOYEES)
         engine = RuleEngine(policy, reference, reference, build_detectors(policy))
         self.violations, self.dead_letters = MemoryViolationSink(), MemoryDeadLetterSink()
         self.moderator = Moderator(engine, reference, self.violations, self.dead_letters)

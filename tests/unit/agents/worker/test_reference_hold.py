@@ -15,7 +15,7 @@ from agents.worker.outputs import MemoryViolationSink
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.detectors import build_detectors
-from tests.gated_reference import GatedReference
+from tests.reference_doubles import GatedReference
 from topics.catalog import MESSAGES
 
 
