@@ -20,7 +20,7 @@ demo: venv
 	$(BIN)/qunguard dev
 
 test: venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 lint: venv
 	$(BIN)/ruff check .
