@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from agents.connect.settings import Settings
 from agents.runtime.process import run_app
 from agents.worker.app import create_app
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings) -> NoReturn:
     return run_app(
         settings,
         lambda: create_app(settings),
