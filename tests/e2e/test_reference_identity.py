@@ -74,7 +74,9 @@ def hold_and_resume(bootstrap: str, unique: str, tmp_path: Path, wipe: Wipe) -> 
 
         store = wipe(store)
         for port, proc in zip(ports, procs, strict=True):
-            refused = wait_for(lambda port=port: refused_reference(port), 60, "refused", proc.log_path)
+            # both datasets are judged by one check, but a record's own refresh may have looked
+            # at the roster first: wait until the periodic check has refused both
+            refused = wait_for(lambda port=port: both_refused(port), 60, "refused", proc.log_path)
             assert set(refused["refused"]) == {"roster", "ledger"}, refused
             assert "generation marker qg:roster:meta is missing" in refused["reason"]
             assert "qunguard roster load" in refused["refused"]["roster"]
@@ -144,6 +146,11 @@ def refused_reference(port: int) -> dict | None:
         return None
     check = found[1]["checks"].get("reference", {})
     return None if check.get("ok", True) else check
+
+
+def both_refused(port: int) -> dict | None:
+    check = refused_reference(port)
+    return check if check is not None and set(check["refused"]) == {"roster", "ledger"} else None
 
 
 def judged(bootstrap: str, event_ids: set[str], done: Callable[[set], bool]) -> dict[tuple[str, str], dict]:
