@@ -71,23 +71,32 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
         say(load_roster(SAMPLE_DIR / "roster.csv", settings).summary())
         proc = worker(stack.workdir, settings.env())
         notify = DevNotifier(stack.workdir, settings)
+        watcher = Consumer(reader_config(stack.bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
         try:
             proc.start()
             say(f"worker  started (pid {proc.proc.pid}), consumer group {settings.app_id!r}")
             say(notify.start())
-            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify)
+            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify, watcher)
             return _show_notifications(stack.bootstrap, notify) if code == 0 else code
         finally:
+            # the processes first: closing the watcher leaves its consumer group, which can take
+            # a while, and Ctrl-C must not leave a worker or notifier behind meanwhile
             notify.stop()
             proc.stop(timeout=20)
             say("stopped notifier")
+            watcher.close()
             say("stopped worker, broker and redis")
 
 
 def _show(
-    bootstrap: str, settings: Settings, proc: Service, events_path: Path, follow: bool, notify: DevNotifier
+    bootstrap: str,
+    settings: Settings,
+    proc: Service,
+    events_path: Path,
+    follow: bool,
+    notify: DevNotifier,
+    watcher: Consumer,
 ) -> int:
-    watcher = Consumer(reader_config(bootstrap, "qunguard-dev", **{"enable.partition.eof": True}))
     watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
     try:
         # Membership first: who is in a group is known before its messages are judged (e.g. who
@@ -135,8 +144,6 @@ def _show(
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    finally:
-        watcher.close()
 
 
 def _show_notifications(bootstrap: str, notify: DevNotifier) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import NoReturn
 
@@ -19,6 +21,15 @@ from agents.connect.settings import Settings
 from agents.runtime.app import use_event_loop
 from agents.runtime.logs import configure_logging
 from topics.catalog import TopicSpec
+
+EXIT_GRACE_SECONDS = 15.0
+
+
+def _join_threads(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def run_app(
@@ -41,10 +52,11 @@ def run_app(
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     else:
         code = 0
-    # Faust has stopped the app by now (offsets committed, producer flushed), but a thread of
-    # mode's (the aiokafka consumer's ServiceThread) sometimes never ends after that, and the
-    # interpreter would wait for it at exit forever: a SIGTERMed worker stayed up, and
-    # `qunguard dev --follow` and its tests timed out on Ctrl-C. So the process ends here.
+    # The consumer's thread (a mode ServiceThread) finishes the shutdown, the last commit
+    # included, after this returns; the interpreter would wait for it at exit, but it sometimes
+    # never ends: a SIGTERMed worker stayed up, and `qunguard dev --follow` and its tests timed
+    # out on Ctrl-C. So give the threads a bounded time to finish, then end the process.
+    _join_threads(EXIT_GRACE_SECONDS)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
