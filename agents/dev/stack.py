@@ -47,7 +47,11 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
     if not events_path.is_file():
         print(f"qunguard dev: {events_path}: no such file", file=sys.stderr)
         return 2
+    # Ctrl-C and SIGTERM both stop the stack cleanly; SIGINT is set explicitly because a process
+    # started in the background by a non-interactive shell inherits it ignored (and Python then
+    # installs no KeyboardInterrupt handler), which left `dev --follow` deaf to Ctrl-C there.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     with embedded_stack(workdir) as stack:
         policy_path, policy_changes = dev_policy(stack.workdir)
         settings = Settings(
