@@ -127,7 +127,6 @@ def wait_committed(bootstrap: str, group: str, topics: list[str], proc: Service,
     return True
 
 
-# ---------------------------------------------------------------------------------------------
 # roster
 
 
@@ -215,7 +214,6 @@ def probe(bootstrap: str, account: str, timeout: float = 60.0) -> str | None:
         reader.close()
 
 
-# ---------------------------------------------------------------------------------------------
 # webhook
 
 

@@ -43,7 +43,6 @@ UNAVAILABLE = Gauge(
 )
 
 
-# ---------------------------------------------------------------------------------------------
 # Worker-local cache (asynchronous refresh, synchronous lookups)
 
 Stored = tuple[DatasetMeta, int]  # a dataset's meta in Redis and how many records its data key holds

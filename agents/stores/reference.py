@@ -143,7 +143,6 @@ def _decode(kind: Any, raw: bytes, key: str) -> Any:
         raise StoredRecordError(f"{key}: stored {kind.__name__} is invalid: {exc}") from None
 
 
-# ---------------------------------------------------------------------------------------------
 # Writer and snapshot reader (synchronous: used by the loaders and admin tools)
 
 
