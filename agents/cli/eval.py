@@ -4,10 +4,10 @@ The engine is the `ContentDetector` the policy configures (lexicon, structural c
 learned model when the policy turns it on), called as replay and the worker call it. Sections,
 each naming the data its figures come from:
 
-- `cv`: k-fold cross-validation over the labelled authors a+b (folds by a hash of the text,
+- `cv`: k-fold cross-validation over the labelled training authors (folds by a hash of the text,
   streams.content.datasets.fold_of); with the model on, it is retrained for every fold on the
   other folds (agents.cli.model), so no figure comes from a model that saw the example;
-- `held_out`: author c, the held-out author (scored with the shipped engine; never trained or
+- `held_out`: authors c and g, held out (scored with the shipped engine; never trained or
   tuned on);
 - `cold`: COLD's dev split, offensive (content.insult, inflammatory or political fired) against
   its label, as balanced accuracy;
@@ -36,7 +36,7 @@ from typing import Any, Protocol, TextIO
 from config import CONFIG_DIR
 from streams.content import evaluation
 from streams.content.datasets import (
-    HELD_OUT_AUTHOR,
+    HELD_OUT_AUTHORS,
     LABELLED_DIR,
     OFFENSIVE_RULES,
     TRAINING_AUTHORS,
@@ -161,10 +161,10 @@ def cross_validation(
 
 
 def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
-    path = author_file(HELD_OUT_AUTHOR, options.labelled)
-    examples = [e for e in read_authors((HELD_OUT_AUTHOR,), options.labelled) if _keep(options.quick)(e.text)]
+    files = " + ".join(_shown(author_file(a, options.labelled)) for a in HELD_OUT_AUTHORS)
+    examples = [e for e in read_authors(HELD_OUT_AUTHORS, options.labelled) if _keep(options.quick)(e.text)]
     return {
-        "data": f"{_shown(path)}: {len(examples)} examples of the held-out author (never trained or tuned on)",
+        "data": f"{files}: {len(examples)} examples of the held-out authors (never trained or tuned on)",
         **_labelled_section(detector, examples),
     }
 
@@ -251,7 +251,7 @@ def _shown(path: Path) -> str:
 def _inputs_missing(section: str, options: EvalOptions) -> str | None:
     needs = {
         "cv": [author_file(a, options.labelled) for a in TRAINING_AUTHORS],
-        "held_out": [author_file(HELD_OUT_AUTHOR, options.labelled)],
+        "held_out": [author_file(a, options.labelled) for a in HELD_OUT_AUTHORS],
         "cold": [options.datasets / "cold" / "dev.csv"],
         "benign": [options.datasets / "benign"],
         "corpus": [options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"],
@@ -296,7 +296,7 @@ def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> 
 def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out author, COLD, "
+        help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out authors, COLD, "
         "benign dialogues",
         description=__doc__.split("\n\n")[0],
     )

@@ -7,8 +7,8 @@ from typing import Any, TextIO
 from agents.cli.table import row
 
 _TITLES = {
-    "cv": "(a) cross-validation, authors a+b",
-    "held_out": "(b) held-out author c",
+    "cv": "(a) cross-validation, the training authors (a, b, d, e, f)",
+    "held_out": "(b) held-out authors c and g",
     "cold": "(c) COLD dev: offensive vs safe",
     "benign": "(d) benign dialogues: false alarms",
     "corpus": "(e) shared development corpus",

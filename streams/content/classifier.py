@@ -1,25 +1,29 @@
 """The learned content classifier: a fastText model over the characters of a message, with calibrated
-per-rule probabilities. Trained by `qunguard model train` (streams.content.training); used by the
+per-head probabilities. Trained by `qunguard model train` (streams.content.training); used by the
 content detector (streams.content.verdict) and by `qunguard eval`.
 
 Stable API (other modules rely on exactly this):
 
     classifier = TextClassifier.load(Path("config/model/content.bin"))   # ModelError names the file
-    classifier.name, classifier.version, classifier.rules, classifier.meta
-    classifier.scores(text) -> dict[rule, float]          # calibrated P(rule | text), every rule it knows
-    classifier.score(text, rule) -> float
-    cutoffs = classifier.cutoffs({"content.insult": 0.9})  # per-rule thresholds, checked once
-    classifier.confident(text, cutoffs) -> dict[rule, float]   # the rules at or above their threshold
-    classifier.explain(text, rule) -> list[(ngram, drop)]      # the character n-grams that drove it
+    classifier.name, classifier.version, classifier.heads, classifier.meta
+    classifier.scores(text) -> dict[head, float]          # calibrated P(head | text), every head it knows
+    classifier.score(text, head) -> float
+    cutoffs = classifier.cutoffs({"content.insult": 0.9})  # per-head thresholds, checked once
+    classifier.confident(text, cutoffs) -> dict[head, float]   # the heads at or above their threshold
+    classifier.explain(text, head) -> list[(ngram, drop)]      # the character n-grams that drove it
+
+A head is one output of the model: a rule id (`content.insult`, learned from workplace examples) or
+a rule id with a qualifier (`content.insult#public`, learned from public comments), so that data
+of another register gets its own calibration and threshold and still fires its rule (`rule_of`).
 
 A model is two files side by side: the fastText model (`NAME.bin`) and its metadata (`NAME.json`:
-name, format, the model file's SHA-256, the labels, one isotonic calibration table per rule fitted
+name, format, the model file's SHA-256, the labels, one isotonic calibration table per head fitted
 on out-of-fold predictions at training time, the suggested thresholds and a summary of the training
 data). The version is the start of the model file's digest, checked before fastText reads a byte,
 so a truncated or swapped file is a clear error, not a crash in C++.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
-simplified, noise removed: `model_input`), and only its first `HEAD` and last `TAIL` characters are
+simplified, noise removed: `model_input`), links and long numbers become placeholder words, and only its first `HEAD` and last `TAIL` characters are
 scored, so 64 KiB of text, control characters, lone surrogates or 10,000 emoji cost no more than a
 long chat message (emoji and control characters are noise: they normalise away).
 """
@@ -30,6 +34,7 @@ import bisect
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -38,12 +43,17 @@ from typing import Any
 
 from streams.content.normalize import NormalizeOptions, Normalizer
 
-FORMAT = 1
+FORMAT = 2  # 2: links and long numbers reach the model as placeholder words
 LABEL_PREFIX = "__label__"
 NONE = "none"  # the label of text that violates no rule
 HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
+
+
+def rule_of(head: str) -> str:
+    """The rule a model head fires: `content.insult#public` → `content.insult`."""
+    return head.partition("#")[0]
 
 
 class ModelError(ValueError):
@@ -65,8 +75,22 @@ def model_view(text: str) -> str:
     return bounded(_normalizer().fast(text))
 
 
+# Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers):
+# the model sees that one was there, not its characters, so it cannot learn "a URL or an 18-digit
+# number is malicious or secret" (which fired it on documentation links and ticket numbers).
+_STRUCTURAL = re.compile(r"[0-9]{5,}|(?:https?|ftp|www)[a-z0-9]*")
+_ASCII_ALNUM = re.compile(r"[0-9a-z]")  # a quick scan first: most chat has neither
+
+
+def _placeholder(m: re.Match[str]) -> str:
+    return "号码" if m.group(0)[0].isdigit() else "网址"
+
+
 def bounded(view: str) -> str:
-    """At most the first HEAD and the last TAIL characters of a normalised view."""
+    """A normalised view as the model reads it: links and numbers of five or more digits replaced by
+    a placeholder word, then at most the first HEAD and the last TAIL characters."""
+    if _ASCII_ALNUM.search(view):
+        view = _STRUCTURAL.sub(_placeholder, view)
     return view if len(view) <= HEAD + TAIL else view[:HEAD] + view[-TAIL:]
 
 
@@ -123,7 +147,7 @@ class Calibration:
 
 @dataclass(frozen=True, slots=True)
 class Cutoffs:
-    """Per-rule thresholds on the calibrated score and the raw probabilities they amount to."""
+    """Per-head thresholds on the calibrated score and the raw probabilities they amount to."""
 
     thresholds: Mapping[str, float]
     raw: Mapping[str, float]  # fastText label → least raw probability that can pass
@@ -137,9 +161,9 @@ class TextClassifier:
         self.source = source
         self.name = str(meta["name"])
         self.version = str(meta["sha256"])[:12]
-        self.calibration = {rule: Calibration.from_json(t) for rule, t in meta["calibration"].items()}
-        self.rules = tuple(sorted(self.calibration))
-        self._labels = {f"{LABEL_PREFIX}{rule}": rule for rule in self.rules}
+        self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
+        self.heads = tuple(sorted(self.calibration))
+        self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
 
     @classmethod
     def load(cls, path: Path | str) -> TextClassifier:
@@ -184,23 +208,23 @@ class TextClassifier:
         return self._model.f.predict(line + "\n", k, floor, "replace")
 
     def scores(self, text: str) -> dict[str, float]:
-        """The calibrated probability of every rule the model knows; {} for text with nothing to score."""
+        """The calibrated probability of every head the model knows; {} for text with nothing to score."""
         raw = {self._labels.get(label): p for p, label in self._raw(model_input(text))}
-        return {rule: self.calibration[rule](raw.get(rule, 0.0)) for rule in self.rules} if raw else {}
+        return {head: self.calibration[head](raw.get(head, 0.0)) for head in self.heads} if raw else {}
 
-    def score(self, text: str, rule: str) -> float:
-        return self.scores(text).get(rule, 0.0)
+    def score(self, text: str, head: str) -> float:
+        return self.scores(text).get(head, 0.0)
 
     def cutoffs(self, thresholds: Mapping[str, float]) -> Cutoffs:
-        """Thresholds for `confident`; ModelError for a rule the model was not trained on."""
-        unknown = sorted(set(thresholds) - set(self.rules))
+        """Thresholds for `confident`; ModelError for a head the model was not trained on."""
+        unknown = sorted(set(thresholds) - set(self.heads))
         if unknown:
             raise ModelError(f"{self.source}: the model has no label for {', '.join(unknown)}")
-        raw = {f"{LABEL_PREFIX}{r}": self.calibration[r].inverse(t) for r, t in thresholds.items()}
+        raw = {f"{LABEL_PREFIX}{h}": self.calibration[h].inverse(t) for h, t in thresholds.items()}
         return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0))
 
     def confident(self, text: str, cutoffs: Cutoffs, view: str | None = None) -> dict[str, float]:
-        """The rules of `cutoffs` whose calibrated score reaches their threshold, with the score.
+        """The heads of `cutoffs` whose calibrated score reaches their threshold, with the score.
         `view`: the caller's normalised view of `text` under `MODEL_OPTIONS`, when it has one. The
         hot path: one prediction that returns only labels above the least raw cutoff (usually none)."""
         if cutoffs.floor > 1.0:
@@ -210,16 +234,16 @@ class TextClassifier:
         for p, label in self._raw(line, -1, cutoffs.floor):
             need = cutoffs.raw.get(label)
             if need is not None and p >= need:
-                rule = self._labels[label]
-                out[rule] = self.calibration[rule](p)
+                head = self._labels[label]
+                out[head] = self.calibration[head](p)
         return out
 
-    def explain(self, text: str, rule: str, top: int = 5) -> list[tuple[str, float]]:
-        """The character n-grams of the normalised text whose removal lowers `rule`'s log-odds most
+    def explain(self, text: str, head: str, top: int = 5) -> list[tuple[str, float]]:
+        """The character n-grams of the normalised text whose removal lowers the log-odds of `head` most
         (occlusion), with that drop, strongest first, non-overlapping; [] when nothing lowers it.
         Log-odds, not the calibrated score: that saturates at the top of its table."""
         view = model_view(text)
-        label = f"{LABEL_PREFIX}{rule}"
+        label = f"{LABEL_PREFIX}{head}"
 
         def log_odds(v: str) -> float:
             found = self._raw(tokens(v))

@@ -21,7 +21,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from streams.content.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
-from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, PINYIN, TERM, Entry, Hit, Match, terms_of
+from streams.content.matcher import (
+    ALLOW,
+    FRAME,
+    FRAME_AFTER,
+    MENTION,
+    PINYIN,
+    TERM,
+    Entry,
+    Hit,
+    Match,
+    terms_of,
+)
 from streams.content.normalize import NUMERALS, Normalized
 from streams.content.segment import MessageWords, Segmenter
 
@@ -69,7 +80,7 @@ class Context:
         self, original: str, norm: Normalized, matches: list[Match], trace: list[str] | None = None
     ) -> list[Hit]:
         allows = [m for m in matches if m.entry.kind == ALLOW]
-        frames = [m for m in matches if m.entry.kind in (FRAME, FRAME_AFTER)]
+        frames = [m for m in matches if m.entry.kind in (FRAME, FRAME_AFTER, MENTION)]
         kept: dict[str, list[Match]] = defaultdict(list)
         terms = [m for m in matches if m.entry.kind == TERM]
         words = None
@@ -122,6 +133,8 @@ class Context:
             if reason:
                 return reason
         for frame in frames:
+            if frame.entry.kind == MENTION:
+                return f"a mention: the message is framed by {frame.entry.term!r} (the model still judges it)"
             if self._framed(norm, original, frame, m):
                 side = "prohibition frame" if frame.entry.kind == FRAME else "after-frame"
                 return f"suppressed by {side} {frame.entry.term!r}"

@@ -57,6 +57,7 @@ class Lexicon:
     allow: tuple[str, ...]
     frames: tuple[str, ...]  # forbid what follows them (严禁发布赌博)
     frames_after: tuple[str, ...] = ()  # forbid what precedes them (赌博一经发现严肃处理)
+    mention_frames: tuple[str, ...] = ()  # make every hit of the message a mention (【辟谣】, 新闻：)
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -79,11 +80,12 @@ def load_lexicon(
     allow: tuple[str, ...] = ()
     frames: tuple[str, ...] = ()
     frames_after: tuple[str, ...] = ()
+    mention_frames: tuple[str, ...] = ()
     for path in sorted(folder.glob("*.txt")):
         if path.name == allow_file:
             allow = _plain_list(path, normalize)
         elif path.name == frames_file:
-            frames, frames_after = _frame_lists(path, normalize)
+            frames, frames_after, mention_frames = _frame_lists(path, normalize)
         else:
             rule = f"content.{path.stem}"
             if rule not in known:
@@ -91,7 +93,7 @@ def load_lexicon(
             file_terms, file_reqs = parse_rule_file(path, rule, _read(path), normalize)
             terms.extend(file_terms)
             requirements.extend(file_reqs)
-    return Lexicon(tuple(terms), tuple(requirements), allow, frames, frames_after)
+    return Lexicon(tuple(terms), tuple(requirements), allow, frames, frames_after, mention_frames)
 
 
 def fingerprint(folder: Path) -> str:
@@ -169,10 +171,11 @@ def _plain_list(path: Path, normalize: Callable[[str], str]) -> tuple[str, ...]:
     return sections[""]
 
 
-def _frame_lists(path: Path, normalize: Callable[[str], str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Frames before `@after` forbid what follows them; frames after it forbid what precedes them."""
-    sections = _sections(path, normalize, ("", "@after"))
-    return sections[""], sections["@after"]
+def _frame_lists(path: Path, normalize: Callable[[str], str]) -> tuple[tuple[str, ...], ...]:
+    """Frames before `@after` forbid what follows them; frames after it forbid what precedes them;
+    frames after `@mention` make the whole message a report about what it names."""
+    sections = _sections(path, normalize, ("", "@after", "@mention"))
+    return sections[""], sections["@after"], sections["@mention"]
 
 
 def _sections(

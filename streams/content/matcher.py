@@ -23,7 +23,7 @@ from streams.content.normalize import REPEAT_RUN, Normalizer
 from streams.content.pinyin import PinyinOptions, homophones
 from streams.content.segment import Segmenter
 
-TERM, ALLOW, FRAME, FRAME_AFTER, PROBE = "term", "allow", "frame", "frame_after", "probe"
+TERM, ALLOW, FRAME, FRAME_AFTER, MENTION, PROBE = "term", "allow", "frame", "frame_after", "mention", "probe"
 LITERAL, PINYIN = "literal", "pinyin"
 # Measured on 50k+ CJK patterns: the contiguous NFA scans faster than the default choice and the
 # DFA (whose tables for this many patterns no longer fit the cache) and builds in a third of a second.
@@ -97,6 +97,7 @@ class CompiledLexicon:
             (ALLOW, lexicon.allow),
             (FRAME, lexicon.frames),
             (FRAME_AFTER, lexicon.frames_after),
+            (MENTION, lexicon.mention_frames),
         ):
             for text in texts:
                 entries[normalizer(text)].append(Entry(kind, term=text))

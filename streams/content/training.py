@@ -1,9 +1,9 @@
 """Training the content classifier (streams.content.classifier): data, folds, calibration, thresholds.
 
-Data (streams.content.datasets reads it): COLD's train split (offensive → content.insult, safe →
-none), the training half of the benign dialogues (every turn → none) and our labelled workplace
+Data (streams.content.datasets reads it): COLD's train split (offensive → the head
+content.insult#public, safe → none), the training half of the benign dialogues (every turn → none) and our labelled workplace
 examples (a positive → its rule, a hard negative or benign line → none; repeated `oversample` times
-so a few thousand lines weigh against tens of thousands). Never the held-out author.
+so a few thousand lines weigh against tens of thousands). Never the held-out authors.
 
 One fastText model is fitted per job, each in a fresh single-threaded process (deterministic for a
 seed; fastText also carries state between trainings in one process, which here ended in NaN):
@@ -34,13 +34,14 @@ from typing import Any
 
 from streams.content.classifier import FORMAT, HEAD, LABEL_PREFIX, NONE, TAIL, Calibration, model_input
 from streams.content.datasets import (
-    HELD_OUT_AUTHOR,
+    HELD_OUT_AUTHORS,
     Labelled,
     benign_turns,
     read_cold,
     read_dialogues,
     stable_hash,
 )
+from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
 MODEL_NAME = "qunguard-content"
 ATTRIBUTION = (
@@ -64,6 +65,7 @@ class TrainingParams:
     folds: int = 5
     precision_target: float = 0.98
     benign_limit: float = 0.0005
+    public_benign_limit: float = 0.002  # content.insult#public: its share of ordinary chat flagged
 
     def fasttext_args(self) -> dict[str, Any]:
         return {
@@ -111,15 +113,15 @@ def gather(
     out: list[Example] = []
     for example in labelled:
         author = author_of(example)
-        if author == f"author_{HELD_OUT_AUTHOR}":
-            raise ValueError(f"{example.source}: author {HELD_OUT_AUTHOR} is held out: never trained on")
+        if author in {f"author_{held}" for held in HELD_OUT_AUTHORS}:
+            raise ValueError(f"{example.source}: {author} is held out: never trained on")
         label = example.rule if example.kind == "positive" and example.rule else NONE
         weight = oversample if label != NONE or negative_oversample is None else negative_oversample
         out.append(Example(model_input(example.text), label, author, weight))
     if datasets is not None:
         for comment in read_cold(datasets / "cold" / "train.csv"):
             out.append(
-                Example(model_input(comment.text), "content.insult" if comment.offensive else NONE, "cold")
+                Example(model_input(comment.text), PUBLIC_INSULT_HEAD if comment.offensive else NONE, "cold")
             )
         for _source, turn in benign_turns(read_dialogues(datasets / "benign"), "train"):
             out.append(Example(model_input(turn), NONE, "benign"))
@@ -188,6 +190,15 @@ def suggest_threshold(
     return chosen
 
 
+def suggest_balanced_threshold(
+    pairs: Sequence[tuple[float, bool]], benign: Sequence[float], limit: float
+) -> float | None:
+    """For a head learned from a public dataset: the grid threshold with the best balanced accuracy
+    on its (out-of-fold) examples among those firing on at most `limit` of the benign scores."""
+    allowed = [t for t in GRID if sum(1 for s in benign if s >= t) <= limit * max(1, len(benign))]
+    return max(allowed, key=lambda t: (_balanced(pairs, t) or 0.0, -t), default=None)
+
+
 def _figures(scores, truth, benign, t) -> dict[str, Any]:
     tp = sum(1 for s, y in zip(scores, truth, strict=True) if y and s >= t)
     fp = sum(1 for s, y in zip(scores, truth, strict=True) if not y and s >= t)
@@ -248,7 +259,8 @@ def train(
         "labels": list(labels),
         "rules": list(rules),
         "features": {
-            "input": "NFKC, case folding, traditional to simplified, look-alike variants, noise removed",
+            "input": "NFKC, case folding, traditional to simplified, look-alike variants, noise removed, "
+            "links and numbers of 5+ digits as placeholder words",
             "tokens": "characters",
             "word_ngrams": params.word_ngrams,
             "scored_chars": {"head": HEAD, "tail": TAIL},
@@ -290,12 +302,15 @@ def _calibrate_all(labels: tuple[str, ...], oof: Scored, loao: Scored, params: T
         benign = [cal(p[i]) for e, p in oof if e.source == "benign"]
         scores = [cal(p[i]) for _, p in loao]
         truth = [e.label == rule for e, _ in loao]
-        t = suggest_threshold(scores, truth, benign, params.precision_target, params.benign_limit)
+        if rule == PUBLIC_INSULT_HEAD:
+            cold = [(cal(p[i]), e.label == rule) for e, p in oof if e.source == "cold"]
+            t = suggest_balanced_threshold(cold, benign, params.public_benign_limit)
+        else:
+            t = suggest_threshold(scores, truth, benign, params.precision_target, params.benign_limit)
         suggested[rule] = t
         if t is not None:
             figures[rule] = _figures(scores, truth, benign, t)
-            if rule == "content.insult":
-                cold = [(cal(p[i]), e.label == rule) for e, p in oof if e.source == "cold"]
+            if rule == PUBLIC_INSULT_HEAD:
                 figures[rule]["cold_train_oof_balanced_accuracy"] = _balanced(cold, t)
     return calibration, suggested, figures
 

@@ -1,14 +1,15 @@
 """The learned model's part of a content decision (issue 14, layer 2), as the policy sets it.
 
 `[content.model]` in the policy: `enabled`, `path` (the model file; its `.json` sits beside it) and
-`thresholds`, one calibrated probability per rule the model may fire; a rule without a threshold is
-never fired by the model. Per message, `ModelJudge.hits` asks the classifier which of those rules
-reach their threshold (one fastText prediction). A rule that reaches it fires unless the words the
+`thresholds`, one calibrated probability per model head the model may fire (a rule id, or a rule id
+with a qualifier such as `content.insult#public`: streams.content.classifier); a head without a
+threshold never fires. Per message, `ModelJudge.hits` asks the classifier which of those heads
+reach their threshold (one fastText prediction). A head that reaches it fires its rule unless the words the
 model read are ones the dictionaries' context vetoes: the text a prohibition frame governs (严禁…
 to the end of its clause, …一经发现 back to the start of its sentence, streams.content.context's
-reach) and allow-list entries are set aside and the text scored again; a rule that no longer
-reaches its threshold is vetoed. The hit carries the model's name, version and score for the
-violation's evidence (`ModelHit`).
+reach) and allow-list entries are set aside and the text scored again; a head that no longer
+reaches its threshold is vetoed. Several heads of one rule make one hit, the best score's. The hit
+carries the model's name, version, head and score for the violation's evidence (`ModelHit`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.content.classifier import Cutoffs, TextClassifier
+from streams.content.classifier import Cutoffs, TextClassifier, rule_of
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
 from streams.content.normalize import Normalized
@@ -32,9 +33,11 @@ class ModelHit(Hit):
 
     score: float = 0.0
     model: tuple[str, str] = ("", "")  # name, version
+    head: str = ""  # the model output that fired (streams.content.classifier)
 
     def evidence(self) -> dict[str, Any]:
-        return {"model": {"name": self.model[0], "version": self.model[1]}, "score": round(self.score, 3)}
+        model = {"name": self.model[0], "version": self.model[1], "head": self.head or self.rule}
+        return {"model": model, "score": round(self.score, 3)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,7 @@ class ModelSettings:
     enabled: bool = False
     path: str = DEFAULT_PATH
     thresholds: Mapping[str, float] | None = None
+    defer_to_lexicon: bool = False  # streams.content.detector._deferred
 
     @classmethod
     def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
@@ -49,7 +53,8 @@ class ModelSettings:
         return cls(
             enabled=bool(data.get("enabled", False)),
             path=str(data.get("path", DEFAULT_PATH)),
-            thresholds={str(rule): float(t) for rule, t in (data.get("thresholds") or {}).items()},
+            thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
+            defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
         )
 
 
@@ -83,14 +88,17 @@ class ModelJudge:
         regions = vetoed_regions(text, norm, found, self.frame_window)
         if regions:
             kept = self.classifier.confident(_without(text, regions), self.cutoffs)
-            for rule in sorted(set(confident) - set(kept)):
+            for head in sorted(set(confident) - set(kept)):
                 if trace is not None:
                     trace.append(
-                        f"{rule}: model score {confident[rule]:.3f} vetoed: below "
-                        f"{self.cutoffs.thresholds[rule]:.2f} without the text prohibition frames"
+                        f"{head}: model score {confident[head]:.3f} vetoed: below "
+                        f"{self.cutoffs.thresholds[head]:.2f} without the text prohibition frames"
                         " govern or allow-list entries cover"
                     )
-                del confident[rule]
+                del confident[head]
+        best: dict[str, tuple[float, str]] = {}
+        for head, score in confident.items():
+            best[rule_of(head)] = max(best.get(rule_of(head), (0.0, "")), (score, head))
         return [
             ModelHit(
                 rule,
@@ -98,21 +106,22 @@ class ModelJudge:
                 0,
                 len(text),
                 (
-                    f"model {self.model[0]}@{self.model[1]}: score {score:.3f} >= {self.cutoffs.thresholds[rule]:.2f}",
+                    f"model {self.model[0]}@{self.model[1]}: {head} score {score:.3f} >= {self.cutoffs.thresholds[head]:.2f}",
                 ),
                 score,
                 self.model,
+                head,
             )
-            for rule, score in sorted(confident.items())
+            for rule, (score, head) in sorted(best.items())
         ]
 
     def _trace_scores(self, text: str, confident: dict[str, float], trace: list[str]) -> None:
-        """For `qunguard scan`: the rules the model may fire that stayed below their threshold."""
+        """For `qunguard scan`: the heads the model may fire that stayed below their threshold."""
         scores = self.classifier.scores(text)
-        for rule, threshold in sorted(self.cutoffs.thresholds.items()):
-            score = scores.get(rule, 0.0)
-            if rule not in confident and score >= 0.5 * threshold:
-                trace.append(f"{rule}: model score {score:.3f} below threshold {threshold:.2f}")
+        for head, threshold in sorted(self.cutoffs.thresholds.items()):
+            score = scores.get(head, 0.0)
+            if head not in confident and score >= 0.5 * threshold:
+                trace.append(f"{head}: model score {score:.3f} below threshold {threshold:.2f}")
 
 
 def vetoed_regions(

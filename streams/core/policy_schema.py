@@ -119,6 +119,11 @@ CONTENT_RULES = (
     "content.ad", "content.insult", "content.defamation", "content.inflammatory", "content.confidential",
     "content.rumor",
 )  # fmt: skip
+# The learned classifier's outputs (streams.content.classifier "heads"): one per content rule, learned
+# from workplace examples, plus public-comment abuse (COLD's offensive comments), which fires
+# content.insult with a threshold and calibration of its own.
+PUBLIC_INSULT_HEAD = "content.insult#public"
+MODEL_HEADS = (*CONTENT_RULES, PUBLIC_INSULT_HEAD)
 
 # Each rule's own parameters, as the detector reads them (streams/behaviour, streams/membership).
 RULE_PARAMS: Mapping[str, Mapping[str, Check]] = {
@@ -162,8 +167,8 @@ RULE_PARAMS: Mapping[str, Mapping[str, Check]] = {
     "discipline.dismissal_review": {},
     "discipline.retracted": {},
 }
-# SPEC lists discipline.retracted, but nothing emits it yet: a policy may leave it out.
-OPTIONAL_RULES = ("discipline.retracted",)
+# Rules a policy may leave out: none since the ladder emits discipline.retracted (issue 15).
+OPTIONAL_RULES: tuple[str, ...] = ()
 
 
 def _working_hours(data: Mapping[str, Any], at: tuple[str, ...]) -> Iterator[Problem]:
@@ -230,8 +235,9 @@ SCHEMA = Table(
                     {
                         "enabled": Flag(),
                         "path": Text(nonempty=True),
+                        "defer_to_lexicon": Flag(),
                         "thresholds": Table(
-                            {rule: Parsed(probability_of) for rule in CONTENT_RULES}, noun="rule"
+                            {head: Parsed(probability_of) for head in MODEL_HEADS}, noun="model head"
                         ),
                     },
                     noun="option",
@@ -264,6 +270,16 @@ SCHEMA = Table(
                 "window_days": SECONDS,
                 "warnings_per_demerit": POSITIVE,
                 "demerits_per_dismissal_review": POSITIVE,
+            }
+        ),
+        # who may judge any violation (streams.feedback.judges); how long what verdicts need is kept
+        # (streams.feedback.stores.FeedbackLimits)
+        "review": Table(
+            {
+                "administrators": ListOf(Text(nonempty=True)),
+                "violation_days": SECONDS,
+                "example_days": SECONDS,
+                "max_examples": POSITIVE,
             }
         ),
         "rules": Tables(

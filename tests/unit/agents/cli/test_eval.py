@@ -10,6 +10,8 @@ import pytest
 
 from agents.cli.parser import main
 from config import CONFIG_DIR
+from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS
+from streams.content.datasets import LABELLED_DIR as LABELLED
 from tests.conftest import CORPUS
 
 DATASETS = CORPUS.parent / "datasets"
@@ -24,7 +26,7 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     """A labelled folder, a datasets folder and a corpus folder, each a few lines."""
-    for author, n in (("a", 0), ("b", 1), ("c", 2)):
+    for n, author in enumerate(TRAINING_AUTHORS + HELD_OUT_AUTHORS):
         _jsonl(
             tmp_path / "labelled" / f"author_{author}.jsonl",
             [
@@ -101,11 +103,12 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     for name, section in sections.items():
         assert section["data"] and section["seconds"] >= 0, name
     cv = sections["cv"]
-    assert "author_a.jsonl" in cv["data"] and "author_b.jsonl" in cv["data"] and "author_c" not in cv["data"]
-    assert cv["rules"][GAMBLING]["support"] == 2 and len(cv["folds"]) == 2
-    assert sum(f["examples"] for f in cv["folds"]) == 8
-    assert sections["held_out"]["rules"][GAMBLING]["support"] == 1
-    assert "author_c.jsonl" in sections["held_out"]["data"]
+    assert all(f"author_{a}.jsonl" in cv["data"] for a in TRAINING_AUTHORS)
+    assert not any(f"author_{a}" in cv["data"] for a in HELD_OUT_AUTHORS)
+    assert cv["rules"][GAMBLING]["support"] == len(TRAINING_AUTHORS) and len(cv["folds"]) == 2
+    assert sum(f["examples"] for f in cv["folds"]) == 4 * len(TRAINING_AUTHORS)
+    assert sections["held_out"]["rules"][GAMBLING]["support"] == len(HELD_OUT_AUTHORS)
+    assert all(f"author_{a}.jsonl" in sections["held_out"]["data"] for a in HELD_OUT_AUTHORS)
     assert sections["cold"]["tp"] + sections["cold"]["fn"] == 1
     assert sections["cold"]["tn"] + sections["cold"]["fp"] == 1
     benign = sections["benign"]
@@ -119,7 +122,7 @@ def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
                  "--policy", str(lexicon_policy(data))])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
-    assert "(b) held-out author c" in out and "data: " in out and GAMBLING in out
+    assert "(b) held-out authors c and g" in out and "data: " in out and GAMBLING in out
     assert "false alarms 0 of" in out and "(a) cross-validation" not in out
 
 
@@ -149,7 +152,10 @@ def test_quick_on_the_shared_data(tmp_path: Path) -> None:
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["quick"] is True
     sections = doc["sections"]
-    assert 200 < sum(f["examples"] for f in sections["cv"]["folds"]) < 600  # a tenth of 3,800
+    training = sum(
+        1 for a in TRAINING_AUTHORS for _ in (LABELLED / f"author_{a}.jsonl").open(encoding="utf-8")
+    )
+    assert 0.05 * training < sum(f["examples"] for f in sections["cv"]["folds"]) < 0.15 * training  # a tenth
     assert 0.0 <= sections["cold"]["balanced_accuracy"] <= 1.0
     assert 0.0 <= sections["benign"]["false_alarm_rate"] <= 1.0
     assert sections["corpus"]["summary"]["micro"]["support"] > 0
@@ -173,10 +179,10 @@ def test_cross_validation_retrains_per_fold_without_the_fold(data: Path, tmp_pat
     assert section["retrained"] is True and "retrained for every fold" in section["data"]
     assert len(trained) == 3
     texts = {t for fold in trained for t in fold}
-    assert len(texts) == 8  # authors a and b, never c
+    assert len(texts) == 4 * len(TRAINING_AUTHORS)  # the training authors, never a held-out one
     for fold, seen in enumerate(trained):
         assert all(fold_of(t, 3) != fold for t in seen)
-        assert len(seen) == 8 - section["folds"][fold]["examples"]
+        assert len(seen) == 4 * len(TRAINING_AUTHORS) - section["folds"][fold]["examples"]
 
 
 def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:

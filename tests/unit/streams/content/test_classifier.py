@@ -17,7 +17,7 @@ import pytest
 from agents.cli.scan import run_scan
 from config import CONFIG_DIR
 from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input
-from streams.content.datasets import Labelled
+from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
 from streams.content.training import TrainingParams, gather, train
 from streams.core.policy import Policy, PolicyError, load_policy
@@ -86,10 +86,25 @@ def test_training_is_deterministic(tiny: Path, tmp_path: Path) -> None:
     assert (tmp_path / "content.json").read_bytes() == tiny.with_suffix(".json").read_bytes()
 
 
-def test_training_refuses_the_held_out_author() -> None:
-    held = [Labelled("随便一句话", None, "benign", "labelled/author_c.jsonl:1")]
+@pytest.mark.parametrize("author", HELD_OUT_AUTHORS)
+def test_training_refuses_the_held_out_authors(author: str) -> None:
+    held = [Labelled("随便一句话", None, "benign", f"labelled/author_{author}.jsonl:1")]
     with pytest.raises(ValueError, match="held out"):
         gather(held, None, 3)
+
+
+def test_model_train_adds_the_reviewers_exported_examples(tmp_path: Path) -> None:
+    from agents.cli.model import training_examples
+
+    line = '{"text": "%s", "rule": "content.ad", "kind": "positive", "note": ""}\n'
+    for author in TRAINING_AUTHORS:
+        (tmp_path / f"author_{author}.jsonl").write_text(line % f"作者{author}的例子", encoding="utf-8")
+    export = tmp_path / "verdicts.jsonl"
+    export.write_text(line.replace("positive", "hard_negative") % "审核人判为误报的摘录", encoding="utf-8")
+    examples = training_examples(tmp_path, [str(export)])
+    assert len(examples) == len(TRAINING_AUTHORS) + 1
+    assert examples[-1].kind == "hard_negative" and examples[-1].source.startswith(str(export))
+    assert {e.source for e in gather(examples, None, 3)} >= {"verdicts"}
 
 
 def test_metadata_describes_the_model(tiny: Path) -> None:
@@ -105,7 +120,7 @@ def test_metadata_describes_the_model(tiny: Path) -> None:
 
 def test_loads_and_scores(tiny: Path) -> None:
     classifier = TextClassifier.load(tiny)
-    assert classifier.rules == ("content.defamation",) and len(classifier.version) == 12
+    assert classifier.heads == ("content.defamation",) and len(classifier.version) == 12
     assert classifier.score("周七的方案全是鼋鼍鼋鼍", "content.defamation") > 0.8
     assert classifier.score("周七的方案中午一起吃饭吗", "content.defamation") < 0.5
 
@@ -145,7 +160,7 @@ def test_shipped_model_loads_quickly_and_matches_its_metadata() -> None:
     assert time.perf_counter() - started < 2.0
     policy = load_policy()
     thresholds = policy.section("content")["model"]["thresholds"]
-    assert set(thresholds) <= set(classifier.rules)
+    assert set(thresholds) <= set(classifier.heads)
     assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 8_000_000
 
 
@@ -218,7 +233,7 @@ def test_policy_schema_checks_the_model_keys() -> None:
     problems = [p.at("policy.toml") for p in policy_problems(data) if "model" in p.at("")]
     assert any("enabled: must be true or false" in p for p in problems)
     assert any('"content.insult": must be a probability' in p for p in problems)
-    assert any('"content.nope": unknown rule' in p for p in problems)
+    assert any('"content.nope": unknown model head' in p for p in problems)
 
 
 # -- the decision: evidence, frames, reload, scan ---------------------------------------------
@@ -228,8 +243,23 @@ def test_a_model_hit_carries_model_and_score(tiny: Path) -> None:
     detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
     (finding,) = findings(detector, "周七的方案全是鼋鼍鼋鼍")
     version = TextClassifier.load(tiny).version
-    assert finding.evidence["model"] == {"name": "qunguard-content", "version": version}
+    assert finding.evidence["model"] == {
+        "name": "qunguard-content",
+        "version": version,
+        "head": "content.defamation",
+    }
     assert 0.5 <= finding.evidence["score"] <= 1.0 and finding.evidence["terms"] == []
+
+
+def test_deferring_to_the_lexicon_drops_a_rule_only_the_model_found(tiny: Path) -> None:
+    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation
+    both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    assert {f.rule for f in findings(both, text)} == {"content.insult", "content.defamation"}
+    deferring = ContentDetector(
+        with_model(tiny, thresholds={"content.defamation": 0.5}, defer_to_lexicon=True)
+    )
+    assert {f.rule for f in findings(deferring, text)} == {"content.insult"}
+    assert [f.rule for f in findings(deferring, "周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
 
 
 def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:

@@ -119,23 +119,23 @@ def test_reload_swaps_atomically_and_keeps_old_on_error(tmp_path: Path) -> None:
     folder = tmp_path / "dictionaries"
     shutil.copytree(CONFIG_DIR / "dictionaries", folder)
     detector = ContentDetector(with_folder(POLICY, folder))
-    assert rules(detector, "我们来玩斗蛐蛐押钱") == set()
+    assert rules(detector, "今天的暗号是青蛙跳水") == set()
     assert detector.reload() is False  # nothing changed
     with (folder / "gambling.txt").open("a", encoding="utf-8") as out:
-        out.write("\n斗蛐蛐押钱\n")
+        out.write("\n青蛙跳水\n")
     assert detector.changed()
     # A direct term added after @near lines would be grouped; put it in a new file instead.
-    text = (folder / "gambling.txt").read_text(encoding="utf-8").replace("\n斗蛐蛐押钱\n", "\n")
-    (folder / "gambling.txt").write_text("斗蛐蛐押钱\n" + text, encoding="utf-8")
+    text = (folder / "gambling.txt").read_text(encoding="utf-8").replace("\n青蛙跳水\n", "\n")
+    (folder / "gambling.txt").write_text("青蛙跳水\n" + text, encoding="utf-8")
     old = detector.lexicon
     assert detector.reload() is True
     assert detector.lexicon is not old
-    assert "content.gambling" in rules(detector, "我们来玩斗蛐蛐押钱")
+    assert "content.gambling" in rules(detector, "今天的暗号是青蛙跳水")
     (folder / "porn.txt").write_text("@near nothing declared within 3\n", encoding="utf-8")
     kept = detector.lexicon
     assert detector.reload() is False  # bad file: logged, old automaton kept
     assert detector.lexicon is kept
-    assert "content.gambling" in rules(detector, "我们来玩斗蛐蛐押钱")
+    assert "content.gambling" in rules(detector, "今天的暗号是青蛙跳水")
 
 
 def test_operator_file_of_evasion_terms(tmp_path: Path) -> None:
