@@ -4,6 +4,11 @@ reference data, in one process that owns every routing key. No file IO: callers 
 
 `qunguard replay` and `qunguard discipline` (offline) run `replay`; `qunguard report groups` runs
 an `OfflineRun` of the membership detectors and reads their state.
+
+Reviewers' feedback records among the events are applied where they stand, by the worker's steps
+(streams.feedback.apply) over in-memory stores: a verdict may name any violation replay emitted
+before it; a false positive's allow entry silences the same false alarm for the rest of the file
+and its retraction adds `discipline.retracted` records.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ from streams.core.engine import RuleEngine
 from streams.core.policy import Policy
 from streams.core.state import MemoryState
 from streams.detectors import build_detectors
+from streams.feedback.apply import apply
+from streams.feedback.judges import Judges
+from streams.feedback.stores import FeedbackStores
 from streams.ladder.steps import Ladder
 from topics.events import Event, RosterEvent
+from topics.feedback import Feedback, MissedReport, Verdict
 from topics.reference import Employee, Group
 from topics.violation import Violation
 
-# (line number, event), the event None for a line that could not be decoded or was not admitted
-# (streams.core.admission)
-Lines = Iterable[tuple[int, Event | None]]
+# (line number, event or feedback record), None for a line that could not be decoded or was not
+# admitted (streams.core.admission)
+Lines = Iterable[tuple[int, Event | Feedback | None]]
 
 
 @dataclass
@@ -35,6 +44,8 @@ class ReplayStats:
     duplicates: int = 0
     violations: int = 0
     last_event_ts: datetime | None = None  # the newest event time; the end-of-input sweep's `now`
+    feedback: int = 0  # feedback records read
+    feedback_applied: int = 0
 
 
 class OfflineRun:
@@ -83,24 +94,40 @@ def replay(
     roster: Iterable[Employee] = (),
     ledger: Iterable[Group] = (),
     ladder_state: MemoryState | None = None,
+    judges: Judges | None = None,
 ) -> Iterator[Violation | ReplayStats]:
     """Run the engine over events in file order, then sweep as of the last event time; every
     violation goes through the escalation ladder (streams.ladder.steps), which adds discipline records.
+    Feedback records are applied in file order (`judges` default: the policy's administrators only).
 
     Yields violations as they are found and the final ReplayStats last. `ladder_state` receives
     the ladder's per-employee state (`qunguard discipline` reads it).
     """
-    run = OfflineRun(policy, roster, ledger)
+    stores = FeedbackStores()
+    run = OfflineRun(policy, roster, ledger, build_detectors(policy, allow=stores.allow))
     ladder = Ladder(policy, ladder_state if ladder_state is not None else MemoryState())
-    for _, event in events:
-        yield from _escalated(ladder, run.process(event), run.stats)
-    yield from _escalated(ladder, run.sweep(), run.stats)
+    judges = judges or Judges.of(policy)
+    for _, item in events:
+        if isinstance(item, Verdict | MissedReport):
+            run.stats.feedback += 1
+            decision, retracted = apply(item, stores, run.ledger, policy, judges, ladder)
+            run.stats.feedback_applied += decision.applies
+            yield from _kept(stores, retracted, run.stats)
+        else:
+            yield from _kept(stores, _escalated(ladder, run.process(item)), run.stats)
+    yield from _kept(stores, _escalated(ladder, run.sweep()), run.stats)
     yield run.stats
 
 
-def _escalated(ladder: Ladder, found: Iterable[Violation], stats: ReplayStats) -> Iterator[Violation]:
+def _escalated(ladder: Ladder, found: Iterable[Violation]) -> Iterator[Violation]:
     """Each violation, then the discipline records the ladder adds for it."""
     for violation in found:
-        for stepped in ladder.process(violation):
-            stats.violations += 1
-            yield stepped
+        yield from ladder.process(violation)
+
+
+def _kept(stores: FeedbackStores, found: Iterable[Violation], stats: ReplayStats) -> Iterator[Violation]:
+    """Each violation, counted and kept for the verdicts that may name it."""
+    for violation in found:
+        stores.violations.keep(violation)
+        stats.violations += 1
+        yield violation

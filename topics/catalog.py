@@ -28,8 +28,18 @@ VIOLATIONS = TopicSpec("moderation.violations", "group_id|employee_id", 6, _dele
 DEADLETTER = TopicSpec("moderation.deadletter", "original key", 3, _delete_after(30))
 # The notifier's dead letters: violation records it could not read, messages it could not deliver.
 NOTIFY_DEADLETTER = TopicSpec("moderation.notify.deadletter", "recipient|original key", 3, _delete_after(30))
+# Reviewers' verdicts and missed-message reports; keyed and partitioned like chat.messages.
+FEEDBACK = TopicSpec("moderation.feedback", "group_id", 6, _delete_after(90))
 
-CATALOG: tuple[TopicSpec, ...] = (MESSAGES, MEMBERSHIP, ROSTER, VIOLATIONS, DEADLETTER, NOTIFY_DEADLETTER)
+CATALOG: tuple[TopicSpec, ...] = (
+    MESSAGES,
+    MEMBERSHIP,
+    ROSTER,
+    VIOLATIONS,
+    DEADLETTER,
+    NOTIFY_DEADLETTER,
+    FEEDBACK,
+)
 INPUT_TOPICS: tuple[TopicSpec, ...] = (MESSAGES, MEMBERSHIP, ROSTER)
 
 _BY_KIND = {"message": MESSAGES, "membership": MEMBERSHIP, "roster": ROSTER}

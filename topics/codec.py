@@ -81,77 +81,75 @@ def decode_violation(data: bytes | str | None, require: Iterable[str] = ()) -> V
     if not isinstance(evidence, dict):
         raise DecodeError("evidence", "expected an object")
     violation = Violation(
-        violation_id=_str(obj, "violation_id"),
-        rule=_str(obj, "rule"),
-        severity=_str(obj, "severity"),
+        violation_id=read_str(obj, "violation_id"),
+        rule=read_str(obj, "rule"),
+        severity=read_str(obj, "severity"),
         actions=_strings(obj, "actions"),
-        group_id=_opt_str(obj, "group_id"),
-        subject_id=_opt_str(obj, "subject_id"),
-        employee_id=_opt_str(obj, "employee_id"),
+        group_id=read_opt_str(obj, "group_id"),
+        subject_id=read_opt_str(obj, "subject_id"),
+        employee_id=read_opt_str(obj, "employee_id"),
         source_event_ids=_strings(obj, "source_event_ids", missing_ok=True),
-        event_ts=_opt_str(obj, "event_ts") or "",
-        detected_at=_opt_str(obj, "detected_at") or "",
-        clause=_opt_str(obj, "clause") or "",
+        event_ts=read_opt_str(obj, "event_ts") or "",
+        detected_at=read_opt_str(obj, "detected_at") or "",
+        clause=read_opt_str(obj, "clause") or "",
         evidence=evidence,
-        policy_version=_opt_str(obj, "policy_version") or "",
+        policy_version=read_opt_str(obj, "policy_version") or "",
     )
     for name in require:
-        _str(obj, name)
+        read_str(obj, name)
     if violation.event_ts:
-        _ts(obj, "event_ts")
+        read_ts(obj, "event_ts")
     return violation
 
 
 def _message(obj: Mapping[str, Any]) -> MessageEvent:
-    text = _opt_str(obj, "text") or ""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
-        raise DecodeError("text", f"longer than {MAX_TEXT_BYTES} bytes")
-    msg_type = _opt_str(obj, "msg_type") or "text"
+    text = read_text(obj, "text")
+    msg_type = read_opt_str(obj, "msg_type") or "text"
     if msg_type not in MSG_TYPES:
         raise DecodeError("msg_type", f"unknown msg_type {msg_type!r}")
     mentions = obj.get("mentions") or []
     if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
         raise DecodeError("mentions", "expected a list of account ids")
     return MessageEvent(
-        event_id=_str(obj, "event_id"),
-        ts=_ts(obj, "ts"),
-        group_id=_str(obj, "group_id"),
-        sender_id=_str(obj, "sender_id"),
-        sender_name=_opt_str(obj, "sender_name") or "",
+        event_id=read_str(obj, "event_id"),
+        ts=read_ts(obj, "ts"),
+        group_id=read_str(obj, "group_id"),
+        sender_id=read_str(obj, "sender_id"),
+        sender_name=read_opt_str(obj, "sender_name") or "",
         msg_type=msg_type,
         text=text,
         mentions=tuple(mentions),
         mention_all=_bool(obj, "mention_all"),
-        reply_to=_opt_str(obj, "reply_to"),
+        reply_to=read_opt_str(obj, "reply_to"),
         urgent=_bool(obj, "urgent"),
         attachment=_attachment(obj.get("attachment")),
     )
 
 
 def _membership(obj: Mapping[str, Any]) -> MembershipEvent:
-    action = _str(obj, "action")
+    action = read_str(obj, "action")
     if action not in MEMBERSHIP_ACTIONS:
         raise DecodeError("action", f"unknown action {action!r}")
-    member_id = _opt_str(obj, "member_id")
+    member_id = read_opt_str(obj, "member_id")
     if member_id is None and action not in ("group_created", "group_renamed", "group_dissolved"):
         raise DecodeError("member_id", f"required for {action}")
     return MembershipEvent(
-        event_id=_str(obj, "event_id"),
-        ts=_ts(obj, "ts"),
-        group_id=_str(obj, "group_id"),
+        event_id=read_str(obj, "event_id"),
+        ts=read_ts(obj, "ts"),
+        group_id=read_str(obj, "group_id"),
         action=action,
         member_id=member_id,
-        actor_id=_opt_str(obj, "actor_id"),
-        nickname=_opt_str(obj, "nickname"),
-        group_name=_opt_str(obj, "group_name"),
+        actor_id=read_opt_str(obj, "actor_id"),
+        nickname=read_opt_str(obj, "nickname"),
+        group_name=read_opt_str(obj, "group_name"),
     )
 
 
 def _roster(obj: Mapping[str, Any]) -> RosterEvent:
-    change = _str(obj, "change")
+    change = read_str(obj, "change")
     if change not in ROSTER_CHANGES:
         raise DecodeError("change", f"unknown change {change!r}")
-    employee_id = _str(obj, "employee_id")
+    employee_id = read_str(obj, "employee_id")
     record = obj.get("record")
     if change == "upsert" and not isinstance(record, dict):
         raise DecodeError("record", "an upsert needs the employee record")
@@ -165,8 +163,8 @@ def _roster(obj: Mapping[str, Any]) -> RosterEvent:
     elif record is not None:
         raise DecodeError("record", "expected an object")
     return RosterEvent(
-        event_id=_str(obj, "event_id"),
-        ts=_ts(obj, "ts"),
+        event_id=read_str(obj, "event_id"),
+        ts=read_ts(obj, "ts"),
         employee_id=employee_id,
         change=change,
         record=record,
@@ -187,7 +185,7 @@ def _attachment(value: Any) -> Attachment | None:
     return Attachment(name=name, size=size, url=url)
 
 
-def _str(obj: Mapping[str, Any], name: str) -> str:
+def read_str(obj: Mapping[str, Any], name: str) -> str:
     value = obj.get(name)
     if value is None:
         raise DecodeError(name, "missing required field")
@@ -196,10 +194,18 @@ def _str(obj: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _opt_str(obj: Mapping[str, Any], name: str) -> str | None:
+def read_opt_str(obj: Mapping[str, Any], name: str) -> str | None:
     value = obj.get(name)
     if value is not None and not isinstance(value, str):
         raise DecodeError(name, "expected a string or null")
+    return value
+
+
+def read_text(obj: Mapping[str, Any], name: str) -> str:
+    """Free text (a message, a reviewer's note): optional, at most MAX_TEXT_BYTES of UTF-8."""
+    value = read_opt_str(obj, name) or ""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise DecodeError(name, f"longer than {MAX_TEXT_BYTES} bytes")
     return value
 
 
@@ -221,7 +227,7 @@ def _bool(obj: Mapping[str, Any], name: str) -> bool:
     return value
 
 
-def _ts(obj: Mapping[str, Any], name: str) -> datetime:
+def read_ts(obj: Mapping[str, Any], name: str) -> datetime:
     if obj.get(name) is None:
         raise DecodeError(name, "missing required field")
     try:
@@ -241,4 +247,16 @@ def to_dict(record: Any) -> dict[str, Any]:
     return asdict(record) if is_dataclass(record) else dict(record)
 
 
-__all__ = ["MAX_TEXT_BYTES", "DecodeError", "decode_event", "decode_violation", "encode", "loads"]
+# The field readers (read_*) are shared with topics.feedback, so every record names its bad field alike.
+__all__ = [
+    "MAX_TEXT_BYTES",
+    "DecodeError",
+    "decode_event",
+    "decode_violation",
+    "encode",
+    "loads",
+    "read_opt_str",
+    "read_str",
+    "read_text",
+    "read_ts",
+]

@@ -24,6 +24,9 @@ from agents.cli.table import row
 
 SHOW_COLUMNS = (("time", 16), ("step", 27), ("violation rule", 22), ("group", 18), ("account", 16),
                 ("violation id", 27), ("events", 20))  # fmt: skip
+# steps withdrawn because a violation was judged a false positive (docs/ladder.md#retraction)
+WITHDRAWN_COLUMNS = (("retracted at", 16), ("step", 27), ("violation rule", 22), ("violation id", 27),
+                     ("why", 14), ("judged false positive", 27), ("reviewer", 10))  # fmt: skip
 LIST_COLUMNS = (("employee", 10), ("name", 8), ("warnings", 8), ("demerits", 8), ("reviews", 7),
                 ("flags", 34), ("last step", 16))  # fmt: skip
 
@@ -141,6 +144,7 @@ def _settings():
 
 def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime | None) -> Source:
     from agents.cli.inputs import InputError, load_reference, read_events, require_file
+    from agents.cli.replay import offline_judges
     from streams.core.admission import AdmissionLimits
     from streams.core.state import MemoryState
     from streams.ladder.steps import LADDER_MAP
@@ -153,8 +157,8 @@ def _offline(args: argparse.Namespace, policy: Any, rules: Any, as_of: datetime 
         raise CommandError(str(exc), 2) from None
     state = MemoryState()
     stats = ReplayStats()
-    lines = read_events(args.events, sys.stderr, limits=AdmissionLimits.from_policy(policy))
-    for item in replay(lines, policy, roster, ledger, ladder_state=state):
+    lines = read_events(args.events, sys.stderr, limits=AdmissionLimits.from_policy(policy), feedback=True)
+    for item in replay(lines, policy, roster, ledger, ladder_state=state, judges=offline_judges(policy)):
         if isinstance(item, ReplayStats):
             stats = item
     states = dict(state.map(LADDER_MAP, "employee"))
@@ -210,14 +214,23 @@ def _show(record: Any, src: Source, as_json: bool, out: IO[str]) -> None:
               f" reviews {record.reviews}; flags: {', '.join(record.flags) or '-'}\n")  # fmt: skip
     if not record.steps:
         out.write("  no discipline steps in the window\n")
-        return
-    widths = [w for _, w in SHOW_COLUMNS]
-    out.write("\n" + row([t for t, _ in SHOW_COLUMNS], widths) + "\n")
-    out.write(row(["-" * w for w in widths], widths) + "\n")
-    for s in record.steps:
-        cells = [_minute(s.event_ts), s.step, s.rule, s.group_id or "-", s.subject_id or "-", s.violation_id,
-                 " ".join(s.event_ids)]  # fmt: skip
-        out.write(row(cells, widths) + "\n")
+    else:
+        widths = [w for _, w in SHOW_COLUMNS]
+        out.write("\n" + row([t for t, _ in SHOW_COLUMNS], widths) + "\n")
+        out.write(row(["-" * w for w in widths], widths) + "\n")
+        for s in record.steps:
+            cells = [_minute(s.event_ts), s.step, s.rule, s.group_id or "-", s.subject_id or "-", s.violation_id,
+                     " ".join(s.event_ids)]  # fmt: skip
+            out.write(row(cells, widths) + "\n")
+    if record.withdrawn:
+        widths = [w for _, w in WITHDRAWN_COLUMNS]
+        out.write("\n  withdrawn: their violation, or one they stood on, was judged a false positive\n")
+        out.write(row([t for t, _ in WITHDRAWN_COLUMNS], widths) + "\n")
+        out.write(row(["-" * w for w in widths], widths) + "\n")
+        for w in record.withdrawn:
+            cells = [_minute(w.at), w.step, w.rule, w.violation_id, w.reason, w.retracted_violation_id,
+                     w.reviewer_id]  # fmt: skip
+            out.write(row(cells, widths) + "\n")
 
 
 def _list(records: list[Any], src: Source, as_json: bool, out: IO[str]) -> None:

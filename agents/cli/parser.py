@@ -146,7 +146,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from agents.cli.scan import main_scan
 
-    return main_scan(args.text, args.file, args.json, args.policy)
+    return main_scan(args.text, args.file, args.json, args.policy, args.reviewed, args.group)
 
 
 def cmd_report_groups(args: argparse.Namespace) -> int:
@@ -277,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_discipline_parser(sub)
 
+    from agents.cli.review import add_review_parser  # reviewers' verdicts (docs/review.md)
+
+    add_review_parser(sub)
+
+    from agents.cli.allow import add_allow_parser  # reviewers' allow entries (docs/review.md)
+
+    add_allow_parser(sub)
+
     from agents.cli.policy import add_policy_parser  # `policy check` (docs/operations.md)
 
     add_policy_parser(sub)
@@ -294,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", metavar="EVENTS.jsonl", help="scan the message events of a JSONL file")
     p.add_argument("--json", action="store_true", help="one JSON object per message")
     p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.add_argument("--reviewed", action="store_true",
+                   help="consult the reviewers' allow entries in Redis ($REDIS_URL), as the worker does")  # fmt: skip
+    p.add_argument("--group", default="-", metavar="GROUP_ID",
+                   help="the group of a text or stdin message (whose allow entries apply; default '-')")  # fmt: skip
     p.set_defaults(func=cmd_scan)
     return parser
 

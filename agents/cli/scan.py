@@ -7,6 +7,9 @@ check) and which normalisation steps were needed for it to match. Decisions that
 model decided or contributed, the hit shows its name, version and calibrated score and the
 character n-grams of the normalised text that drove the score (occlusion: how much the score drops
 without each); rules the model scored near but below their threshold are listed as decisions.
+With `--reviewed`, the reviewers' allow entries in Redis (docs/review.md) are consulted as the worker
+does: a hit an entry cancels in the message's group (`--group` for text) is listed as not fired, with
+the entry's id.
 Input: a text argument, standard input (one message per line), or a JSONL file of events.
 Exit status as grep's: 0 when no content rule fired, 1 when one fired on any message, 2 on an
 error (a missing file, a bad policy).
@@ -57,6 +60,12 @@ def scan_event(detector: ContentDetector, event: MessageEvent, source: str) -> S
     result = Scanned(source, event.event_id)
     for field_hit in detector.scan(event, trace):
         hit = field_hit.hit
+        quoted = excerpt(field_hit.text, hit.start, hit.end, detector.excerpt_chars, hit.rule == CONFIDENTIAL)
+        entry = detector.allowed(event.group_id, hit.rule, {"terms": list(hit.terms), "excerpt": quoted})
+        if entry is not None:
+            trace.append(f"{hit.rule}: allowed in {entry.scope} by reviewers' entry {entry.entry_id}"
+                         f" ({entry.reviewer_id} judged {entry.violation_id} a false positive at {entry.ts})")  # fmt: skip
+            continue
         span = field_hit.text[hit.start : hit.end]
         steps = {}
         for term, why in _dictionary_terms(hit.terms, hit.why):
@@ -68,13 +77,7 @@ def scan_event(detector: ContentDetector, event: MessageEvent, source: str) -> S
                 "rule": hit.rule,
                 "field": field_hit.field,
                 "terms": list(hit.terms),
-                "excerpt": excerpt(
-                    field_hit.text,
-                    hit.start,
-                    hit.end,
-                    detector.excerpt_chars,
-                    mask_all=hit.rule == CONFIDENTIAL,
-                ),
+                "excerpt": quoted,
                 "why": list(hit.why),
                 "normalisation": steps,
                 **_model_part(detector, hit, field_hit.text),
@@ -89,7 +92,7 @@ def _model_part(detector: ContentDetector, hit: object, text: str) -> dict[str, 
     judge = detector.judge
     if not isinstance(hit, ModelHit) or judge is None:
         return {}
-    features = judge.classifier.explain(text, hit.rule)
+    features = judge.classifier.explain(text, hit.head or hit.rule)
     return {**hit.evidence(), "features": [{"ngram": gram, "drop": drop} for gram, drop in features]}
 
 
@@ -101,8 +104,8 @@ def _dictionary_terms(terms: tuple[str, ...], why: tuple[str, ...]) -> Iterator[
             yield term, reason
 
 
-def text_event(text: str, index: int = 1) -> MessageEvent:
-    return MessageEvent(event_id=f"text-{index}", ts=_EPOCH, group_id="-", sender_id="-", text=text)
+def text_event(text: str, index: int = 1, group_id: str = "-") -> MessageEvent:
+    return MessageEvent(event_id=f"text-{index}", ts=_EPOCH, group_id=group_id, sender_id="-", text=text)
 
 
 def message_events(path: Path, errors: TextIO) -> Iterator[tuple[str, MessageEvent]]:
@@ -144,6 +147,7 @@ def run_scan(
     stdin: TextIO,
     out: TextIO,
     errors: TextIO,
+    group_id: str = "-",
 ) -> int:
     if file is not None:
         try:
@@ -153,10 +157,10 @@ def run_scan(
             return ERROR
         inputs: Iterator[tuple[str, MessageEvent]] = message_events(path, errors)
     elif text is not None and text != "-":
-        inputs = iter([("text", text_event(text))])
+        inputs = iter([("text", text_event(text, group_id=group_id))])
     else:
         inputs = (
-            (f"stdin:{n}", text_event(line.rstrip("\n"), n))
+            (f"stdin:{n}", text_event(line.rstrip("\n"), n, group_id))
             for n, line in enumerate(stdin, 1)
             if line.strip()
         )
@@ -171,13 +175,34 @@ def run_scan(
     return FIRED if fired else NOTHING_FIRED
 
 
-def main_scan(text: str | None, file: str | None, as_json: bool, policy_path: str | None) -> int:
+def main_scan(
+    text: str | None,
+    file: str | None,
+    as_json: bool,
+    policy_path: str | None,
+    reviewed: bool = False,
+    group_id: str = "-",
+) -> int:
+    import redis.exceptions
+
     from streams.content.dictionary import DictionaryError
     from streams.core.policy import PolicyError, load_policy
 
     try:
-        detector = ContentDetector(load_policy(policy_path))
+        detector = ContentDetector(load_policy(policy_path), _allow_entries() if reviewed else None)
     except (PolicyError, DictionaryError) as exc:
         print(f"qunguard scan: {exc}", file=sys.stderr)
         return ERROR
-    return run_scan(detector, text, file, as_json, sys.stdin, sys.stdout, sys.stderr)
+    try:
+        return run_scan(detector, text, file, as_json, sys.stdin, sys.stdout, sys.stderr, group_id)
+    except redis.exceptions.RedisError as exc:
+        print(f"qunguard scan: --reviewed: Redis unavailable ({exc})", file=sys.stderr)
+        return ERROR
+
+
+def _allow_entries():
+    """The reviewers' allow entries in Redis ($REDIS_URL, $QUNGUARD_REDIS_PREFIX)."""
+    from agents.connect.security import checked_settings
+    from agents.stores.allow import RedisAllowEntries
+
+    return RedisAllowEntries.from_settings(checked_settings())

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from streams.core.policy import DEFAULT_POLICY
+from streams.notify.config import DEFAULT_NOTIFY_CONFIG
 
 # Every variable the app reads; tests check docker-compose.yml against this list.
 ENV_VARS: dict[str, str] = {
@@ -32,6 +33,10 @@ ENV_VARS: dict[str, str] = {
     "QUNGUARD_FAUST_SENSOR": "faust_sensor",
     "QUNGUARD_STALL_AFTER": "stall_after",
     "QUNGUARD_REBALANCE_LIMIT": "rebalance_limit",
+    "QUNGUARD_REFERENCE_CHECK_INTERVAL": "reference_check_interval",
+    # The notifier's configuration; the worker reads who is HR and the security office there
+    # (streams.feedback.judges.load_judges), the notifier everything (agents.notify.run)
+    "QUNGUARD_NOTIFY_CONFIG": "notify_config",
     # TLS and authentication (agents.connect.security; README "Security: TLS and authentication")
     "QUNGUARD_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
     "QUNGUARD_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
@@ -79,6 +84,10 @@ class Settings:
     rebalance_limit: float = (
         300.0  # seconds out of the group before the process exits (agents.runtime.watchdog)
     )
+    # seconds between looks at what Redis holds of roster and ledger (agents.stores.cache): how
+    # soon a flushed Redis or a new load is noticed, and how often a held record asks again
+    reference_check_interval: float = 5.0
+    notify_config: str = str(DEFAULT_NOTIFY_CONFIG)  # `[roles.*] employees`: who judges as HR, security
     # Kafka TLS/SASL and Redis TLS/ACL, mapped onto each client library by agents.connect.security.
     kafka_security_protocol: str = "PLAINTEXT"  # SSL, SASL_PLAINTEXT or SASL_SSL
     kafka_sasl_mechanism: str = "PLAIN"  # SCRAM-SHA-256 or SCRAM-SHA-512

@@ -20,6 +20,9 @@ from streams.notify.config import DEFAULT_NOTIFY_CONFIG
 from topics.catalog import VIOLATIONS
 
 BLOCK_START = "──── 通知 → "
+# Signs the demo's review links. Only `qunguard dev` has a default: a real notifier makes no links
+# until QUNGUARD_REVIEW_SECRET is set (docs/notify.md, "Review links").
+DEV_REVIEW_SECRET = "qunguard-dev-review-links-not-a-secret"
 
 
 class DevNotifier:
@@ -27,7 +30,11 @@ class DevNotifier:
         self.output = workdir / "notifications.txt"
         self.output.write_text("", encoding="utf-8")
         self.port = free_port()
-        self.notify = NotifySettings(config_path=str(self._config(workdir)), app_id="qunguard-notifier")
+        self.notify = NotifySettings(
+            config_path=str(self._config(workdir)),
+            app_id="qunguard-notifier",
+            review_secret=DEV_REVIEW_SECRET,
+        )
         env = {**replace(settings, web_port=self.port).env(), **self.notify.env()}
         self.proc: Service = notifier(workdir, env)
         self._read = 0

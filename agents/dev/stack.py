@@ -2,8 +2,10 @@
 
 Starts Tansu and Redis on free loopback ports, creates the topics, loads the sample roster and
 ledger, starts a worker process, feeds the sample events (and one poison record, to show the
-dead-letter path), prints each violation as it arrives, and exits once the worker has committed
-every input record and every violation has been read. `--follow` keeps everything running and
+dead-letter path), prints each violation as it arrives until the worker has committed every input
+record and every violation has been read, then sends one reviewer's verdict (a group owner judges a
+content violation that gave a warning a false positive, docs/review.md) and prints what it did,
+then the notifier's messages, and exits. `--follow` keeps everything running and
 starts a worker or notifier that exits again (agents.dev.supervise) until Ctrl-C.
 Whatever happens, every process it started is stopped on the way out.
 """
@@ -16,6 +18,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -35,9 +38,13 @@ from agents.runtime.deadletter import REASON_HEADER
 from agents.worker.topology import Topology
 from config import SAMPLE_DIR
 from streams.core.policy import DEFAULT_POLICY
-from topics.catalog import DEADLETTER, INPUT_TOPICS, MESSAGES, VIOLATIONS
+from streams.ladder.steps import RETRACTED, WARNING
+from topics.catalog import DEADLETTER, FEEDBACK, INPUT_TOPICS, MESSAGES, VIOLATIONS
+from topics.feedback import FALSE_POSITIVE, Verdict
 
 WIDTHS = (26, 16, 18, 48)
+DEMO_FALSE_ALARM = "content.malicious_link"  # the sample's link to an internal build server
+DEMO_FEEDBACK_ID = "f-demo-1"
 POISON = b'{"kind": "message", "event_id": "demo-poison", "ts": "yesterday-ish"'
 DONE_TIMEOUT = 120.0
 
@@ -80,7 +87,10 @@ def run_dev(events: str | None = None, follow: bool = False, workdir: str | Path
             proc.start()
             say(f"worker  started (pid {proc.proc.pid}), consumer group {settings.app_id!r}")
             say(notify.start())
-            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify, watcher)
+            warnings: list[dict] = []
+            code = _show(stack.bootstrap, settings, proc, events_path, follow, notify, watcher, warnings)
+            if code == 0 and not follow:
+                code = _show_verdict(stack.bootstrap, settings, watcher, warnings)
             return _show_notifications(stack.bootstrap, notify) if code == 0 else code
         finally:
             # the processes first: closing the watcher leaves its consumer group, which can take
@@ -100,7 +110,9 @@ def _show(
     follow: bool,
     notify: DevNotifier,
     watcher: Consumer,
+    warnings: list[dict],
 ) -> int:
+    """Feed the events and print what comes out; `warnings` gets the discipline.warning records."""
     watcher.subscribe([VIOLATIONS.name, DEADLETTER.name])
     try:
         # Membership first: who is in a group is known before its messages are judged (e.g. who
@@ -131,7 +143,9 @@ def _show(
             if follow:
                 print(notify.new_text(), end="", flush=True)
             if msg is not None and not msg.error():
-                _print_record(msg, counts)
+                record = _print_record(msg, counts)
+                if record is not None and record["rule"] == WARNING:
+                    warnings.append(record)
                 quiet_since = time.monotonic()
                 continue
             settled = time.monotonic() - quiet_since > 1.0
@@ -148,6 +162,52 @@ def _show(
     except KeyboardInterrupt:
         say("interrupted")
         return 130
+
+
+def _show_verdict(bootstrap: str, settings: Settings, watcher: Consumer, warnings: list[dict]) -> int:
+    """One reviewer's verdict: the ledger owner of its group judges a content violation that gave a
+    warning (the sample's link to an internal build server, when there) a false positive; print the
+    discipline.retracted records the worker emits and the allow entry it leaves."""
+    from agents.stores.allow import RedisAllowEntries
+    from agents.stores.reference import ReferenceStore
+
+    content = [w for w in warnings if str(w["evidence"].get("rule", "")).startswith("content.")]
+    warning = next((w for w in content if w["evidence"]["rule"] == DEMO_FALSE_ALARM), None)
+    warning = warning or (content[0] if content else None)
+    _, groups = ReferenceStore.from_settings(settings).ledger()
+    group = groups.get(warning["group_id"] or "") if warning else None
+    print()
+    if warning is None or group is None:
+        say("verdict  none sent: no content violation in a ledger group gave a warning")
+        return 0
+    judged, rule = warning["evidence"]["violation_id"], warning["evidence"]["rule"]
+    verdict = Verdict(DEMO_FEEDBACK_ID, datetime.now(UTC), judged, group.group_id, FALSE_POSITIVE,
+                      group.owner_id, "qunguard dev: 误报示例")  # fmt: skip
+    producer = Producer(producer_config(bootstrap, "qunguard-dev"))
+    producer.produce(FEEDBACK.name, key=verdict.key.encode(), value=verdict.to_bytes())
+    producer.flush(10)
+    say(f"verdict  {group.owner_id}, owner of {group.group_id}, judges {rule} {judged}"
+        f" ({', '.join(warning['source_event_ids'])}) a false positive → {FEEDBACK.name}")  # fmt: skip
+    retracted: collections.Counter[str] = collections.Counter()
+    deadline, quiet_since = time.monotonic() + DONE_TIMEOUT, None
+    while quiet_since is None or time.monotonic() - quiet_since < 1.0:
+        if time.monotonic() > deadline:
+            say(f"the worker did not retract the warning within {DONE_TIMEOUT:.0f}s")
+            return 1
+        msg = watcher.poll(0.5)
+        if msg is not None and not msg.error() and msg.topic() == VIOLATIONS.name:
+            record = orjson.loads(msg.value())
+            if (record.get("evidence") or {}).get("feedback_id") == DEMO_FEEDBACK_ID:
+                _print_record(msg, retracted)
+                quiet_since = time.monotonic()
+    for entry in RedisAllowEntries.from_settings(settings).entries():
+        if entry.feedback_id == DEMO_FEEDBACK_ID:
+            allows = ", ".join(entry.terms) or entry.excerpt
+            say(f"allowed  {entry.entry_id} in {entry.scope}: {entry.rule} {allows}; the same message no"
+                " longer fires there, elsewhere it still does (`qunguard allow list`)")  # fmt: skip
+    say(f"retracted {sum(retracted.values())} step(s) of {warning['employee_id']}: `qunguard discipline show"
+        f" {warning['employee_id']}` lists them as withdrawn; the notifier tells HR and the employee")  # fmt: skip
+    return 0
 
 
 def _show_notifications(bootstrap: str, notify: DevNotifier) -> int:
@@ -242,18 +302,22 @@ def _wait(bootstrap: str, group: str, topics: list[str], proc: Service) -> None:
         time.sleep(0.2)
 
 
-def _print_record(msg, counts: collections.Counter[str]) -> None:
+def _print_record(msg, counts: collections.Counter[str]) -> dict | None:
+    """Print a violation (returned) or a dead letter (None)."""
     if msg.topic() == DEADLETTER.name:
         reason = dict(msg.headers() or ()).get(REASON_HEADER, b"?").decode("utf-8", "replace")
         counts["dead letter"] += 1
         print(row(("DEAD LETTER", "", "", reason), WIDTHS))
-        return
+        return None
     record = orjson.loads(msg.value())
     counts[record["rule"]] += 1
     evidence = record.get("evidence") or {}
     detail = evidence.get("excerpt") or ", ".join(evidence.get("terms") or ()) or ""
+    if record["rule"] == RETRACTED:
+        detail = f"{evidence.get('step')} of {evidence.get('violation_id')} ({evidence.get('reason')})"
     subject = record.get("subject_id") or record.get("employee_id") or ""
     print(row((record["rule"], record.get("group_id") or "", subject, detail), WIDTHS))
+    return record
 
 
 def _drained(consumer: Consumer) -> bool:

@@ -5,6 +5,7 @@
                   timer: tick per owned partition ──► notify.recipient ─► sinks (log, webhook)
                                                       │  digests table (changelog-backed)
                                                       └► moderation.notify.deadletter
+    web: GET/POST /review/<token> (review links, agents.notify.review) ─► moderation.feedback
 
 Records are consumed raw and decoded in the agent, so a bad record reaches the dead-letter topic
 instead of crashing Faust's deserializer. Forwarded messages and digest-table writes are attached
@@ -14,6 +15,8 @@ a notify.recipient record only once the deliveries it started are over (agents.n
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -26,6 +29,7 @@ from agents.notify.delivery import Deliverer
 from agents.notify.flow import NotifyRouter, RecipientDesk
 from agents.notify.lanes import when_delivered
 from agents.notify.metrics import watch_pending
+from agents.notify.review import Produce, ReviewDesk, register_review_pages
 from agents.notify.senders import build_sink
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
 from agents.runtime.deadletter import FaustDeadLetterSink
@@ -36,8 +40,13 @@ from agents.runtime.tables import partition_of
 from agents.runtime.ticks import is_tick, register_ticks
 from agents.stores.cache import ReferenceCache
 from agents.stores.dedupe import SentStore
+from agents.stores.review import ReviewStore
 from streams.notify.config import NotifyConfig
-from topics.catalog import NOTIFY_DEADLETTER, VIOLATIONS, TopicSpec
+from streams.review.links import ReviewLinks
+from topics.catalog import FEEDBACK, NOTIFY_DEADLETTER, VIOLATIONS, TopicSpec
+
+log = logging.getLogger(__name__)
+PRODUCE_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +58,17 @@ class NotifyTopology:
         return internal_topic(self.app_id, "recipient", "role|recipient")
 
     def topics(self) -> tuple[TopicSpec, ...]:
-        return (self.recipient, NOTIFY_DEADLETTER)
+        return (self.recipient, NOTIFY_DEADLETTER, FEEDBACK)
 
 
 def create_notify_app(
-    settings: Settings, config: NotifyConfig, reference: ReferenceCache | None = None
+    settings: Settings,
+    config: NotifyConfig,
+    reference: ReferenceCache | None = None,
+    links: ReviewLinks | None = None,
 ) -> faust.App:
-    """Build the notifier app; `settings.app_id` is its consumer group (QUNGUARD_NOTIFY_APP_ID)."""
+    """Build the notifier app; `settings.app_id` is its consumer group (QUNGUARD_NOTIFY_APP_ID);
+    `links`: review links in its messages, their pages on its web server."""
     app = faust.App(settings.app_id, **app_options(settings))
     topology = NotifyTopology(settings.app_id)
     if reference is None:
@@ -74,7 +87,8 @@ def create_notify_app(
     async def forward(address: str, value: bytes) -> None:
         await recipient_topic.send(key=address.encode("utf-8"), value=value)
 
-    router = NotifyRouter(config, reference, forward, dead_letters)
+    reviews = ReviewStore.from_settings(settings) if links is not None else None
+    router = NotifyRouter(config, reference, forward, dead_letters, links, reviews)
 
     @app.agent(raw_topic(app, VIOLATIONS.name), name="notify.violations")
     async def route(stream: faust.StreamT) -> AsyncIterator[int]:
@@ -101,7 +115,7 @@ def create_notify_app(
         await deliverer.close()  # the webhook sinks' HTTP sessions
 
     watch_pending(desk.pending_items)
-    register_reference_watch(app, reference)
+    register_reference_watch(app, reference, settings.reference_check_interval)
     register_liveness(app, settings, holding=lambda: bool(reference.refusals()))
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page
     app.notify_topology = topology  # type: ignore[attr-defined]
@@ -109,7 +123,23 @@ def create_notify_app(
         expose_metrics(app)
         _expose_pending(app, desk)
         register_health(app, readiness(app, reference.ping, reference))
+        if links is not None and reviews is not None:
+            register_review_pages(app, ReviewDesk(links.signer, config, reviews, reference, _producer(app)))
+    log.info("review links: %s", f"on, {links.base_url}/review/…" if links else "off")
     return app
+
+
+def _producer(app: faust.App) -> Produce:
+    """Verdicts of the review pages to moderation.feedback; returns once the broker has one, and
+    raises after PRODUCE_TIMEOUT_SECONDS (the page then asks to try again: a verdict that got
+    through meanwhile is sent twice with one feedback id, which the worker applies once)."""
+    feedback = raw_topic(app, FEEDBACK.name)
+
+    async def produce(key: bytes, value: bytes) -> None:
+        sent = await feedback.send(key=key, value=value, force=True)
+        await asyncio.wait_for(sent, PRODUCE_TIMEOUT_SECONDS)
+
+    return produce
 
 
 def _expose_pending(app: faust.App, desk: RecipientDesk) -> None:

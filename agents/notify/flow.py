@@ -13,6 +13,9 @@ its offset uncommitted) while Redis holds reference data that may not be judged 
 (agents.stores.reference.refusal: flushed, restored older, records lost) and goes on once a
 load fixes it; no message is made from an empty roster or ledger. The desk needs no reference
 data and keeps delivering.
+
+With review links on (agents.notify.review), the router adds each recipient's links to its
+message and keeps the violation in Redis for the review page before it forwards any message.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from agents.runtime.retry import retry_forever
 from streams.core.directory import LedgerView, RosterView
 from streams.notify.config import NotifyConfig
 from streams.notify.digest import add_item, digest_recipient, is_due
-from streams.notify.model import Notice
+from streams.notify.model import Notice, Recipient
 from streams.notify.recipients import resolve_recipients
 from streams.notify.render import digest_entry, render_digest, render_notice
+from streams.review.links import LinkSet, ReviewLinks
 from topics.codec import DecodeError, decode_violation
+from topics.violation import Violation
 
 Forward = Callable[[str, bytes], Awaitable[None]]
 
@@ -52,14 +57,32 @@ class Reference(RosterView, LedgerView, Protocol):
     def refusals(self) -> Mapping[str, str]: ...
 
 
+class ViolationKeeper(Protocol):
+    """agents.stores.review.ReviewStore: the violations review pages show."""
+
+    async def keep(self, violation_id: str, record: bytes, expires: int) -> None: ...
+
+
 class NotifyRouter:
     def __init__(
-        self, config: NotifyConfig, reference: Reference, forward: Forward, dead_letters: DeadLetterSink
+        self,
+        config: NotifyConfig,
+        reference: Reference,
+        forward: Forward,
+        dead_letters: DeadLetterSink,
+        links: ReviewLinks | None = None,
+        keeper: ViolationKeeper | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if (links is None) != (keeper is None):
+            raise ValueError("review links and their keeper come together")
         self.config = config
         self.reference = reference
         self.forward = forward
         self.dead_letters = dead_letters
+        self.links = links
+        self.keeper = keeper
+        self.clock = clock
         self._loaded = False
 
     async def handle(self, record: RawRecord) -> int:
@@ -75,11 +98,26 @@ class NotifyRouter:
             self._loaded = True
         await retry_forever(self.reference.usable, "redis")  # holds the record while refused
         recipients = resolve_recipients(violation, self.config, self.reference, self.reference)
+        links = await self._links(violation, record.value or b"", recipients)
         for recipient in recipients:
-            notice = render_notice(violation, recipient, self.config, self.reference, self.reference)
+            found = links.get(recipient.address)
+            notice = render_notice(violation, recipient, self.config, self.reference, self.reference, found)
             MESSAGES.labels(recipient.role, "digest" if notice.digestible else "notice").inc()
             await self.forward(recipient.address, orjson.dumps(notice.to_dict()))
         return len(recipients)
+
+    async def _links(
+        self, violation: Violation, record: bytes, recipients: list[Recipient]
+    ) -> dict[str, LinkSet | None]:
+        """Each recipient's review links (by address); first the violation is kept for their
+        page until they expire, so a link in a message always finds it."""
+        if self.links is None or self.keeper is None:
+            return {}
+        made = {r.address: self.links.links(violation, r) for r in recipients}
+        expires, keeper = self.links.expires(violation), self.keeper
+        if any(made.values()) and expires is not None and expires > self.clock():
+            await retry_forever(lambda: keeper.keep(violation.violation_id, record, expires), "redis")
+        return made
 
 
 class RecipientDesk:

@@ -34,6 +34,12 @@ LATENCY = Histogram(
     ["sink", "kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
+REVIEW_REQUESTS = Counter(
+    "qunguard_notify_review_requests_total",
+    "Requests to the review pages (outcome: shown, recorded, forged, expired, used, missing,"
+    " bad_request, unavailable)",
+    ["method", "outcome"],
+)
 PENDING = Gauge("qunguard_notify_digest_pending_items", "Items waiting in digests held by this notifier")
 
 

@@ -1,10 +1,11 @@
 """Redis stores: every key name in one registry (`RedisKeys`), the reference data (roster and
-ledger), the ladder's read model and the notifier's delivery marks."""
+ledger), the ladder's read model, the notifier's delivery marks and its review-link state."""
 
 from agents.stores.cache import ReferenceCache
 from agents.stores.dedupe import SentStore
 from agents.stores.ladder import LadderReader, LadderStore
 from agents.stores.reference import ConcurrentLoadError, DatasetMeta, ReferenceStore
+from agents.stores.review import ReviewStore
 
 __all__ = [
     "ConcurrentLoadError",
@@ -13,5 +14,6 @@ __all__ = [
     "LadderStore",
     "ReferenceCache",
     "ReferenceStore",
+    "ReviewStore",
     "SentStore",
 ]

@@ -2,6 +2,10 @@
 to the shared `Moderator` (agents.worker.topology has the wiring). What it shares with the
 notifier (Faust options, raw topics, liveness timers, /metrics) is in agents.runtime.app.
 
+`moderate.feedback` consumes reviewers' verdicts (agents.worker.feedback); every violation emitted
+is kept in Redis for them to name (agents.stores.violations), and the content detector reads the
+allow entries they leave through a cache refreshed every few seconds (agents.stores.allow).
+
 Topics are consumed with the raw serializer and decoded inside the agent, so a record that is
 not valid JSON reaches the dead-letter topic instead of crashing Faust's deserializer. Detector
 state lives in changelog-backed Faust tables (agents.runtime.tables); a timer sends tick records to the
@@ -11,9 +15,11 @@ agent's own context.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -22,17 +28,21 @@ from agents.runtime.app import app_options, expose_metrics, raw_topic, register_
 from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.records import RawRecord
+from agents.runtime.retry import TRANSIENT
 from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
+from agents.stores.allow import REFRESH_SECONDS, AllowCache, RedisAllowEntries
+from agents.worker.feedback import FeedbackAgent
 from agents.worker.ladder import EmployeeAgent, LadderStep
 from agents.worker.metrics import (
     detector_timer,
     install_faust_sensor,
     watch_calendars,
     watch_table_sizes,
+    zero_reviewed,
 )
 from agents.worker.moderator import Moderator, ReferenceSource
-from agents.worker.outputs import FaustViolationSink
+from agents.worker.outputs import FaustViolationSink, KeptViolationSink
 from agents.worker.reload import register_reload
 from agents.worker.sweep_clock import SweepClock
 from agents.worker.topology import Topology
@@ -40,9 +50,13 @@ from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.core.state import PARTITIONS, Partition
 from streams.detectors import build_detectors
+from streams.feedback.judges import Judges, load_judges
+from streams.feedback.stores import FeedbackLimits, FeedbackStores
 from streams.ladder.steps import Ladder
-from topics.catalog import DEADLETTER, ROSTER, VIOLATIONS
+from topics.catalog import DEADLETTER, FEEDBACK, ROSTER, VIOLATIONS
 from topics.timeutil import format_ts, parse_ts
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -59,31 +73,45 @@ class TopicForwarder:
         await self.topics[partition].send(key=key.encode("utf-8"), value=record.value, headers=record.headers)
 
 
-def create_app(settings: Settings, reference: ReferenceSource | None = None, **overrides: Any) -> faust.App:
-    """Build the worker app. `reference` defaults to the Redis-backed cache at settings.redis_url."""
+def create_app(
+    settings: Settings,
+    reference: ReferenceSource | None = None,
+    judges: Judges | None = None,
+    **overrides: Any,
+) -> faust.App:
+    """Build the worker app. `reference` defaults to the Redis-backed cache at settings.redis_url,
+    and with it the feedback stores to Redis (given: in memory); `judges` to those of the policy and
+    the notify configuration (streams.feedback.judges.load_judges)."""
     options = app_options(settings)
     options.update(overrides)
     app = faust.App(settings.app_id, **options)
     topology = Topology(settings.app_id)
     policy = load_policy(settings.policy_path)
+    judges = judges or load_judges(policy, settings.notify_config)
     ladder_store = None  # the Redis read model of the ladder; none with a given reference (unit tests)
+    stores, allow_cache = FeedbackStores(), None  # reviewers' feedback: in memory for unit tests
     if reference is None:
         from agents.stores.cache import ReferenceCache
+        from agents.stores.feedback import redis_feedback_stores
         from agents.stores.ladder import LadderStore
         from agents.worker.policy_guard import guard_policy_version
 
         guard_policy_version(app, settings, policy.version)  # one policy per consumer group, or exit 2
         reference = ReferenceCache.from_settings(settings)
         ladder_store = LadderStore.from_settings(settings)
+        stores = redis_feedback_stores(settings, FeedbackLimits.from_policy(policy))
+        allow_cache = AllowCache(cast(RedisAllowEntries, stores.allow))
     state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
-    detectors = build_detectors(policy, state)
+    detectors = build_detectors(policy, state, allow_cache or stores.allow)
     engine = RuleEngine(policy, reference, reference, detectors, clock=utc_now, timer=detector_timer)
     ladder = LadderStep(Ladder(policy, state, clock=utc_now), ladder_store)
     watch_table_sizes(state.tables)
     watch_calendars(detectors)
+    zero_reviewed(policy.rules)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
     internal = {p: raw_topic(app, topology.internal(p).name) for p in (*partitions, "employee")}
-    violations = FaustViolationSink(raw_topic(app, VIOLATIONS.name))
+    # every violation is kept where a verdict will look for it (agents.stores.violations)
+    violations = KeptViolationSink(FaustViolationSink(raw_topic(app, VIOLATIONS.name)), stores.violations)
     dead_letters = FaustDeadLetterSink(raw_topic(app, DEADLETTER.name))
     moderator = Moderator(
         engine,
@@ -93,6 +121,7 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
         TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
         SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
         ladder,
+        preload=allow_cache,
     )
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))
@@ -100,11 +129,16 @@ def create_app(settings: Settings, reference: ReferenceSource | None = None, **o
     app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
     employee = EmployeeAgent(ladder, violations, dead_letters)  # the ladder (agents.worker.ladder)
     app.agent(internal["employee"], name="moderate.employee")(_moderate_input(employee))
+    feedback = FeedbackAgent(moderator, judges, stores, allow_cache)  # verdicts (agents.worker.feedback)
+    app.agent(raw_topic(app, FEEDBACK.name), name="moderate.feedback")(_moderate_input(feedback))
     app.internal_partitions = (*partitions, "employee")  # type: ignore[attr-defined] - topics to create
     app.employee_agent = employee  # type: ignore[attr-defined]
+    app.feedback_agent = feedback  # type: ignore[attr-defined]
     _tick(app, settings, engine, internal)
+    if allow_cache is not None:
+        register_allow_refresh(app, allow_cache)
     register_reload(app, detectors)
-    register_reference_watch(app, reference)
+    register_reference_watch(app, reference, settings.reference_check_interval)
     register_liveness(app, settings, holding=lambda: bool(reference.refusals()))
     app.moderator = moderator  # type: ignore[attr-defined] - for tests and the CLI
     app.topology = topology  # type: ignore[attr-defined]
@@ -146,7 +180,18 @@ def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
     return moderate
 
 
-def _moderate_input(moderator: Moderator | EmployeeAgent):
+def register_allow_refresh(app: faust.App, cache: AllowCache) -> None:
+    """Reload the allow entries the content detector reads when any worker changed them."""
+
+    @app.timer(REFRESH_SECONDS)
+    async def refresh_allow_entries() -> None:
+        try:
+            await asyncio.to_thread(cache.refresh)
+        except TRANSIENT as exc:  # Redis down: the entries in memory stay until the next try
+            log.warning("allow entries not refreshed: Redis unavailable (%s)", exc)
+
+
+def _moderate_input(moderator: Moderator | EmployeeAgent | FeedbackAgent):
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
             yield await moderator.handle(RawRecord.from_event(event))

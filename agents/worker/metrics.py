@@ -18,6 +18,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from streams.core.detector import Calendared, Detector, Phase
+from topics.feedback import VERDICTS
 from topics.timeutil import parse_ts
 
 EVENTS = Counter("qunguard_events_total", "Input records consumed", ["topic"])
@@ -38,6 +39,27 @@ DETECTION_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
 TABLE_KEYS = Gauge("qunguard_table_keys", "Keys held by this worker in a detector state table", ["table"])
+# Reviewers' feedback (agents.worker.feedback, docs/review.md)
+FEEDBACK = Counter(
+    "qunguard_feedback_total",
+    "Feedback records decoded, by kind and outcome (streams.feedback.apply.OUTCOMES: applied,"
+    " repeated, unknown_violation, or the refusal: own_violation, wrong_group, not_a_judge)",
+    ["kind", "outcome"],
+)
+REVIEWED = Counter(
+    "qunguard_reviewed_total",
+    "Verdicts that set or changed a violation's judgement, per rule and verdict (confirmed,"
+    " false_positive): precision as judged by reviewers is confirmed / both",
+    ["rule", "verdict"],
+)
+
+
+def zero_reviewed(rules: Iterable[str]) -> None:
+    """Export REVIEWED at 0 for every rule and verdict, so that the first verdict on a rule counts
+    in `increase()` (a series that appears at 1 has no increase)."""
+    for rule in rules:
+        for verdict in sorted(VERDICTS):
+            REVIEWED.labels(rule, verdict)
 
 
 class LocalHistogram(Collector):

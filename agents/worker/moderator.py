@@ -22,6 +22,7 @@ dead-letter sink with the reason, and the agent moves on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -67,6 +68,13 @@ class ReferenceSource(Protocol):
         ...
 
 
+class Refreshable(Protocol):
+    """What the worker loads from Redis before it judges its first record besides the reference
+    data (the allow cache, agents.stores.allow): a blocking refresh, run in a thread."""
+
+    def refresh(self) -> bool: ...
+
+
 class Forwarder(Protocol):
     """Sends an input record on to the internal topic of a partitioning, keyed by `key`."""
 
@@ -83,6 +91,7 @@ class Moderator:
         forwarder: Forwarder | None = None,
         clock: SweepClock | None = None,
         ladder: LadderStep | None = None,
+        preload: Refreshable | None = None,
     ) -> None:
         self.engine = engine
         self.reference = reference
@@ -93,10 +102,20 @@ class Moderator:
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
         self.clock = clock or SweepClock(idle_after=60.0)
         self.ladder = ladder
+        self.preload = preload
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
+        if (preload := self.preload) is not None:
+            await retry_forever(lambda: asyncio.to_thread(preload.refresh), "redis")
         self._loaded = True
+
+    async def reference_ready(self) -> None:
+        """Return once the reference data is loaded and may be judged by (holding the caller
+        meanwhile, docs/runtime.md)."""
+        if not self._loaded:
+            await self.start()
+        await retry_forever(self.reference.usable, "redis")
 
     async def handle(self, record: RawRecord) -> int:
         """Process one input-topic record; return the number of violations emitted."""
@@ -189,9 +208,7 @@ class Moderator:
     async def _refresh(self, event: Event) -> None:
         """Bring the reference data up to date for `event`; hold it (the agent waits, its offset
         stays uncommitted) while the data may not be judged by (docs/runtime.md)."""
-        if not self._loaded:
-            await self.start()
-        await retry_forever(self.reference.usable, "redis")
+        await self.reference_ready()
         if isinstance(event, RosterEvent):
             employee_id = event.employee_id
             await retry_forever(lambda: self.reference.refresh_employee(employee_id), "redis")

@@ -3,13 +3,19 @@
 `FaustViolationSink` sends through a Faust topic, so each violation is attached to the input
 offset and produced before that offset is committed (at-least-once). `MemoryViolationSink` keeps
 them in a list for `test_context()` unit tests and anything else that runs without a broker.
+`KeptViolationSink` keeps each violation where a verdict will look for it by id
+(streams.feedback.stores.ViolationLog) before sending it on, so no verdict can name a violation
+that is not kept yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agents.runtime.retry import retry_forever
+from streams.feedback.stores import ViolationLog
 from topics.codec import encode
 from topics.violation import Violation
 
@@ -32,3 +38,14 @@ class MemoryViolationSink:
 
     async def send(self, violation: Violation) -> None:
         self.records.append(violation)
+
+
+class KeptViolationSink:
+    def __init__(self, sink: ViolationSink, log: ViolationLog) -> None:
+        self.sink = sink
+        self.log = log
+
+    async def send(self, violation: Violation) -> None:
+        # a blocking store (agents.stores.violations) in a thread; Redis down: wait, do not skip
+        await retry_forever(lambda: asyncio.to_thread(self.log.keep, violation), "redis")
+        await self.sink.send(violation)

@@ -7,6 +7,10 @@ counts cover the policy window ending at `now`, and every step names the violati
 "At or near a threshold" (`flags`): `review` — a dismissal review was issued inside the window;
 `near review` — one more demerit (a demerit-ladder violation, or the warning that completes a
 conversion) issues a dismissal review; `near demerit` — one more warning converts to a demerit.
+
+Steps withdrawn because a violation was judged a false positive (streams.ladder.retraction) are
+not steps any more: they are listed apart (`withdrawn`), each with why, and a retracted violation
+counts for nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from streams.ladder.steps import REVIEW, LadderPolicy, demerits, in_window, pending_warnings
+from streams.ladder.steps import REVIEW, LadderPolicy, demerits, in_window, pending_warnings, retracted
 from topics.timeutil import format_ts
 
 
@@ -35,6 +39,25 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class WithdrawnStep:
+    """A step that fell: the violation that had issued it, and why (streams.ladder.retraction)."""
+
+    step: str
+    event_ts: str
+    rule: str
+    group_id: str | None
+    subject_id: str | None
+    violation_id: str
+    event_ids: tuple[str, ...]
+    reason: str  # false_positive | conversion | threshold
+    retracted_violation_id: str  # the violation judged a false positive
+    retracted_rule: str
+    feedback_id: str
+    reviewer_id: str
+    at: str  # the verdict's time
+
+
+@dataclass(frozen=True, slots=True)
 class EmployeeRecord:
     employee_id: str
     as_of: str
@@ -43,7 +66,8 @@ class EmployeeRecord:
     reviews: int  # dismissal reviews in the window
     steps: tuple[Step, ...]
     flags: tuple[str, ...]
-    violations: int  # ladder violations in the window
+    violations: int  # ladder violations in the window, retracted ones not included
+    withdrawn: tuple[WithdrawnStep, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +92,25 @@ def employee_record(
         for e in entries
         for step in e["steps"]
     )
+    withdrawn = tuple(
+        WithdrawnStep(
+            step=w["step"],
+            event_ts=e["event_ts"],
+            rule=e["rule"],
+            group_id=e["group"],
+            subject_id=e["subject"],
+            violation_id=e["id"],
+            event_ids=tuple(e["events"]),
+            reason=w["reason"],
+            retracted_violation_id=w["retracted"],
+            retracted_rule=w["retracted_rule"],
+            feedback_id=w["feedback_id"],
+            reviewer_id=w["reviewer_id"],
+            at=w["at"],
+        )
+        for e in entries
+        for w in e.get("withdrawn", ())
+    )
     warnings, total = pending_warnings(entries), demerits(entries)
     reviews = sum(1 for s in steps if s.step == REVIEW)
     return EmployeeRecord(
@@ -78,7 +121,8 @@ def employee_record(
         reviews=reviews,
         steps=steps,
         flags=flags(warnings, total, reviews, rules),
-        violations=len(entries),
+        violations=sum(1 for e in entries if not retracted(e)),
+        withdrawn=withdrawn,
     )
 
 

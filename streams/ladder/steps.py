@@ -19,7 +19,9 @@ gave the first time (same ids), so redelivery and replay are harmless.
 
 State: one JSON value per employee id in the "employee"-partitioned map `LADDER_MAP`:
 `{"newest": epoch seconds, "entries": [entry, ...]}`, entries older than the window dropped on
-every write. An entry is one counted violation (see `_entry`).
+every write. An entry is one counted violation (see `_entry`); a violation judged a false positive
+stays as a retracted entry, its fallen steps listed on the entries that issued them
+(streams.ladder.retraction).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ LADDER_MAP = "ladder.employee"
 WARNING = "discipline.warning"
 DEMERIT = "discipline.demerit"
 REVIEW = "discipline.dismissal_review"
-STEPS = (WARNING, DEMERIT, REVIEW)
+RETRACTED = "discipline.retracted"
+# The discipline.* rules the ladder emits: its steps, and the withdrawal of one (streams.ladder.retraction).
+STEPS = (WARNING, DEMERIT, REVIEW, RETRACTED)
 
 Clock = Callable[[], datetime]
 Entry = dict[str, Any]
@@ -81,11 +85,26 @@ def in_window(entries: list[Entry], now: float, rules: LadderPolicy) -> list[Ent
 
 
 def pending_warnings(entries: list[Entry]) -> int:
-    return sum(1 for e in entries if e["ladder"] == "warning" and not e["converted"])
+    return sum(1 for e in entries if is_pending(e))
+
+
+def is_pending(entry: Entry) -> bool:
+    """A warning that counts towards the next conversion."""
+    return entry["ladder"] == "warning" and not entry["converted"] and not retracted(entry)
 
 
 def demerits(entries: list[Entry]) -> int:
     return sum(1 for e in entries if DEMERIT in e["steps"])
+
+
+def retracted(entry: Entry) -> bool:
+    """Judged a false positive: it counts for nothing any more (streams.ladder.retraction)."""
+    return "retracted" in entry
+
+
+def step_id(step: str, employee_id: str | None, trigger_id: str) -> str:
+    """The violation_id of a discipline step: from the step, the employee and the triggering violation."""
+    return violation_id(step, employee_id, None, (trigger_id,))
 
 
 class Ladder:
@@ -138,26 +157,23 @@ class Ladder:
         ladder = self.policy.rule(violation.rule).ladder
         steps: list[str] = []
         warnings = pending_warnings(counted)
-        converted = False
+        converts: list[str] = []
         if ladder == "warning":
             steps.append(WARNING)
             warnings += 1
             if warnings >= self.rules.warnings_per_demerit:
                 steps.append(DEMERIT)
-                converted = True
-                counted = [
-                    {**e, "converted": True} if e["ladder"] == "warning" and not e["converted"] else e
-                    for e in counted
-                ]
+                converts = [e["id"] for e in counted if is_pending(e)] + [violation.violation_id]
+                counted = [{**e, "converted": True} if is_pending(e) else e for e in counted]
         elif ladder == "demerit":
             steps.append(DEMERIT)
         total = demerits(counted) + (1 if DEMERIT in steps else 0)
         if DEMERIT in steps and total >= self.rules.demerits_per_review:
             steps.append(REVIEW)
         repeat = bool(self._repeat_actions(violation.rule)) and any(
-            e["rule"] == violation.rule for e in counted
+            e["rule"] == violation.rule and not retracted(e) for e in counted
         )
-        return counted, _entry(violation, ts, ladder, steps, converted, repeat, warnings, total)
+        return counted, _entry(violation, ts, ladder, steps, converts, repeat, warnings, total)
 
     def _store(self, employee: str, newest: float, entries: list[Entry]) -> None:
         if entries:
@@ -177,10 +193,8 @@ class Ladder:
 
     def _discipline(self, step: str, trigger: Violation, entry: Entry) -> Violation:
         rule = self.policy.rule(step)
-        # deterministic from the step, the employee and the triggering violation
-        vid = violation_id(step, trigger.employee_id, None, (trigger.violation_id,))
         return Violation(
-            violation_id=vid,
+            violation_id=step_id(step, trigger.employee_id, trigger.violation_id),
             rule=step,
             severity=rule.severity,
             actions=rule.actions,
@@ -212,14 +226,15 @@ def _entry(
     ts: float,
     ladder: str,
     steps: list[str],
-    converted: bool,
+    converts: list[str],
     repeat: bool,
     warnings: int,
     total_demerits: int,
 ) -> Entry:
     """One counted violation: what it was (for `qunguard discipline show`) and what it issued.
     `warnings` counts unconverted warnings including this one (before a conversion resets them);
-    `demerits` the demerits in the window including any this one issued."""
+    `demerits` the demerits in the window including any this one issued; `converts` the warnings a
+    conversion converted, this one last (empty when it converted none)."""
     return {
         "id": violation.violation_id,
         "ts": ts,
@@ -230,7 +245,8 @@ def _entry(
         "subject": violation.subject_id,
         "events": list(violation.source_event_ids),
         "steps": steps,
-        "converted": converted,
+        "converted": bool(converts),
+        "converts": converts,
         "repeat": repeat,
         "warnings": warnings,
         "demerits": total_demerits,

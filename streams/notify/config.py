@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config import CONFIG_DIR
 
@@ -43,11 +44,32 @@ class DigestPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    """Review links in messages ([review]; docs/notify.md, "Review links")."""
+
+    link_hours: float = 72.0  # a link works this long after the violation's detected_at
+    verdict_roles: tuple[str, ...] = ("owner", "admin", "hr", "security", "platform")  # 确认 / 误报
+    appeal_roles: tuple[str, ...] = ("subject",)  # 申诉
+    timezone: str = "Asia/Shanghai"  # of the times the review pages show
+
+    @property
+    def link_seconds(self) -> int:
+        return int(self.link_hours * 3600)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
 class Role:
     name: str
     label: str
     audience: str
     sinks: tuple[str, ...]
+    # the employee ids of a fixed role's people (HR, the security office): who may judge its
+    # violations (streams.feedback.judges); not for owner, admin and subject
+    employees: tuple[str, ...] = ()
 
     @property
     def person(self) -> bool:
@@ -90,9 +112,15 @@ class NotifyConfig:
     documents: dict[str, str]
     clauses: dict[str, str]
     evidence_labels: dict[str, str]
+    review: ReviewPolicy = ReviewPolicy()
 
     def role(self, name: str) -> Role:
         return self.roles[name]
+
+    def employees_for(self, action: str) -> frozenset[str]:
+        """The employee ids of the roles told about `action` (`notify_hr`: HR, `report_security`:
+        the security office), as `[roles.*] employees` lists them."""
+        return frozenset(e for name in self.action_roles.get(action, ()) for e in self.roles[name].employees)
 
 
 def load_notify_config(path: str | Path | None = None) -> NotifyConfig:
@@ -156,6 +184,7 @@ def parse_notify_config(doc: dict[str, Any]) -> NotifyConfig:
         documents=_strings(_table(doc, "documents"), "documents"),
         clauses=_strings(_table(doc, "clauses"), "clauses"),
         evidence_labels=_strings(_table(doc, "evidence"), "evidence"),
+        review=_review(_table(doc, "review"), roles),
     )
 
 
@@ -189,6 +218,32 @@ def _digest(spec: dict[str, Any]) -> DigestPolicy:
         max_items=max_items,
         check_seconds=_number(spec, "check_seconds", "digest", 30.0),
     )
+
+
+def _review(spec: dict[str, Any], roles: dict[str, Role]) -> ReviewPolicy:
+    default = ReviewPolicy()
+    hours = _number(spec, "link_hours", "review", default.link_hours)
+    if hours <= 0:
+        raise NotifyConfigError("review.link_hours", "must be more than 0")
+    # Left out: the default roles this file defines.
+    verdict = _roles(
+        spec.get("verdict_roles", [r for r in default.verdict_roles if r in roles]),
+        "review.verdict_roles",
+        roles,
+    )
+    appeal = _roles(
+        spec.get("appeal_roles", [r for r in default.appeal_roles if r in roles]),
+        "review.appeal_roles",
+        roles,
+    )
+    if both := sorted(set(verdict) & set(appeal)):
+        raise NotifyConfigError("review.appeal_roles", f"{', '.join(both)} also in review.verdict_roles")
+    timezone = _str(spec, "timezone", "review.timezone", default.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise NotifyConfigError("review.timezone", f"unknown time zone {timezone!r}") from None
+    return ReviewPolicy(link_hours=hours, verdict_roles=verdict, appeal_roles=appeal, timezone=timezone)
 
 
 def _sink(name: str, spec: Any) -> SinkSpec:
@@ -226,7 +281,13 @@ def _role(name: str, spec: Any, sinks: dict[str, SinkSpec]) -> Role:
     for sink in names:
         if sink not in sinks:
             raise NotifyConfigError(f"{where}.sinks", f"no sink {sink!r} in [sinks]")
-    return Role(name, _str(spec, "label", f"{where}.label", name), audience, tuple(names))
+    employees = spec.get("employees", [])
+    if not isinstance(employees, list) or not all(isinstance(e, str) and e for e in employees):
+        raise NotifyConfigError(f"{where}.employees", "expected a list of employee ids")
+    if employees and name in PERSON_ROLES:
+        raise NotifyConfigError(f"{where}.employees", f"{name} is resolved per violation; list no one")
+    label = _str(spec, "label", f"{where}.label", name)
+    return Role(name, label, audience, tuple(names), tuple(employees))
 
 
 def _template(name: str, spec: Any) -> Template:

@@ -4,6 +4,9 @@ recipient, and a digest per recipient that lists several.
 Only the violation record goes into a message, never the chat text: the evidence the worker
 wrote is already masked (SPEC §5), and excerpts are masked once more here in case a producer
 other than the worker forgot. Evidence fields not named in [evidence] are left out.
+
+Review links (streams.review.links), when the notifier makes them, fill $review_confirmed,
+$review_false_positive, $review_appeal and $review_page; without them those lines are left out.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from streams.notify.clauses import cite
 from streams.notify.config import NotifyConfig, Template
 from streams.notify.model import Notice, Recipient, digest_id, message_id
 from streams.notify.recipients import violation_groups
+from streams.review.links import LinkSet
 from topics.violation import Violation
 
 MIB = 1024 * 1024
 _SIZE_KEYS = ("size", "max_bytes")
+NO_LINKS = LinkSet(page="")
+MARKDOWN_LINK_TEXT = "点击打开"
 
 
 def render_notice(
@@ -31,6 +37,7 @@ def render_notice(
     config: NotifyConfig,
     roster: RosterView,
     ledger: LedgerView,
+    links: LinkSet | None = None,
 ) -> Notice:
     role = config.role(recipient.role)
     instructions = instructions_for(violation, role.audience, config)
@@ -47,16 +54,18 @@ def render_notice(
         "instructions": "、".join(instructions),
         "event_time": violation.event_ts.replace("T", " "),
         "violation_id": violation.violation_id,
+        **(links or NO_LINKS).fields(),
     }
     template = config.templates[role.audience]
     title, body = fill(template.title, fields), fill_lines(template.body, fields)
+    markdown_body = fill_lines(template.body, {**fields, **_markdown_links(fields)})
     return Notice(
         message_id=message_id(violation.violation_id, recipient),
         kind="notice",
         recipient=recipient,
         title=title,
         text=_text(title, body),
-        markdown=_markdown(title, body),
+        markdown=_markdown(title, markdown_body),
         severity=violation.severity,
         digestible=violation.severity in config.digest.severities,
         violation_id=violation.violation_id,
@@ -70,7 +79,7 @@ def render_notice(
         instructions=tuple(instructions),
         event_ts=violation.event_ts,
         detected_at=violation.detected_at,
-        line=fill(config.templates["digest"].line, fields),
+        line=fill_item(config.templates["digest"].line, fields),
     )
 
 
@@ -167,6 +176,12 @@ def fill(template: str, fields: Mapping[str, str]) -> str:
     return string.Template(template).safe_substitute(fields)
 
 
+def fill_item(template: str, fields: Mapping[str, str]) -> str:
+    """A digest item: its first line always, each further line as in `fill_lines`."""
+    first, *rest = template.split("\n")
+    return "\n".join([fill(first, fields), *fill_lines("\n".join(rest), fields)])
+
+
 def fill_lines(template: str, fields: Mapping[str, str]) -> list[str]:
     """Each line of `template` filled in; a line that uses an empty field is left out."""
     out = []
@@ -176,6 +191,12 @@ def fill_lines(template: str, fields: Mapping[str, str]) -> list[str]:
             continue
         out.append(fill(line, fields))
     return out
+
+
+def _markdown_links(fields: Mapping[str, str]) -> dict[str, str]:
+    """The review links as markdown links (WeCom markdown shows a bare URL as text)."""
+    names = NO_LINKS.fields()
+    return {k: f"[{MARKDOWN_LINK_TEXT}]({fields[k]})" for k in names if fields.get(k)}
 
 
 def _text(title: str, body: list[str]) -> str:

@@ -129,7 +129,7 @@ def test_violation_id_is_deterministic_and_order_free() -> None:
 def test_catalog_names_are_the_spec_names() -> None:
     assert [t.name for t in CATALOG] == [
         "chat.messages", "chat.membership", "hr.roster", "moderation.violations", "moderation.deadletter",
-        "moderation.notify.deadletter",
+        "moderation.notify.deadletter", "moderation.feedback",
     ]  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -193,7 +194,6 @@ def test_personal_numbers_fire_and_are_masked(detector: ContentDetector, text: s
         "批次号 " + ID_NUMBER[:17] + ("0" if ID_NUMBER[17] != "0" else "1"),  # wrong check digit
         "订单 2026031012345678901",
         "发票号码 44031234567890123456",
-        "测试卡 4111111111111112",  # Luhn-invalid
     ],
 )
 def test_ordinary_long_numbers_do_not_fire(detector: ContentDetector, text: str) -> None:
@@ -274,3 +274,35 @@ def test_shipped_dictionaries_cover_every_content_rule() -> None:
         "content.malicious_link"
     }
     assert lexicon.allow and lexicon.frames and lexicon.frames_after
+
+
+def test_a_luhn_invalid_card_number_is_not_a_structural_hit() -> None:
+    # The structural check alone: the learned model may still score "卡 + a long number" as a
+    # leaked card (it sees a placeholder for the number, not its check digit).
+    assert rules(_lexicon_only(), "测试卡 4111111111111112") == set()
+
+
+def _lexicon_only() -> ContentDetector:
+    content = {**POLICY.section("content"), "model": {"enabled": False}}
+    return ContentDetector(dataclasses.replace(POLICY, sections={**POLICY.sections, "content": content}))
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("【辟谣】网传公司要裁员的消息不实,请以官方通知为准", "辟谣"),
+        ("通报:某小区发生一起持刀伤人事件,嫌疑人已落网", "通报"),
+        ("历史课讲到二七大罢工,学生问了很多问题", "历史课"),
+    ],
+)
+def test_a_mention_frame_makes_every_dictionary_hit_a_mention(text: str, marker: str) -> None:
+    lexicon = _lexicon_only()
+    trace: list[str] = []
+    assert lexicon.scan_text(text, trace) == []
+    assert any(f"a mention: the message is framed by {marker!r}" in line for line in trace)
+
+
+def test_without_the_mention_frame_the_same_words_fire() -> None:
+    lexicon = _lexicon_only()
+    assert "content.violence" in rules(lexicon, "某小区发生一起持刀伤人事件")
+    assert "content.inflammatory" in rules(lexicon, "明天大家一起罢工")

@@ -23,7 +23,7 @@ SPEC_RULES = {
     "member.outsider", "member.invited_outsider", "member.departed", "member.unauthorized_leave",
     "member.nickname", "member.wrong_department", "member.required_missing", "group.unregistered",
     "group.owner_invalid", "group.name", "group.zombie", "group.expired", "discipline.warning",
-    "discipline.demerit", "discipline.dismissal_review",
+    "discipline.demerit", "discipline.dismissal_review", "discipline.retracted",
 }  # fmt: skip
 
 

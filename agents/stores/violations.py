@@ -1,0 +1,88 @@
+"""The violations a verdict may name, in Redis: the worker keeps every violation it emits for
+`[review] violation_days`, so whichever worker consumes a verdict finds the violation by its id
+(streams.feedback.stores.ViolationLog), and `qunguard review list` lists the recent ones. Layout
+(docs/redis.md, keys in agents.stores.keys):
+
+- `<prefix>:violation:<violation_id>` STRING: the violation record as emitted (its evidence masked),
+  expiring `violation_days` after it was kept;
+- `<prefix>:violations:recent` ZSET: violation ids scored by when they were kept (Unix seconds);
+  ids older than `violation_days` are trimmed on every write.
+
+Synchronous (the CLI's client); the worker calls it through a thread (agents.worker.feedback).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import redis
+
+from agents.connect.redis import redis_client
+from agents.connect.settings import Settings
+from agents.stores.keys import RedisKeys
+from topics.codec import DecodeError, decode_violation, encode
+from topics.violation import Violation
+
+PAGE = 500
+
+
+class ViolationStore:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        keep_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.keep_seconds = max(1, int(keep_seconds))
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keep_seconds: float) -> ViolationStore:
+        return cls(redis_client(settings), RedisKeys(settings.redis_prefix), keep_seconds)
+
+    def keep(self, violation: Violation) -> None:
+        now = self.clock()
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(self.keys.violation(violation.violation_id), encode(violation), ex=self.keep_seconds)
+            pipe.zadd(self.keys.violations_recent, {violation.violation_id: now})
+            pipe.zremrangebyscore(self.keys.violations_recent, "-inf", now - self.keep_seconds)
+            pipe.execute()
+
+    def violation(self, violation_id: str) -> Violation | None:
+        return _decoded(self.client.get(self.keys.violation(violation_id)))
+
+    def recent(self, keep: Callable[[Violation], bool] = lambda v: True, limit: int = 50) -> list[Violation]:
+        """The newest kept violations for which `keep` holds, newest first, at most `limit`."""
+        found: list[Violation] = []
+        for violation in self._newest_first():
+            if keep(violation):
+                found.append(violation)
+                if len(found) >= limit:
+                    break
+        return found
+
+    def _newest_first(self) -> Iterator[Violation]:
+        start = 0
+        while True:
+            ids = self.client.zrevrange(self.keys.violations_recent, start, start + PAGE - 1)
+            if not ids:
+                return
+            raws = self.client.mget([self.keys.violation(i.decode()) for i in ids])
+            for raw in raws:
+                violation = _decoded(raw)
+                if violation is not None:  # expired since the index was trimmed
+                    yield violation
+            start += PAGE
+
+
+def _decoded(raw: bytes | None) -> Violation | None:
+    if raw is None:
+        return None
+    try:
+        return decode_violation(raw)
+    except DecodeError:  # not written by the worker
+        return None
