@@ -95,10 +95,11 @@ def readiness(
 
 
 def register_reference_watch(app: faust.App, reference: ReferenceHealth, interval: float = 5.0) -> None:
-    """Ask Redis about the reference data every `interval` seconds besides the records' own
-    checks (a Redis error here is left to the agents' retries and the redis check)."""
+    """Ask Redis about the reference data every `interval` seconds (QUNGUARD_REFERENCE_CHECK_INTERVAL,
+    at least 0.5) besides the records' own checks (a Redis error here is left to the agents'
+    retries and the redis check)."""
 
-    @app.timer(interval, name="qunguard.reference_watch")
+    @app.timer(max(interval, 0.5), name="qunguard.reference_watch")
     async def watch() -> None:
         try:
             await reference.refresh_if_stale()

@@ -97,7 +97,11 @@ class ReferenceCache:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReferenceCache:
-        return cls(async_redis_client(settings), RedisKeys(settings.redis_prefix))
+        return cls(
+            async_redis_client(settings),
+            RedisKeys(settings.redis_prefix),
+            stale_check_interval=settings.reference_check_interval,
+        )
 
     @property
     def roster_meta(self) -> DatasetMeta:

@@ -14,13 +14,10 @@ from confluent_kafka import Producer
 
 from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
-from agents.connect.settings import Settings
 from agents.dev.embedded import worker
 from agents.intake.feed import feed_file
-from agents.intake.loaders import load_ledger, load_roster
 from agents.runtime.deadletter import REASON_HEADER
-from config import SAMPLE_DIR
-from tests.support import read_until
+from tests.support import e2e_settings, load_sample, read_until
 from topics.catalog import DEADLETTER, MESSAGES, VIOLATIONS
 
 FUTURE = "2126-01-01T00:00:00+08:00"
@@ -34,13 +31,8 @@ def message(event_id: str, group: str, ts: str, **fields: Any) -> bytes:
 def test_out_of_bounds_mismatched_and_oversized_records_are_dead_lettered(
     bootstrap: str, redis_url: str, unique: str, tmp_path
 ) -> None:
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-admission-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
-    )  # fmt: skip
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings)
+    settings = e2e_settings(bootstrap, redis_url, f"qg-admission-{unique}")
+    load_sample(settings)
     proc = worker(tmp_path, settings.env()).start()
     try:
         group = f"g-adm-{unique}"

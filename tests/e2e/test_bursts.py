@@ -33,18 +33,28 @@ from config import SAMPLE_DIR
 from topics.catalog import VIOLATIONS
 
 
-def test_a_roster_burst_keeps_the_worker_in_its_group(bootstrap: str, redis_url: str, unique: str,
+@pytest.fixture(scope="module")
+def burst_bootstrap(tmp_path_factory: pytest.TempPathFactory):
+    """A broker for the two bursts: their 20,000 hr.roster events and 2,000 violations would
+    otherwise be read again by every later test's fresh consumer group (a worker of a later test
+    took minutes to catch up with the roster events, and was evicted under load)."""
+    service = tansu(tmp_path_factory.mktemp("burst-broker")).start()
+    yield f"127.0.0.1:{service.port}"
+    service.stop()
+
+
+def test_a_roster_burst_keeps_the_worker_in_its_group(burst_bootstrap: str, redis_url: str, unique: str,
                                                      tmp_path: Path) -> None:  # fmt: skip
-    report = roster_burst(bootstrap, redis_url, tmp_path, 20_000, f"qg-burst-{unique}", max_poll_interval=5.0,
+    report = roster_burst(burst_bootstrap, redis_url, tmp_path, 20_000, f"qg-burst-{unique}", max_poll_interval=5.0,
                           timeout=300)  # fmt: skip
     assert report.complete, report.summary()
     assert report.evictions == [] and report.exited is None, report.summary()
     assert report.judged_as == "B0019983"  # the worker knows the last employee the burst added
 
 
-def test_a_slow_webhook_burst_keeps_the_notifier_in_its_group(bootstrap: str, redis_url: str, unique: str,
-                                                             tmp_path: Path) -> None:  # fmt: skip
-    report = webhook_burst(bootstrap, redis_url, tmp_path, 2_000, f"qg-burst-notify-{unique}", delay=0.5,
+def test_a_slow_webhook_burst_keeps_the_notifier_in_its_group(burst_bootstrap: str, redis_url: str,
+                                                             unique: str, tmp_path: Path) -> None:  # fmt: skip
+    report = webhook_burst(burst_bootstrap, redis_url, tmp_path, 2_000, f"qg-burst-notify-{unique}", delay=0.5,
                            concurrency=32, recipients=200, max_poll_interval=5.0, timeout=300)  # fmt: skip
     assert report.complete, report.summary()
     assert report.evictions == [] and report.exited is None, report.summary()
@@ -56,7 +66,7 @@ def test_a_slow_webhook_burst_keeps_the_notifier_in_its_group(bootstrap: str, re
 @pytest.fixture
 def empty_bootstrap(tmp_path_factory: pytest.TempPathFactory):
     """A broker of its own: a new notifier group reads moderation.violations from the start, and
-    the session's broker holds thousands of violations for its slow webhook."""
+    the bursts' broker holds thousands of violations for its slow webhook."""
     service = tansu(tmp_path_factory.mktemp("rejoin-broker")).start()
     yield f"127.0.0.1:{service.port}"
     service.stop()

@@ -19,18 +19,15 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 import redis as redis_py
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from agents.bench.events import BenchRecord, probe
-from agents.connect.admin import create_topics
-from agents.connect.kafka import producer_config, reader_config
+from agents.connect.kafka import producer_config
 from agents.connect.offsets import caught_up, end_offsets
-from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, tansu, worker
-from agents.intake.loaders import load_ledger, load_roster
 from agents.runtime.deadletter import REASON_HEADER
-from config import SAMPLE_DIR
-from topics.catalog import DEADLETTER, MEMBERSHIP, MESSAGES, VIOLATIONS
+from tests.support import Reader, e2e_settings, load_sample
+from topics.catalog import MEMBERSHIP, MESSAGES, VIOLATIONS
 from topics.violation import violation_id
 
 
@@ -52,23 +49,24 @@ class Downstream(threading.Thread):
         self.violations: list[dict] = []
         self.dead_letters: dict[bytes, dict[str, bytes]] = {}
         self.stopping = threading.Event()
-        self.consumer = Consumer(reader_config(bootstrap, "chaos"))
-        self.consumer.subscribe([VIOLATIONS.name, DEADLETTER.name])
+        self.reader = Reader(bootstrap)
 
     def run(self) -> None:
         try:
             while not self.stopping.is_set():
-                msg = self.consumer.poll(0.2)
-                if msg is None or msg.error():
-                    continue
-                if msg.topic() == VIOLATIONS.name:
-                    record = orjson.loads(msg.value())
-                    if any(e.startswith(self.prefix) for e in record["source_event_ids"]):
-                        self.violations.append(record)
-                elif (msg.key() or b"").startswith(self.prefix.encode()):
-                    self.dead_letters[msg.key()] = dict(msg.headers() or ())
+                for msg in self.reader.consumer.consume(500, timeout=0.2):
+                    if not msg.error():
+                        self.keep(msg)
         finally:
-            self.consumer.close()
+            self.reader.close()
+
+    def keep(self, msg) -> None:
+        if msg.topic() == VIOLATIONS.name:
+            record = orjson.loads(msg.value())
+            if any(e.startswith(self.prefix) for e in record["source_event_ids"]):
+                self.violations.append(record)
+        elif (msg.key() or b"").startswith(self.prefix.encode()):
+            self.dead_letters[msg.key()] = dict(msg.headers() or ())
 
     def ids(self, rule: str = "content.gambling") -> set[str]:
         return {v["violation_id"] for v in list(self.violations) if v["rule"] == rule}
@@ -120,19 +118,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: Callable[[], s
         time.sleep(0.2)
 
 
-def settings_for(bootstrap: str, redis_url: str, app_id: str) -> Settings:
-    return Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=app_id,
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
-    )  # fmt: skip
-
-
-def prepare(settings: Settings) -> None:
-    create_topics(settings.kafka_bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings, publish=False)
-
-
 def tail(service: Service) -> str:
     return service.log_path.read_text(errors="replace")[-3000:]
 
@@ -145,8 +130,8 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
     chaos_bootstrap: str, redis_url: str, unique: str, tmp_path
 ) -> None:
     bootstrap = chaos_bootstrap
-    settings = settings_for(bootstrap, redis_url, f"qg-kill-{unique}")
-    prepare(settings)
+    settings = e2e_settings(bootstrap, redis_url, f"qg-kill-{unique}")
+    load_sample(settings, publish=False)
     prefix = f"{unique}-kill"
     records, expected = probes(prefix, 400)
     proc = worker(tmp_path, settings.env())
@@ -178,10 +163,10 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
 def test_frozen_broker_worker_recovers_without_restart(redis_url: str, unique: str, tmp_path) -> None:
     broker = tansu(tmp_path).start()  # our own broker: freezing the session one would stall other tests
     bootstrap = f"127.0.0.1:{broker.port}"
-    settings = settings_for(bootstrap, redis_url, f"qg-freeze-{unique}")
+    settings = e2e_settings(bootstrap, redis_url, f"qg-freeze-{unique}")
     proc = worker(tmp_path, settings.env())
     try:
-        prepare(settings)
+        load_sample(settings, publish=False)
         prefix = f"{unique}-freeze"
         records, expected = probes(prefix, 300)
         before, during, after = records[:100], records[100:200], records[200:]
@@ -211,10 +196,10 @@ def test_redis_down_and_back_loses_nothing(chaos_bootstrap: str, unique: str, tm
     bootstrap = chaos_bootstrap
     store = redis(tmp_path).start()
     url = f"redis://127.0.0.1:{store.port}/0"
-    settings = settings_for(bootstrap, url, f"qg-redis-{unique}")
+    settings = e2e_settings(bootstrap, url, f"qg-redis-{unique}", reference_check_interval=1.0)
     proc = worker(tmp_path, settings.env())
     try:
-        prepare(settings)
+        load_sample(settings, publish=False)
         prefix = f"{unique}-redis"
         records, expected = probes(prefix, 150)
         with Downstream(bootstrap, prefix) as down:
@@ -225,7 +210,7 @@ def test_redis_down_and_back_loses_nothing(chaos_bootstrap: str, unique: str, tm
 
             redis_py.Redis.from_url(url).save()  # the restarted server loads this snapshot
             store.stop()
-            time.sleep(6)  # past the reference cache's stale-check interval: the worker must ask Redis
+            time.sleep(2)  # past the reference cache's check interval (1 s here): the worker must ask Redis
             produce(bootstrap, records[50:])
             time.sleep(3)
             store = redis(tmp_path, port=store.port).start()
@@ -283,8 +268,8 @@ def test_poison_records_go_to_dead_letters_and_valid_events_all_processed(
     chaos_bootstrap: str, redis_url: str, unique: str, tmp_path
 ) -> None:
     bootstrap = chaos_bootstrap
-    settings = settings_for(bootstrap, redis_url, f"qg-poison-{unique}")
-    prepare(settings)
+    settings = e2e_settings(bootstrap, redis_url, f"qg-poison-{unique}")
+    load_sample(settings, publish=False)
     prefix = f"{unique}-poison"
     valid, expected = probes(prefix, 300)
     rng = random.Random(20261123)

@@ -9,13 +9,9 @@ import json
 import orjson
 from confluent_kafka import Producer
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
-from agents.connect.settings import Settings
 from agents.dev.embedded import worker
-from agents.intake.loaders import load_ledger, load_roster
-from config import SAMPLE_DIR
-from tests.support import message, violations_for
+from tests.support import e2e_settings, load_sample, message, violations_for
 from topics.catalog import MESSAGES
 
 ID_NUMBER = "440306199003072315"  # an 18-digit resident ID number with a valid check digit
@@ -35,14 +31,9 @@ def forms(text: str) -> list[str]:
 
 
 def test_debug_log_holds_no_chat_text_and_no_id_number(bootstrap: str, redis_url: str, unique: str, tmp_path):
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-logs-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, log_level="debug",
-    )  # fmt: skip
+    settings = e2e_settings(bootstrap, redis_url, f"qg-logs-{unique}", log_level="debug")
     assert settings.log_message_text == 0
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings, publish=False)
+    load_sample(settings, publish=False)
     proc = worker(tmp_path, settings.env()).start()
     try:
         event_id = f"{unique}-id"

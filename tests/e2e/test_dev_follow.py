@@ -1,6 +1,7 @@
-"""`qunguard dev --follow` restarts a worker or notifier that exits (agents.dev.supervise) instead
-of tearing the stack down, says so, and still stops everything, restarted processes included,
-on Ctrl-C."""
+"""`qunguard dev --follow` runs until Ctrl-C (SIGINT), restarting a worker or notifier that exits
+(agents.dev.supervise) instead of tearing the stack down, says so, and on Ctrl-C stops everything
+it started: broker, Redis, worker and notifier, restarted processes included. (One test: a run
+without restarts stops the same way, and every dev stack costs a worker start.)"""
 
 from __future__ import annotations
 
@@ -44,11 +45,15 @@ class Output(threading.Thread):
         raise AssertionError(f"no line matching {pattern!r} in:\n{''.join(self.lines)[-4000:]}")
 
 
-def test_follow_restarts_an_exited_worker_and_notifier(tmp_path: Path) -> None:
+def test_follow_restarts_what_exits_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agents.cli", "dev", "--follow"], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, encoding="utf-8", errors="replace",
-    )  # fmt: skip
+        [sys.executable, "-m", "agents.cli", "dev", "--follow"],
+        cwd=tmp_path,  # its .qunguard/dev workdir goes here
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        encoding="utf-8",  # the notifications are Chinese, whatever the locale says
+        errors="replace",  # output cut mid-character at the stop is no failure of this test
+    )
     out = Output(proc)
     out.start()
     try:

@@ -7,27 +7,19 @@ import time
 
 from confluent_kafka import Producer
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
 from agents.connect.offsets import committed_offsets
-from agents.connect.settings import Settings
 from agents.dev.embedded import redis, worker
-from agents.intake.loaders import load_ledger, load_roster
-from config import SAMPLE_DIR
-from tests.support import message, violations_for
+from tests.support import e2e_settings, load_sample, message, violations_for
 from topics.catalog import MESSAGES
 
 
 def test_frozen_redis_delays_but_loses_nothing(bootstrap: str, unique: str, tmp_path) -> None:
     store = redis(tmp_path).start()
     try:
-        settings = Settings(
-            kafka_bootstrap=bootstrap, redis_url=f"redis://127.0.0.1:{store.port}/0", app_id=f"qg-fault-{unique}",
-            session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
-        )  # fmt: skip
-        create_topics(bootstrap)
-        load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-        load_roster(SAMPLE_DIR / "roster.csv", settings, publish=False)
+        url = f"redis://127.0.0.1:{store.port}/0"
+        settings = e2e_settings(bootstrap, url, f"qg-fault-{unique}", reference_check_interval=1.0)
+        load_sample(settings, publish=False)
         proc = worker(tmp_path, settings.env()).start()
         producer = Producer(producer_config(bootstrap, "fault-test"))
         try:
@@ -39,7 +31,7 @@ def test_frozen_redis_delays_but_loses_nothing(bootstrap: str, unique: str, tmp_
             assert violations_for(bootstrap, {warm}), proc.log_path.read_text()[-3000:]
 
             store.pause()
-            time.sleep(6)  # past the cache's stale-check interval: the next event must ask Redis
+            time.sleep(2)  # past the cache's check interval (1 s here): the next event must ask Redis
             late = f"{unique}-late"
             delivered = []
             producer.produce(

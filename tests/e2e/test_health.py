@@ -4,66 +4,38 @@ text, and `qunguard lag` on the worker's own consumer group once it has caught u
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import orjson
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
 from agents.connect.offsets import caught_up, end_offsets
-from agents.connect.settings import Settings
 from agents.dev.embedded import free_port, redis, worker
-from agents.intake.loaders import load_ledger, load_roster
-from config import SAMPLE_DIR
-from tests.support import message, violations_for
+from tests.support import (
+    e2e_settings,
+    get,
+    load_sample,
+    message,
+    metric_value,
+    readyz,
+    violations_for,
+    wait_for,
+)
 from topics.catalog import INPUT_TOPICS, MESSAGES
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "六合彩走起今晚"
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def wait_for(condition, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout}s\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def readyz(port: int) -> tuple[int, dict] | None:
-    try:
-        status, body = get(port, "/readyz")
-    except OSError:
-        return None  # not listening yet
-    return status, orjson.loads(body)
 
 
 def test_health_metrics_logs_and_own_lag(bootstrap: str, unique: str, tmp_path: Path) -> None:
     store = redis(tmp_path).start()
     port = free_port()
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=f"redis://127.0.0.1:{store.port}/0", app_id=f"qg-health-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=port, faust_sensor=1,
-    )  # fmt: skip
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings, publish=False)
+    url = f"redis://127.0.0.1:{store.port}/0"
+    settings = e2e_settings(bootstrap, url, f"qg-health-{unique}", web_port=port, faust_sensor=1)
+    load_sample(settings, publish=False)
     proc = worker(tmp_path, settings.env()).start()
     try:
         ready = wait_for(lambda: (r := readyz(port)) and r[0] == 200 and r, 90, "ready", proc.log_path)
@@ -123,19 +95,10 @@ def test_health_metrics_logs_and_own_lag(bootstrap: str, unique: str, tmp_path: 
     assert not stray[:5], stray[:5]  # nothing but JSON lines
 
 
-def metric_value(body: bytes, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(body.decode()):
-        for s in family.samples:
-            if s.name == name and s.labels == labels:
-                return s.value
-    return 0.0
-
-
 def _lag_json(bootstrap: str, group: str) -> dict:
-    import subprocess
-
     done = subprocess.run(
-        [sys.executable, "-m", "agents.cli", "lag", "--json", "--group", group, "--bootstrap", bootstrap],
+        [sys.executable, "-m", "agents.cli", "lag", "--json", "--group", group, "--bootstrap", bootstrap,
+         "--span", "1"],  # two samples 1 s apart: longer than the worker's commit interval
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return orjson.loads(done.stdout)

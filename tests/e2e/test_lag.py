@@ -108,7 +108,7 @@ def test_one_shot_judges_two_samples(bootstrap: str, lagging) -> None:
 def test_a_group_that_does_not_exist_is_not_ok(bootstrap: str, unique: str, lagging) -> None:
     group = lagging[1]
     missing = f"nosuchgroup-{unique}"
-    doc = lag_cli("--bootstrap", bootstrap, "--group", group, "--group", missing, code=1)
+    doc = lag_cli("--bootstrap", bootstrap, "--group", group, "--group", missing, "--span", "0.5", code=1)
     reports = {r["group"]: r for r in doc["groups"]}
     assert reports[missing]["status"] == "NOTFOUND" and reports[missing]["partitions"] == []
     assert reports[group]["status"] != "NOTFOUND"
@@ -124,7 +124,9 @@ def test_list_offsets_under_reports_on_the_embedded_broker(bootstrap: str, laggi
     """Why `watermark` is the default: Tansu answers ListOffsets(latest) with the base offset of
     the last batch + 1, so after one batched produce the log end (and the lag) look too small."""
     _, group, ends, _ = lagging
-    [report] = lag_cli("--bootstrap", bootstrap, "--group", group, "--end-offsets", "list-offsets")["groups"]
+    [report] = lag_cli(
+        "--bootstrap", bootstrap, "--group", group, "--end-offsets", "list-offsets", "--span", "0.5"
+    )["groups"]
     listed = {p["partition"]: p["end"] for p in report["partitions"]}
     assert all(listed[p] <= ends[p] for p in ends)
     assert any(listed[p] < ends[p] for p in ends), "Tansu's ListOffsets is exact now: revisit the default"

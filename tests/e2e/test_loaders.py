@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from agents.cli.parser import main
@@ -67,9 +67,11 @@ def _depart(lines: list[str], employee_id: str, left_at: str) -> list[str]:
 
 
 def _read_topic(bootstrap: str, topic: str, group: str, deadline: float = 30.0) -> list:
-    """Every record on `topic` from the start, read until each assigned partition reports its end."""
+    """Every record on `topic` from the start, read until each partition reports its end (assigned,
+    not subscribed: no consumer-group join to wait for)."""
     consumer = Consumer(reader_config(bootstrap, "test-loader", group, **{"enable.partition.eof": True}))
-    consumer.subscribe([topic])
+    partitions = set(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     records, at_end = [], set()
     give_up = time.monotonic() + deadline
     try:
@@ -81,8 +83,7 @@ def _read_topic(bootstrap: str, topic: str, group: str, deadline: float = 30.0) 
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     raise KafkaException(message.error())
                 at_end.add(message.partition())
-                assigned = {tp.partition for tp in consumer.assignment()}
-                if assigned and assigned <= at_end:
+                if partitions <= at_end:
                     return records
                 continue
             at_end.discard(message.partition())

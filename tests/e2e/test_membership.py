@@ -19,13 +19,8 @@ from agents.connect.kafka import producer_config
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, worker
 from agents.intake.loaders import file_digest, load_ledger, load_roster
-from tests.support import read_until
-from topics.catalog import MEMBERSHIP, VIOLATIONS
-
-ROSTER_HEADER = "employee_id,name,department,title,rank,status,accounts,left_at\n"
-LEDGER_HEADER = (
-    "group_id,name,kind,department,owner_id,admins,purpose,created_at,expires_at,approved,classified\n"
-)
+from tests.support import LEDGER_HEADER, ROSTER_HEADER, Reader, e2e_settings, violations_of
+from topics.catalog import MEMBERSHIP
 
 
 class Company:
@@ -84,16 +79,8 @@ def produce(bootstrap: str, events: Iterable[tuple[str, str, bytes]]) -> list[st
     return ids
 
 
-def violations(msgs, event_ids: set[str]) -> list[dict]:
-    found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
-    return [v for v in found if set(v["source_event_ids"]) & event_ids]
-
-
 def settings_for(bootstrap: str, redis_url: str, unique: str) -> Settings:
-    return Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-member-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
-    )  # fmt: skip
+    return e2e_settings(bootstrap, redis_url, f"qg-member-{unique}")
 
 
 def start_worker(company: Company, settings: Settings, tmp_path: Path) -> Service:
@@ -110,6 +97,7 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
     company = Company(unique, tmp_path)
     settings = settings_for(bootstrap, redis_url, unique)
     proc = start_worker(company, settings, tmp_path)
+    reader = Reader(bootstrap)
     try:
         c = company
         joined = [
@@ -124,8 +112,8 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
         ]
         membership_ids = produce(bootstrap, [*joined, *markers])
         marker_ids = set(membership_ids[-2:])
-        seen = read_until(bootstrap, lambda msgs: len(violations(msgs, marker_ids)) >= 2, timeout=120)
-        assert len(violations(seen, marker_ids)) == 2, proc.log_path.read_text()[-3000:]
+        seen = reader.until(lambda msgs: len(violations_of(msgs, marker_ids)) >= 2, timeout=120)
+        assert len(violations_of(seen, marker_ids)) == 2, proc.log_path.read_text()[-3000:]
 
         monkeypatch.setenv("KAFKA_BOOTSTRAP", bootstrap)
         monkeypatch.setenv("REDIS_URL", redis_url)
@@ -142,9 +130,9 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
         wanted = set(membership_ids[:2])
 
         def departed(msgs) -> list[dict]:
-            return [v for v in violations(msgs, wanted) if v["rule"] == "member.departed"]
+            return [v for v in violations_of(msgs, wanted) if v["rule"] == "member.departed"]
 
-        found = departed(read_until(bootstrap, lambda msgs: len(departed(msgs)) >= 2, timeout=120))
+        found = departed(reader.until(lambda msgs: len(departed(msgs)) >= 2, timeout=120))
         assert sorted((v["group_id"], v["subject_id"]) for v in found) == [
             (c.dept, c.leaver),
             (c.proj, f"{c.leaver}_2"),
@@ -156,6 +144,7 @@ def test_roster_load_marking_an_employee_departed_reports_each_group(
             assert v["employee_id"] == f"E{unique}2" and v["actions"] == ["remove_member"]
         assert proc.running
     finally:
+        reader.close()
         proc.stop()
 
 
@@ -167,10 +156,11 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
         company = Company(unique, tmp_path)
         settings = settings_for(bootstrap, f"redis://127.0.0.1:{store.port}/0", unique)
         proc = start_worker(company, settings, tmp_path)
+        reader = Reader(bootstrap)
         try:
             c = company
             warm = produce(bootstrap, [c.event(c.dept, "member_joined", f"wx_{unique}_warm")])
-            read_until(bootstrap, lambda msgs: bool(violations(msgs, set(warm))), timeout=120)
+            reader.until(lambda msgs: bool(violations_of(msgs, set(warm))), timeout=120)
 
             store.pause()  # SIGSTOP: connections hang, as with a frozen host
             expected: dict[str, set[str]] = {}  # event id → rules it must raise
@@ -195,11 +185,10 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
             ours = set(sent)
 
             def distinct(msgs) -> dict[str, dict]:
-                return {v["violation_id"]: v for v in violations(msgs, ours)}
+                return {v["violation_id"]: v for v in violations_of(msgs, ours)}
 
-            read_until(bootstrap, lambda msgs: len(distinct(msgs)) >= total, timeout=120)
-            time.sleep(5)  # anything extra would have arrived by now
-            found = distinct(read_until(bootstrap, lambda msgs: False, timeout=5))
+            reader.until(lambda msgs: len(distinct(msgs)) >= total, timeout=120)
+            found = distinct(reader.until(lambda msgs: False, timeout=6))  # anything extra arrives by then
             got = {(v["source_event_ids"][0], v["rule"]) for v in found.values()}
             ladder = [v for v in found.values() if v["rule"].startswith("discipline.")]
             assert collections.Counter(v["rule"] for v in ladder) == steps, ladder
@@ -214,6 +203,7 @@ def test_frozen_redis_while_membership_events_flow_loses_and_duplicates_nothing(
             assert "redis unavailable" in proc.log_path.read_text()
             assert proc.running
         finally:
+            reader.close()
             proc.stop()
     finally:
         store.resume()

@@ -17,16 +17,13 @@ import pytest
 from aiohttp import web
 from confluent_kafka import Producer
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
 from agents.connect.offsets import caught_up, end_offsets
-from agents.connect.settings import Settings
 from agents.dev.embedded import Service, free_port, notifier, tansu
 from agents.dev.webhook import LocalWebhook
-from agents.intake.loaders import load_ledger, load_roster
 from agents.notify.run import NotifySettings
 from config import SAMPLE_DIR
-from tests.support import read_until
+from tests.support import e2e_settings, load_sample, read_until
 from topics.catalog import NOTIFY_DEADLETTER, VIOLATIONS
 
 
@@ -186,14 +183,9 @@ def test_notifier_end_to_end(notify_bootstrap: str, redis_url: str, unique: str,
     hooks = Webhooks(fail_first=3)
     hooks.start()
     hooks.ready.wait(10)
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, session_timeout=6.0, max_poll_interval=10.0,
-        commit_interval=0.5, web_port=free_port(), log_format="text",
-    )  # fmt: skip
+    settings = e2e_settings(bootstrap, redis_url, web_port=free_port(), log_format="text")
     config = write_config(tmp_path / "notify.toml", hooks.port)
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings)
+    load_sample(settings)
     first = NotifySettings(config_path=str(config), app_id=f"qg-notify-{unique}")
     produce(bootstrap, [orjson.dumps(v) for v in VIOLATIONS_IN] + BAD)
     proc = notifier(tmp_path, {**settings.env(), **first.env()}).start()

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agents.connect.admin import create_topics
-from agents.connect.settings import Settings
 from agents.dev.embedded import free_port, worker
+from tests.support import e2e_settings
 
 
 def listening(port: int) -> set[str]:
@@ -40,10 +40,7 @@ def wait_listening(port: int, alive: Callable[[], bool], timeout: float = 60.0) 
 
 def test_worker_web_listens_on_loopback_by_default(bootstrap: str, redis_url: str, unique: str, tmp_path):
     port = free_port()
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-web-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=port,
-    )  # fmt: skip
+    settings = e2e_settings(bootstrap, redis_url, f"qg-web-{unique}", web_port=port)
     create_topics(bootstrap)
     proc = worker(tmp_path, settings.env()).start()
     try:

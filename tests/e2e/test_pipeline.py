@@ -8,26 +8,17 @@ import urllib.request
 import orjson
 from confluent_kafka import Producer
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
-from agents.connect.settings import Settings
 from agents.dev.embedded import free_port, worker
-from agents.intake.loaders import load_ledger, load_roster
 from agents.runtime.deadletter import REASON_HEADER
-from config import SAMPLE_DIR
-from tests.support import message, read_until
+from tests.support import e2e_settings, load_sample, message, read_until
 from topics.catalog import DEADLETTER, MESSAGES, VIOLATIONS
 from topics.violation import violation_id
 
 
 def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_path) -> None:
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=redis_url, app_id=f"qg-e2e-{unique}",
-        session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5, web_port=free_port(),
-    )  # fmt: skip
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings)
+    settings = e2e_settings(bootstrap, redis_url, f"qg-e2e-{unique}", web_port=free_port())
+    load_sample(settings)
     proc = worker(tmp_path, settings.env()).start()
     try:
         gambling, clean = f"{unique}-m1", f"{unique}-m2"

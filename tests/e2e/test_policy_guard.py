@@ -18,8 +18,7 @@ from agents.dev.embedded import Service, free_port, worker
 from agents.stores.keys import RedisKeys
 from agents.worker.policy_guard import Running
 from streams.core.policy import DEFAULT_POLICY
-from tests.e2e.test_health import get, wait_for
-from tests.unit.streams.core.test_policy_schema import FIVE_MISTAKES, edited
+from tests.support import FIVE_MISTAKES, edited, get, wait_for
 
 
 def exit_code(service: Service, timeout: float = 90.0) -> int:

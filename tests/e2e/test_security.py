@@ -19,14 +19,13 @@ import pytest
 import redis as redis_py
 from confluent_kafka import Producer
 
-from agents.connect.admin import create_topics
 from agents.connect.kafka import producer_config
 from agents.connect.settings import Settings
 from agents.dev.embedded import Service, redis, worker
-from agents.intake.loaders import load_ledger, load_roster
+from agents.intake.loaders import load_roster
 from agents.stores.cache import ReferenceCache
 from config import SAMPLE_DIR
-from tests.support import message, self_signed_certificate, violations_for
+from tests.support import e2e_settings, load_sample, message, self_signed_certificate, violations_for
 from topics.catalog import MESSAGES
 
 PASSWORD = "correct horse battery staple"
@@ -94,19 +93,14 @@ def test_roster_load_and_cache_with_a_password(locked_redis: Service, tmp_path: 
 
 
 def test_worker_with_a_password(bootstrap: str, locked_redis: Service, unique: str, tmp_path: Path) -> None:
-    settings = Settings(
-        kafka_bootstrap=bootstrap, redis_url=f"redis://127.0.0.1:{locked_redis.port}/0",
-        app_id=f"qg-auth-{unique}", session_timeout=6.0, max_poll_interval=10.0, commit_interval=0.5,
-    )  # fmt: skip
+    settings = e2e_settings(bootstrap, f"redis://127.0.0.1:{locked_redis.port}/0", f"qg-auth-{unique}")
     refused = worker(tmp_path, settings.env(), name="refused").start()
     assert refused.proc.wait(timeout=120) == 1
     log = refused.log_path.read_text()
     assert "refused the login" in log and "QUNGUARD_REDIS_PASSWORD" in log and PASSWORD not in log
 
     settings = replace(settings, redis_password=PASSWORD)
-    create_topics(bootstrap)
-    load_ledger(SAMPLE_DIR / "ledger.csv", settings)
-    load_roster(SAMPLE_DIR / "roster.csv", settings)
+    load_sample(settings)
     proc = worker(tmp_path, settings.env()).start()
     try:
         event = f"{unique}-gambling"

@@ -14,7 +14,7 @@ from streams.core.policy import load_policy
 from streams.core.state import MemoryState
 from streams.ladder.steps import LADDER_MAP, Ladder
 from tests.conftest import CORPUS
-from tests.unit.streams.ladder.test_steps import violation
+from tests.support import ladder_violation as violation
 
 OFFLINE = ["--events", str(CORPUS / "scenarios.jsonl"), "--roster", str(CORPUS / "roster.csv"),
            "--ledger", str(CORPUS / "ledger.csv")]  # fmt: skip

@@ -12,7 +12,7 @@ from agents.cli import main
 from agents.dev.stack import dev_policy
 from config import CONFIG_DIR
 from streams.core.policy import DEFAULT_POLICY, load_policy
-from tests.unit.streams.core.test_policy_schema import FIVE_MISTAKES, edited
+from tests.support import FIVE_MISTAKES, edited
 
 
 def test_five_planted_mistakes_exit_2_with_every_one_listed(tmp_path: Path, capsys) -> None:

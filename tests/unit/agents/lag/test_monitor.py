@@ -7,7 +7,7 @@ import io
 from agents.lag.exporter import LagCollector, LagExporter
 from agents.lag.monitor import LagMonitor, one_shot, run_lag
 from agents.lag.status import Status
-from tests.unit.agents.lag.test_status import ScriptedOffsets
+from tests.support import ScriptedOffsets
 
 TP = ("chat.messages", 0)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.connect.offsets import Membership
 from agents.lag.status import EndHistory, Sample, Status, lag_seconds, partition_status, worst
+from tests.support import ScriptedOffsets
 
 # The log end grows 10 records a second from offset 100 at t=1000, then stays flat from t=1010.
 POINTS = [(1000.0, 100), (1005.0, 150), (1010.0, 200), (1015.0, 200)]
@@ -105,27 +105,6 @@ def test_group_status_is_the_worst_partition() -> None:
     assert worst([Status.OK, Status.WARN, Status.UNKNOWN]) is Status.WARN
     assert worst([Status.STALL, Status.STOP, Status.REWIND]) is Status.STOP
     assert worst([]) is Status.OK
-
-
-class ScriptedOffsets:
-    """An in-memory offset source: the test sets committed offsets, members and log ends per round."""
-
-    method = "scripted"
-
-    def __init__(self) -> None:
-        self.committed_offsets: dict[str, dict[tuple[str, int], int]] = {}
-        self.member_count: dict[str, int] = {}
-        self.ends: dict[tuple[str, int], int] = {}
-
-    def committed(self, group: str) -> dict[tuple[str, int], int]:
-        return dict(self.committed_offsets.get(group, {}))
-
-    def membership(self, group: str) -> Membership:
-        count = self.member_count.get(group, 0)
-        return Membership("STABLE" if count else "EMPTY", count)
-
-    def end_offsets(self, tps) -> dict[tuple[str, int], int]:
-        return {tp: self.ends[tp] for tp in tps}
 
 
 def test_monitor_builds_lag_seconds_and_status_over_rounds() -> None:

@@ -19,7 +19,9 @@ from streams.notify.backoff import DELIVERED, Outcome
 from streams.notify.config import DeliveryPolicy, DigestPolicy, Role, SinkSpec, load_notify_config
 from streams.notify.model import Recipient
 from streams.notify.render import render_notice
-from tests.unit.streams.notify.test_notices import LEDGER, ROSTER, violation
+from tests.support import SAMPLE_LEDGER as LEDGER
+from tests.support import SAMPLE_ROSTER as ROSTER
+from tests.support import sample_violation as violation
 
 
 class Gate:

@@ -1,6 +1,6 @@
 """A full reload of the reference cache decodes in slices with turns of the event loop between
 them (agents.stores.cache.DECODE_SLICE), so a 100,000-employee roster does not hold up the
-worker's other agents and timers for the whole decode."""
+worker's other agents and timers for the whole decode; how often it looks at Redis is a setting."""
 
 from __future__ import annotations
 
@@ -35,3 +35,11 @@ async def test_a_reload_gives_the_loop_a_turn_between_slices(monkeypatch) -> Non
     assert [e.employee_id for e in decoded] == [f"E{n:05d}" for n in range(450)]
     assert decoded[7] == employee(7)
     assert turns - before >= 4  # one turn after each of the 5 slices (the last may not be seen)
+
+
+def test_the_check_interval_comes_from_the_settings() -> None:
+    from agents.connect.settings import Settings
+
+    assert Settings().reference_check_interval == 5.0  # the shipped default
+    chosen = Settings.from_env({"QUNGUARD_REFERENCE_CHECK_INTERVAL": "1.5"})
+    assert cache.ReferenceCache.from_settings(chosen).stale_check_interval == 1.5

@@ -30,27 +30,9 @@ from streams.detectors import build_detectors
 from streams.ladder.steps import STEPS as LADDER_STEPS
 from streams.ladder.steps import Ladder
 from tests.conftest import CORPUS
+from tests.support import FIVE_MISTAKES, edited
 
 SPEC = CORPUS.parent / "SPEC.md"
-
-
-def edited(tmp_path: Path, *edits: tuple[str, str]) -> Path:
-    """The shipped policy with each (old, new) replaced once."""
-    text = DEFAULT_POLICY.read_text(encoding="utf-8")
-    for old, new in edits:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = tmp_path / "policy.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-FIVE_MISTAKES = (
-    ("count = 10\n", "count = -5\ncuont = 3\n"),  # flood.rate: a negative count and a misspelt parameter
-    ('actions = ["remind"]\nclause = "D1.6', 'actions = ["remnd"]\nclause = "D1.6'),  # content.rumor
-    ("count = 3\nmin_chars = 5\nwindow_seconds = 600", 'count = 3\nmin_chars = 5\nwindow_seconds = "60"'),
-    ('[rules."group.zombie"]', '[rules."group.zombi"]'),
-)
 
 
 def test_five_planted_mistakes_are_all_listed_with_their_location(tmp_path: Path) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,38 +10,12 @@ from streams.core.policy import DEFAULT_POLICY, PolicyError, load_policy
 from streams.core.state import MemoryState
 from streams.ladder.record import employee_record
 from streams.ladder.steps import LADDER_MAP, Ladder
+from tests.support import LADDER_START as START
+from tests.support import ladder_violation as violation
 from topics.codec import encode, loads
 from topics.violation import Violation, violation_id
 
 POLICY = load_policy()
-START = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
-_ids = itertools.count(1)
-
-
-def violation(
-    rule: str,
-    employee: str | None = "E1",
-    days: float = 0,
-    group: str = "g-a",
-    subject: str = "wx_a",
-    event_id: str | None = None,
-) -> Violation:
-    event_id = event_id or f"m-{next(_ids)}"
-    ts = (START + timedelta(days=days)).isoformat()
-    spec = POLICY.rule(rule)
-    return Violation(
-        violation_id=violation_id(rule, subject, group, (event_id,)),
-        rule=rule,
-        severity=spec.severity,
-        actions=spec.actions,
-        group_id=group,
-        subject_id=subject,
-        employee_id=employee,
-        source_event_ids=(event_id,),
-        event_ts=ts,
-        detected_at=ts,
-        clause=spec.clause,
-    )
 
 
 def steps(records: list[Violation]) -> list[str]:
