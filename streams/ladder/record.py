@@ -73,34 +73,31 @@ class EmployeeRecord:
         return asdict(self)
 
 
+def _trigger(entry: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a step that describe the violation behind it (a ladder entry)."""
+    return {
+        "event_ts": entry["event_ts"],
+        "rule": entry["rule"],
+        "group_id": entry["group"],
+        "subject_id": entry["subject"],
+        "violation_id": entry["id"],
+        "event_ids": tuple(entry["events"]),
+    }
+
+
 def employee_record(
     employee_id: str, value: dict[str, Any] | None, now: datetime, rules: LadderPolicy
 ) -> EmployeeRecord:
     entries = in_window((value or {}).get("entries", []), now.timestamp(), rules)
     steps = tuple(
-        Step(
-            step=step,
-            event_ts=e["event_ts"],
-            rule=e["rule"],
-            group_id=e["group"],
-            subject_id=e["subject"],
-            violation_id=e["id"],
-            event_ids=tuple(e["events"]),
-            warnings=e["warnings"],
-            demerits=e["demerits"],
-        )
+        Step(step=step, **_trigger(e), warnings=e["warnings"], demerits=e["demerits"])
         for e in entries
         for step in e["steps"]
     )
     withdrawn = tuple(
         WithdrawnStep(
             step=w["step"],
-            event_ts=e["event_ts"],
-            rule=e["rule"],
-            group_id=e["group"],
-            subject_id=e["subject"],
-            violation_id=e["id"],
-            event_ids=tuple(e["events"]),
+            **_trigger(e),
             reason=w["reason"],
             retracted_violation_id=w["retracted"],
             retracted_rule=w["retracted_rule"],
