@@ -84,11 +84,12 @@ class LinkSigner:
     def verify(self, token: str, now: float) -> Grant:
         """The grant `token` carries; LinkRefused unless this secret signed it and it has not expired."""
         payload, _, signature = token.partition(".")
-        try:
-            given = _unb64(signature)
-        except ValueError:
-            raise LinkRefused("forged") from None
-        if not payload or not payload.isascii() or not hmac.compare_digest(given, self._sign(payload)):
+        # Compared as text, not as decoded bytes: base64's last character carries unused bits, so
+        # several spellings decode to one signature, and a tampered link must never be accepted.
+        if not payload.isascii() or not signature.isascii():
+            raise LinkRefused("forged")
+        expected = _b64(self._sign(payload)).encode("ascii")
+        if not payload or not hmac.compare_digest(signature.encode("ascii"), expected):
             raise LinkRefused("forged")
         try:
             violation_id, reviewer_id, role, scope, expires = orjson.loads(_unb64(payload))
