@@ -7,10 +7,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import chinese_calendar
 import orjson
 
 from agents.cli.parser import main
@@ -22,8 +23,19 @@ from topics.reference import read_ledger, read_roster
 from topics.timeutil import parse_ts
 
 REFERENCE = ["--roster", str(SAMPLE_DIR / "roster.csv"), "--ledger", str(SAMPLE_DIR / "ledger.csv")]
-# within the bounds whatever year the suite runs in
-START = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+
+
+def _recent_working_morning() -> datetime:
+    """10:00 Beijing time of a recent working day: within the event-time bounds whatever year the
+    suite runs in, and inside working hours whatever time of day it runs at (no hours.* finding)."""
+    beijing = timezone(timedelta(hours=8))
+    day = datetime.now(beijing).date() - timedelta(days=1)
+    while not chinese_calendar.is_workday(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(10), beijing).astimezone(UTC)
+
+
+START = _recent_working_morning()
 FUTURE = "2126-01-01T00:00:00+08:00"
 
 
