@@ -8,17 +8,27 @@ recovers from that partition's changelog after a restart or a rebalance.
 A sweep runs on a tick record of one partition (agents.worker.app), so while it runs, iterating a map
 yields only the keys that hash to that partition: writes then land in the right changelog, and
 standby replicas the worker also holds are left alone.
+
+Writes are coalesced (write-behind): a write changes the table's local store at once (reads see
+it) and marks the key; `ChangelogFlush`, a Faust sensor, sends one changelog record per marked key,
+its value as of then, when a commit starts. Faust computes the offsets to commit right after that
+call, without yielding to the event loop, and flushes the producer before committing them, so
+every committed offset's state is in the changelog first: a SIGKILL loses only uncommitted work,
+which is processed again (at-least-once, as with a changelog record per write). A key written many
+times between two commits (a busy sender's window) costs one changelog record instead of one per
+message. A commit also precedes a rebalance's revocation, so marked keys leave with their partition.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
 import faust
 from confluent_kafka.cimpl import murmur2  # the producers' partitioner (Kafka's default)
+from faust import current_event
 
 from streams.core.state import Partition, StateMap, routing_key_of
 
@@ -27,6 +37,14 @@ _sweeping: ContextVar[int | None] = ContextVar("qunguard_sweeping_partition", de
 
 def partition_of(key: str, partitions: int) -> int:
     return murmur2(key.encode("utf-8"), partitions)
+
+
+def record_partition() -> int:
+    """The partition of the record being processed: where Faust's own changelog writes go."""
+    event = current_event()
+    if event is None:
+        raise RuntimeError("state may only change while an agent processes a record")
+    return event.message.partition
 
 
 @contextlib.contextmanager
@@ -40,20 +58,41 @@ def sweeping(partition: int) -> Iterator[None]:
 
 
 class TableMap(MutableMapping[str, Any]):
-    """A Faust table seen as a plain mutable mapping of routing key → JSON value."""
+    """A Faust table seen as a plain mutable mapping of routing key → JSON value, its changelog
+    written behind: `flush` sends the keys written since the last flush."""
 
-    def __init__(self, table: faust.Table, partitions: int) -> None:
+    def __init__(
+        self, table: faust.Table, partitions: int, partition_now: Callable[[], int] | None = None
+    ) -> None:
         self.table = table
         self.partitions = partitions
+        self.partition_now = partition_now or record_partition
+        self.marked: dict[str, int] = {}  # key written since the last flush → changelog partition
 
     def __getitem__(self, key: str) -> Any:
         return self.table[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.table[key] = value
+        self.table.data[key] = value
+        self._mark(key)
 
     def __delitem__(self, key: str) -> None:
-        del self.table[key]
+        del self.table.data[key]
+        self._mark(key)
+
+    def _mark(self, key: str) -> None:
+        self.marked[key] = self.partition_now()
+
+    def flush(self) -> int:
+        """Send each marked key's current value (a tombstone if deleted); return how many."""
+        marked, self.marked = self.marked, {}
+        data = self.table.data
+        for key, partition in marked.items():
+            if key in data:
+                self.table.send_changelog(partition, key, data[key])
+            else:
+                self.table.send_changelog(partition, key, None, value_serializer="raw")
+        return len(marked)
 
     def __contains__(self, key: object) -> bool:
         return key in self.table
@@ -72,6 +111,18 @@ class TableMap(MutableMapping[str, Any]):
         return len(self.table)
 
 
+class ChangelogFlush(faust.Sensor):
+    """Flushes the maps' changelogs when a commit starts (see the module docstring)."""
+
+    def __init__(self, maps: dict[str, TableMap]) -> None:
+        super().__init__()
+        self.maps = maps
+
+    def on_commit_initiated(self, consumer: Any) -> Any:
+        for state_map in self.maps.values():
+            state_map.flush()
+
+
 class TableState:
     """Creates one Faust table per state map; `tables` lists them for metrics and readiness."""
 
@@ -79,6 +130,7 @@ class TableState:
         self.app = app
         self.partitions = partitions
         self.tables: dict[str, TableMap] = {}
+        app.sensors.add(ChangelogFlush(self.tables))
 
     def map(self, name: str, partition: Partition) -> StateMap:
         if name in self.tables:
