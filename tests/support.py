@@ -13,10 +13,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
+import chinese_calendar
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
@@ -54,6 +56,17 @@ def self_signed_certificate(folder: Path) -> tuple[str, str]:
 
 
 # A worker or notifier under test
+
+
+def recent_working_morning() -> datetime:
+    """10:00 Beijing time (in UTC) of the last working day before today: an event time within the
+    admission bounds whatever year the suite runs in, and inside working hours whatever time of
+    day it runs at, so no hours.* finding joins the ones a test expects."""
+    beijing = timezone(timedelta(hours=8))
+    day = datetime.now(beijing).date() - timedelta(days=1)
+    while not chinese_calendar.is_workday(day):
+        day -= timedelta(days=1)
+    return datetime.combine(day, clock_time(10), beijing).astimezone(UTC)
 
 
 def e2e_settings(bootstrap: str, redis_url: str, app_id: str = "qunguard", **overrides: Any) -> Settings:

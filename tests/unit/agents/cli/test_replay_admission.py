@@ -7,11 +7,10 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import chinese_calendar
 import orjson
 
 from agents.cli.parser import main
@@ -19,23 +18,13 @@ from agents.cli.replay import write_replay
 from config import SAMPLE_DIR
 from streams.core.admission import SAFE_EARLIEST, SAFE_LATEST
 from streams.core.policy import load_policy
+from tests.support import recent_working_morning
 from topics.reference import read_ledger, read_roster
 from topics.timeutil import parse_ts
 
 REFERENCE = ["--roster", str(SAMPLE_DIR / "roster.csv"), "--ledger", str(SAMPLE_DIR / "ledger.csv")]
 
-
-def _recent_working_morning() -> datetime:
-    """10:00 Beijing time of a recent working day: within the event-time bounds whatever year the
-    suite runs in, and inside working hours whatever time of day it runs at (no hours.* finding)."""
-    beijing = timezone(timedelta(hours=8))
-    day = datetime.now(beijing).date() - timedelta(days=1)
-    while not chinese_calendar.is_workday(day):
-        day -= timedelta(days=1)
-    return datetime.combine(day, time(10), beijing).astimezone(UTC)
-
-
-START = _recent_working_morning()
+START = recent_working_morning()  # within the event-time bounds, inside working hours
 FUTURE = "2126-01-01T00:00:00+08:00"
 
 

@@ -16,11 +16,12 @@ from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.detectors import build_detectors
 from tests.reference_doubles import GatedReference
+from tests.support import recent_working_morning
 from topics.catalog import MESSAGES
 
 
 def gambling(offset: int) -> RawRecord:
-    doc = {"kind": "message", "event_id": f"m-{offset}", "ts": datetime.now(UTC).isoformat(),
+    doc = {"kind": "message", "event_id": f"m-{offset}", "ts": recent_working_morning().isoformat(),
            "group_id": "g-sales", "sender_id": "wx_wanglei", "text": "今晚买六合彩"}  # fmt: skip
     return RawRecord(MESSAGES.name, 0, offset, b"g-sales", orjson.dumps(doc))
 
