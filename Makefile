@@ -20,7 +20,7 @@ demo: venv
 	$(BIN)/qunguard dev
 
 test: venv
-	@WITH_BROWSER=1 PYTHON_CANDIDATES="$(PYTHON)" .ci/system-deps >/dev/null
+	@WITH_TEST_TOOLS=1 PYTHON_CANDIDATES="$(PYTHON)" .ci/system-deps >/dev/null
 	$(BIN)/pytest -q --durations=25
 
 lint: venv

@@ -28,7 +28,7 @@ from agents.connect.settings import Settings
 from agents.notify.delivery import Deliverer
 from agents.notify.flow import NotifyRouter, RecipientDesk
 from agents.notify.lanes import when_delivered
-from agents.notify.metrics import watch_pending
+from agents.notify.metrics import watch_pending, zero_series
 from agents.notify.review import Produce, ReviewDesk, register_review_pages
 from agents.notify.senders import build_sink
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
@@ -115,6 +115,7 @@ def create_notify_app(
         await deliverer.close()  # the webhook sinks' HTTP sessions
 
     watch_pending(desk.pending_items)
+    zero_series(config)
     register_reference_watch(app, reference, settings.reference_check_interval)
     register_liveness(app, settings, holding=lambda: bool(reference.refusals()))
     app.notify_desk = desk  # type: ignore[attr-defined] - for tests and the status page

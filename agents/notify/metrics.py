@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from streams.notify.config import NotifyConfig
+
 CONSUMED = Counter("qunguard_notify_violations_total", "Violation records the notifier consumed", ["rule"])
 MESSAGES = Counter(
     "qunguard_notify_messages_total",
@@ -45,3 +47,18 @@ PENDING = Gauge("qunguard_notify_digest_pending_items", "Items waiting in digest
 
 def watch_pending(count: Callable[[], float]) -> None:
     PENDING.set_function(count)
+
+
+def zero_series(config: NotifyConfig) -> None:
+    """Export at 0 from the start the delivery series of every sink and role in `config`, and the
+    decode dead letters: `rate()` never counts the occurrence that creates a series at 1, so the
+    dashboard would show 0 for a first failure or dead letter."""
+    DEAD_LETTERS.labels("decode", "-", "-")
+    for role in config.roles.values():
+        for sink in role.sinks:
+            for kind in ("notice", "digest"):
+                DELIVERED.labels(sink, role.name, kind)
+                LATENCY.labels(sink, kind)
+            FAILED.labels(sink, role.name)
+            RETRIED.labels(sink, role.name)
+            DEAD_LETTERS.labels("deliver", sink, role.name)
