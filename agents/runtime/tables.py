@@ -10,10 +10,9 @@ yields only the keys that hash to that partition: writes then land in the right 
 standby replicas the worker also holds are left alone.
 
 Writes are coalesced (write-behind): a write changes the table's local store at once (reads see
-it) and marks the key; `ChangelogFlush`, a Faust sensor, sends one changelog record per marked key,
-its value as of then, when a commit starts. Faust computes the offsets to commit right after that
-call, without yielding to the event loop, and flushes the producer before committing them, so
-every committed offset's state is in the changelog first: a SIGKILL loses only uncommitted work,
+it) and marks the key; when a commit starts (agents.runtime.commit), one changelog record per
+marked key goes to the producer, its value as of then, so every committed offset's state is in the
+changelog first: a SIGKILL loses only uncommitted work,
 which is processed again (at-least-once, as with a changelog record per write). A key written many
 times between two commits (a busy sender's window) costs one changelog record instead of one per
 message. A commit also precedes a rebalance's revocation, so marked keys leave with their partition.
@@ -30,6 +29,7 @@ import faust
 from confluent_kafka.cimpl import murmur2  # the producers' partitioner (Kafka's default)
 from faust import current_event
 
+from agents.runtime.commit import before_commit
 from streams.core.state import Partition, StateMap, routing_key_of
 
 _sweeping: ContextVar[int | None] = ContextVar("qunguard_sweeping_partition", default=None)
@@ -111,18 +111,6 @@ class TableMap(MutableMapping[str, Any]):
         return len(self.table)
 
 
-class ChangelogFlush(faust.Sensor):
-    """Flushes the maps' changelogs when a commit starts (see the module docstring)."""
-
-    def __init__(self, maps: dict[str, TableMap]) -> None:
-        super().__init__()
-        self.maps = maps
-
-    def on_commit_initiated(self, consumer: Any) -> Any:
-        for state_map in self.maps.values():
-            state_map.flush()
-
-
 class TableState:
     """Creates one Faust table per state map; `tables` lists them for metrics and readiness."""
 
@@ -130,7 +118,11 @@ class TableState:
         self.app = app
         self.partitions = partitions
         self.tables: dict[str, TableMap] = {}
-        app.sensors.add(ChangelogFlush(self.tables))
+        before_commit(app, self.flush)
+
+    def flush(self) -> int:
+        """Send the changelog records of every map's marked keys; return how many."""
+        return sum(state_map.flush() for state_map in self.tables.values())
 
     def map(self, name: str, partition: Partition) -> StateMap:
         if name in self.tables:

@@ -25,6 +25,7 @@ import faust
 
 from agents.connect.settings import Settings
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
+from agents.runtime.commit import before_commit
 from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.records import RawRecord
@@ -33,13 +34,16 @@ from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
 from agents.stores.allow import REFRESH_SECONDS, AllowCache, RedisAllowEntries
 from agents.worker.feedback import FeedbackAgent
+from agents.worker.forwards import FLUSH_SECONDS as FORWARD_FLUSH_SECONDS
+from agents.worker.forwards import BatchingForwarder
 from agents.worker.ladder import EmployeeAgent, LadderStep
 from agents.worker.metrics import (
     detector_timer,
     install_faust_sensor,
     watch_calendars,
+    watch_late_events,
     watch_table_sizes,
-    zero_reviewed,
+    zero_series,
 )
 from agents.worker.moderator import Moderator, ReferenceSource
 from agents.worker.outputs import FaustViolationSink, KeptViolationSink
@@ -61,16 +65,6 @@ log = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class TopicForwarder:
-    """`Moderator.forwarder` over the internal topics: the repartition step."""
-
-    def __init__(self, topics: dict[Partition, faust.TopicT]) -> None:
-        self.topics = topics
-
-    async def send(self, partition: Partition, key: str, record: RawRecord) -> None:
-        await self.topics[partition].send(key=key.encode("utf-8"), value=record.value, headers=record.headers)
 
 
 def create_app(
@@ -107,18 +101,33 @@ def create_app(
     ladder = LadderStep(Ladder(policy, state, clock=utc_now), ladder_store)
     watch_table_sizes(state.tables)
     watch_calendars(detectors)
-    zero_reviewed(policy.rules)
+    watch_late_events(detectors)
     partitions = ("group", *(p for p in engine.partitions() if p != "group"))
+    # the dead-letter stages of each topic the agents below consume: moderator, ladder, feedback agent
+    moderated = (*(t for p in partitions for t in topology.sources(p)), ROSTER.name)
+    stages = dict.fromkeys(moderated, ("decode", "detect"))
+    stages |= {
+        topology.internal("employee").name: ("decode", "ladder"),
+        FEEDBACK.name: ("decode", "feedback"),
+    }
+    zero_series(policy.rules, stages)
     internal = {p: raw_topic(app, topology.internal(p).name) for p in (*partitions, "employee")}
     # every violation is kept where a verdict will look for it (agents.stores.violations)
     violations = KeptViolationSink(FaustViolationSink(raw_topic(app, VIOLATIONS.name)), stores.violations)
     dead_letters = FaustDeadLetterSink(raw_topic(app, DEADLETTER.name))
+    # the repartition step: events batched per destination partition, violations one by one
+    forwarder = BatchingForwarder(
+        {p: t for p, t in internal.items() if p != "group"},
+        {p: topology.internal(p).partitions for p in internal},
+        batched=(p for p in partitions if p != "group"),
+    )
+    register_forward_flush(app, forwarder)
     moderator = Moderator(
         engine,
         reference,
         violations,
         dead_letters,
-        TopicForwarder({p: t for p, t in internal.items() if p != "group"}),
+        forwarder,
         SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
         ladder,
         preload=allow_cache,
@@ -178,6 +187,15 @@ def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
                 yield await moderator.handle_routed(record, partition)
 
     return moderate
+
+
+def register_forward_flush(app: faust.App, forwarder: BatchingForwarder) -> None:
+    """Send pending forward batches every few milliseconds and whenever a commit starts."""
+    before_commit(app, forwarder.flush)
+
+    @app.timer(FORWARD_FLUSH_SECONDS)
+    async def flush_forwards() -> None:
+        forwarder.flush()
 
 
 def register_allow_refresh(app: faust.App, cache: AllowCache) -> None:

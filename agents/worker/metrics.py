@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from streams.core.detector import Calendared, Detector, Phase
-from topics.feedback import VERDICTS
+from streams.core.detector import Calendared, Detector, DropsLate, Phase
+from streams.feedback.apply import OUTCOMES
+from topics.feedback import KINDS, VERDICTS
 from topics.timeutil import parse_ts
 
 EVENTS = Counter("qunguard_events_total", "Input records consumed", ["topic"])
@@ -54,12 +55,20 @@ REVIEWED = Counter(
 )
 
 
-def zero_reviewed(rules: Iterable[str]) -> None:
-    """Export REVIEWED at 0 for every rule and verdict, so that the first verdict on a rule counts
-    in `increase()` (a series that appears at 1 has no increase)."""
+def zero_series(rules: Iterable[str], dead_letters: Mapping[str, Iterable[str]]) -> None:
+    """Export at 0 from the start the series a first occurrence would otherwise create at 1, which
+    `rate()` and `increase()` never count (a series that appears at 1 has no increase), so the
+    dashboard shows a one-off verdict or dead letter: REVIEWED per rule and verdict, FEEDBACK per
+    kind and outcome, DEAD_LETTERS per topic and each of its stages in `dead_letters`."""
     for rule in rules:
         for verdict in sorted(VERDICTS):
             REVIEWED.labels(rule, verdict)
+    for kind in sorted(KINDS):
+        for outcome in OUTCOMES:
+            FEEDBACK.labels(kind, outcome)
+    for topic, stages in dead_letters.items():
+        for stage in stages:
+            DEAD_LETTERS.labels(topic, stage)
 
 
 class LocalHistogram(Collector):
@@ -172,3 +181,33 @@ def install_faust_sensor(app: Any, prefix: str = "faust") -> None:
 
 
 _faust_metrics: Any = None
+
+
+class LateEvents(Collector):
+    """`qunguard_late_events_total{rule}`: events the behaviour rules ignored as late (behind the
+    watermark by more than the out-of-order tolerance, docs/behaviour.md), read from the `DropsLate`
+    detectors at scrape time; every such rule is exported from the start, at 0."""
+
+    def __init__(self) -> None:
+        self.detectors: list[DropsLate] = []
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "qunguard_late_events", "Events behaviour rules ignored as late, per rule", labels=["rule"]
+        )
+        totals: dict[str, int] = {}
+        for detector in self.detectors:
+            for rule in detector.rules:
+                totals[rule] = totals.get(rule, 0) + detector.late.get(rule, 0)
+        for rule, count in sorted(totals.items()):
+            family.add_metric([rule], count)
+        yield family
+
+
+LATE_EVENTS = LateEvents()
+REGISTRY.register(LATE_EVENTS)
+
+
+def watch_late_events(detectors: Iterable[object]) -> None:
+    """Export the late-event counts of these detectors (the worker's; the last app built wins)."""
+    LATE_EVENTS.detectors = [d for d in detectors if isinstance(d, DropsLate)]

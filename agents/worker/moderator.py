@@ -10,6 +10,11 @@ are keyed by group) and forwards the event to the internal topic of every other 
 engine needs (agents.worker.topology). `handle_routed` takes a record from an internal
 topic: a forwarded event, run for its routing key, or a tick, which sweeps that partition.
 
+Event time: every judged event updates the watermark of the partition it is judged in
+(streams.core.watermark), each source partition separately: for the group agent chat.messages and
+chat.membership, for the others the input partition a forward came from, which the forward names
+in the batch (agents.worker.forwards). The behaviour rules judge lateness against it (docs/behaviour.md).
+
 A violation the escalation ladder tracks is also forwarded to the employee topic, whose agent emits
 its discipline steps; one whose actions depend on the ladder (content.ad's 2nd offence) is emitted
 there too instead of here (agents.worker.ladder). Without a forwarder (one process, unit tests) the
@@ -33,14 +38,17 @@ from typing import Protocol
 from agents.runtime.deadletter import DeadLetterSink, dead_letter
 from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
+from agents.worker.forwards import source_of, unbatch
 from agents.worker.ladder import LadderStep, forward_record, send_all
 from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
 from agents.worker.outputs import ViolationSink
 from agents.worker.sweep_clock import SweepClock
+from streams.behaviour.eventtime import source_idle_seconds
 from streams.core.admission import AdmissionLimits, check_event, record_size
 from streams.core.detector import Sweeper
 from streams.core.engine import RuleEngine
 from streams.core.state import Partition
+from streams.core.watermark import Watermarks
 from topics.catalog import MEMBERSHIP, MESSAGES, topic_for_kind
 from topics.codec import DecodeError, decode_event
 from topics.events import Event, RosterEvent
@@ -103,6 +111,7 @@ class Moderator:
         self.clock = clock or SweepClock(idle_after=60.0)
         self.ladder = ladder
         self.preload = preload
+        self.watermarks = Watermarks(source_idle_seconds(engine.policy))
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
@@ -126,27 +135,41 @@ class Moderator:
         await self._refresh(event)
         if record.topic in GROUP_KEYED:
             self.clock.saw("group", record.partition, event.ts)
+        source = f"{record.topic}:{record.partition}"
+        watermark = self.watermarks.observe(
+            "group", record.partition, source, event.ts.timestamp(), time.monotonic()
+        )
         plan = self.engine.plan(event)
         emitted = 0
         for key in plan.group:
-            emitted += await self._run(record, event, "group", key)
+            emitted += await self._run(record, event, "group", key, watermark)
         for partition, keys in plan.others.items():
             for key in keys:
                 if self.forwarder is None:  # one process owns every key (unit tests)
-                    emitted += await self._run(record, event, partition, key)
+                    emitted += await self._run(record, event, partition, key, watermark)
                 else:
                     await self.forwarder.send(partition, key, record)
         return emitted
 
     async def handle_routed(self, record: RawRecord, partition: Partition) -> int:
-        """Process one record of `partition`'s internal topic (a forwarded event)."""
+        """Process one record of `partition`'s internal topic: a batch of forwarded events
+        (agents.worker.forwards) or a single one."""
+        emitted = 0
+        for forwarded in unbatch(record):
+            emitted += await self._handle_forwarded(forwarded, partition)
+        return emitted
+
+    async def _handle_forwarded(self, record: RawRecord, partition: Partition) -> int:
         event = await self._decode(record, check_topic=False)
         if event is None:
             return 0
         await self._refresh(event)
         self.clock.saw(partition, record.partition, event.ts)
         key = (record.key or b"").decode("utf-8", "replace")
-        return await self._run(record, event, partition, key)
+        watermark = self.watermarks.observe(
+            partition, record.partition, source_of(record), event.ts.timestamp(), time.monotonic()
+        )
+        return await self._run(record, event, partition, key, watermark)
 
     async def sweep(self, partition: Partition, number: int, partitions: int, now: datetime) -> int:
         """Sweep the keys of one partition of `partition`'s state as of `now` (a tick's wall
@@ -176,9 +199,11 @@ class Moderator:
         self._last_sweep[slot] = now
         return True
 
-    async def _run(self, record: RawRecord, event: Event, partition: Partition, key: str) -> int:
+    async def _run(
+        self, record: RawRecord, event: Event, partition: Partition, key: str, watermark: float | None
+    ) -> int:
         try:
-            found = self.engine.process_keyed(event, partition, key)
+            found = self.engine.process_keyed(event, partition, key, watermark)
         except Exception as exc:  # a detector bug must not stop the stream
             log.exception(
                 "detector failed on %s (%s %s)",

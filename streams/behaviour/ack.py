@@ -7,8 +7,9 @@ A member acknowledges by a reply to the notice or a later message in the group c
 term, by the deadline. At the deadline the rule fires once per notice and member still waiting;
 a later ack changes nothing.
 
-Deadlines fire in event time when an event of the group arrives at or after deadline +
-tolerance (an ack up to the deadline may still be in flight until then), and in a sweep at
+An event more than the tolerance behind the group's newest event (live: behind the input's
+watermark, when that is older; streams.core.watermark) is late and ignored. Deadlines fire in
+event time when an event of the group arrives at or after deadline + tolerance (an ack up to the deadline may still be in flight until then), and in a sweep at
 `now` ≥ deadline: replay's end-of-input sweep, or the live timer's wall clock. State per group
 (map "ack.missing"):
 
@@ -24,13 +25,14 @@ finds it idle (`[event_time] idle_expiry_seconds`) and deletes it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from streams.behaviour.eventtime import EventClock, behaviour_message, utc_seconds
 from streams.behaviour.members import GroupMembership
-from streams.core.detector import Context, Detector, Finding, Sweeper
+from streams.core.detector import Context, Detector, DropsLate, Finding, Sweeper
 from streams.core.policy import Policy
 from streams.core.state import StateMap, StateSource
 from topics.events import Event, MessageEvent
@@ -38,7 +40,7 @@ from topics.events import Event, MessageEvent
 RULE = "ack.missing"
 
 
-class AckDetector(Detector, Sweeper):
+class AckDetector(Detector, Sweeper, DropsLate):
     rules = (RULE,)
     partition = "group"
 
@@ -59,6 +61,7 @@ class AckDetector(Detector, Sweeper):
         self.members = members
         self.tolerance = tolerance
         self.clock = clock
+        self.late: Counter[str] = Counter()
 
     def is_notice(self, event: MessageEvent) -> bool:
         return event.msg_type == "notice" or event.text.lstrip().startswith(self.prefixes)
@@ -75,13 +78,17 @@ class AckDetector(Detector, Sweeper):
         if old is None and (message is None or not (self.is_notice(message) or self._ack_like(message))):
             return ()
         wm = float(old["wm"]) if old else ts
-        if ts < wm - self.tolerance:
+        # the reference: the group's newest event, or live the input's watermark when older
+        reference = wm if ctx.watermark is None else min(wm, ctx.watermark)
+        if ts < reference - self.tolerance:
+            self.late[RULE] += 1
             return ()  # late beyond the tolerance
         value = {"n": {}, "done": {}, "acks": [], **(old or {}), "wm": max(wm, ts)}
         if message is not None:
             value = self._message(value, message, key, ctx)
-        value, findings = self._fire(value, key, float(value["wm"]) - self.tolerance)
-        self._store(key, old, self._pruned(value, float(value["wm"]) - self.tolerance))
+        now = float(value["wm"]) if ctx.watermark is None else min(float(value["wm"]), ctx.watermark)
+        value, findings = self._fire(value, key, now - self.tolerance)
+        self._store(key, old, self._pruned(value, now - self.tolerance))
         return findings
 
     def sweep(self, now: datetime, ctx: Context) -> Iterable[Finding]:

@@ -15,6 +15,7 @@ from topics.events import Event, MessageEvent
 
 DEFAULT_TOLERANCE = 60.0
 DEFAULT_IDLE_EXPIRY = 3600.0
+DEFAULT_SOURCE_IDLE = 30.0
 
 
 def utc_seconds(ts: datetime) -> float:
@@ -23,6 +24,12 @@ def utc_seconds(ts: datetime) -> float:
 
 def tolerance_seconds(policy: Policy) -> float:
     return float(policy.section("event_time").get("out_of_order_seconds", DEFAULT_TOLERANCE))
+
+
+def source_idle_seconds(policy: Policy) -> float:
+    """How long (wall clock) a source partition may stay quiet and still hold the watermark back
+    (streams.core.watermark)."""
+    return float(policy.section("event_time").get("source_idle_seconds", DEFAULT_SOURCE_IDLE))
 
 
 def idle_expiry_seconds(policy: Policy) -> float:

@@ -6,7 +6,8 @@ rules that count each sender of a group separately (rate, duplicate, @all) share
 `flood.sender_in_group`, keyed by (group, sender) (`streams.core.state.state_key`): a value holds one
 sender's windows and stays small however busy the group is, and a message they all count is one
 write (live, every write sends the whole value to the changelog). The out-of-order tolerance is
-measured against that key's newest event.
+measured against that key's newest event, or live against the input's watermark when that is
+older (streams.behaviour.windows); `late` counts the events dropped as late, per rule.
 `chat.private_in_group` (streams.behaviour.private_chat) is a burst rule too.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +28,7 @@ from streams.behaviour.eventtime import (
     utc_seconds,
 )
 from streams.behaviour.windows import Burst, BurstWindow, Entry
-from streams.core.detector import Context, Detector, Finding, Selective, Sweeper
+from streams.core.detector import Context, Detector, DropsLate, Finding, Selective, Sweeper
 from streams.core.state import Partition, StateMap, StateSource, state_key
 from topics.events import Event, MessageEvent
 
@@ -100,7 +102,7 @@ def event_time(burst: Burst, event: MessageEvent) -> datetime:
     return datetime.fromtimestamp(burst.end, tz=event.ts.tzinfo)
 
 
-class BurstDetector(Detector, Selective, Sweeper):
+class BurstDetector(Detector, Selective, Sweeper, DropsLate):
     """Runs `BurstRule`s of one partitioning over one state map (`name`). A key's value holds
     each rule's window under the rule's id, so rules that keep their windows under the same key
     (`BurstRule.state_key`) cost one write for an event they all count."""
@@ -119,6 +121,7 @@ class BurstDetector(Detector, Selective, Sweeper):
         self.windows = {rule.rule: _window(rule, tolerance) for rule in rules}
         self.state: StateMap = state.map(name, self.partition)
         self.clock = clock
+        self.late: Counter[str] = Counter()
 
     def wants(self, event: Event) -> bool:
         """Whether some rule counts `event` (streams.core.engine.RuleEngine.routes forwards only those)."""
@@ -140,9 +143,13 @@ class BurstDetector(Detector, Selective, Sweeper):
             if where not in values:
                 values[where] = self.state.get(where) or {}
             old = values[where].get(rule.rule)
+            window = self.windows[rule.rule]
+            if window.late(old, ts, ctx.watermark):
+                self.late[rule.rule] += 1
+                continue
             entry = [ts, event.event_id, *counted.extra]
-            new, burst = self.windows[rule.rule].add(
-                old, counted.track, entry, lambda entries, rule=rule: rule.select(key, entries)
+            new, burst = window.add(
+                old, counted.track, entry, lambda entries, rule=rule: rule.select(key, entries), ctx.watermark
             )
             if new is not old and new != old:
                 values[where] = {**values[where], rule.rule: new}

@@ -11,10 +11,12 @@ reported once: its entries up to that end are consumed (no message counts in two
 the track is cooling down until one window length after the burst's end (SPEC §4, "How often
 a rule fires"). `f` remembers the last burst for the cooldown and for a redelivered trigger.
 
-Event time: an event older than `wm - tolerance` is late and ignored; anything within the
-tolerance is inserted in time order and every window containing it is checked. Entries older
-than any window a non-late event could still close are pruned, so a key's value holds at most
-one window (plus the tolerance) of entries. An emptied key keeps only its watermark (so a
+Event time: the reference is the key's newest event time `wm`, or, live, the watermark of the
+input the event came from when that is older (streams.core.watermark: a source read more slowly
+than another holds it back). An event older than `reference - tolerance` is late and ignored;
+anything else is inserted in time order and every window containing it is checked. Entries older
+than any window a non-late event could still close are pruned, so a key's value holds one window
+plus the tolerance of entries, plus whatever the watermark trails the key's newest event by. An emptied key keeps only its watermark (so a
 redelivered old event is still late) until a sweep finds it idle and deletes it.
 """
 
@@ -51,15 +53,23 @@ class BurstWindow:
     tolerance: float
     trim: Trim | None = None
 
+    def late(self, value: dict[str, Any] | None, ts: float, watermark: float | None = None) -> bool:
+        """Whether an event at `ts` is too late to count in this key (see the module docstring)."""
+        return value is not None and ts < _reference(float(value["wm"]), watermark) - self.tolerance
+
     def add(
-        self, value: dict[str, Any] | None, track: str, entry: Entry, select: Select
+        self,
+        value: dict[str, Any] | None,
+        track: str,
+        entry: Entry,
+        select: Select,
+        watermark: float | None = None,
     ) -> tuple[dict[str, Any], Burst | None]:
         """Count `entry` in `track`; return the key's new value (the same object when nothing
         changed) and the burst it completed, if any."""
         ts, event_id = float(entry[0]), str(entry[1])
-        wm = float(value["wm"]) if value else ts
-        if ts < wm - self.tolerance:
-            return value, None  # late beyond the tolerance
+        if self.late(value, ts, watermark):
+            return value, None  # type: ignore[return-value] - a late event finds a value
         tracks: dict[str, Any] = value["t"] if value else {}
         current = tracks.get(track, {})
         fired = current.get("f")
@@ -86,8 +96,8 @@ class BurstWindow:
         updated = dict(current, e=entries)
         if burst is not None:
             updated["f"] = {"end": burst.end, "by": event_id, "m": list(burst.entries)}
-        new_wm = max(wm, ts)
-        return self._pruned({**tracks, track: updated}, new_wm), burst
+        new_wm = max(float(value["wm"]), ts) if value else ts
+        return self._pruned({**tracks, track: updated}, new_wm, _reference(new_wm, watermark)), burst
 
     def _search(
         self, entries: list[Entry], start: int, not_before: float, select: Select
@@ -108,12 +118,12 @@ class BurstWindow:
         nothing in it can count any more: its newest event is a window and the tolerance older."""
         return float(value["wm"]) < horizon - self.window - self.tolerance
 
-    def _pruned(self, tracks: dict[str, Any], wm: float) -> dict[str, Any]:
-        # a non-late event is at or after wm - tolerance; the windows it can close start at or
-        # after wm - tolerance - window, and a cooldown ending before wm - tolerance is over.
-        # An emptied key keeps its watermark, so a redelivered old event stays late; the sweep
-        # deletes the key once it is idle (`expired`).
-        horizon = wm - self.tolerance
+    def _pruned(self, tracks: dict[str, Any], wm: float, reference: float) -> dict[str, Any]:
+        # a non-late event is at or after reference - tolerance; the windows it can close start
+        # at or after that minus a window, and a cooldown ending before it is over. An emptied key
+        # keeps its newest event time, so a redelivered old event stays late; the sweep deletes
+        # the key once it is idle (`expired`).
+        horizon = reference - self.tolerance
         kept: dict[str, Any] = {}
         for name, track in tracks.items():
             entries = track.get("e", [])
@@ -127,3 +137,8 @@ class BurstWindow:
                     pruned["f"] = fired
                 kept[name] = pruned if (cut or fired is not track.get("f")) else track
         return {"wm": wm, "t": kept}
+
+
+def _reference(newest: float, watermark: float | None) -> float:
+    """What lateness is judged against: the key's newest event, or the watermark when older."""
+    return newest if watermark is None else min(newest, watermark)

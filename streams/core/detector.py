@@ -11,7 +11,7 @@ capabilities it has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -44,15 +44,18 @@ def _owns_all(key: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a detector may read besides the event: the policy, the reference data, and (in a
-    sweep) which routing keys this process owns. Replay owns every key; a live worker owns the
-    keys of the partition being swept, so a sweep over the ledger must skip keys it does not own.
+    """What a detector may read besides the event: the policy, the reference data, (in a sweep)
+    which routing keys this process owns, and (live) the event-time watermark of the input the
+    event came from. Replay owns every key; a live worker owns the keys of the partition being
+    swept, so a sweep over the ledger must skip keys it does not own. The watermark
+    (streams.core.watermark) is None in replay, where a key's newest event is the reference.
     """
 
     policy: Policy
     roster: RosterView
     ledger: LedgerView
     owns: Callable[[str], bool] = _owns_all
+    watermark: float | None = None
 
 
 @runtime_checkable
@@ -84,6 +87,14 @@ class Selective(Protocol):
     wants is not forwarded to it (a detector that is not Selective wants every event)."""
 
     def wants(self, event: Event) -> bool: ...
+
+
+@runtime_checkable
+class DropsLate(Protocol):
+    """A detector that ignores events too far behind in event time; `late` counts them per rule."""
+
+    rules: tuple[str, ...]
+    late: Mapping[str, int]
 
 
 @runtime_checkable

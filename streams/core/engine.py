@@ -124,9 +124,13 @@ class RuleEngine:
         """Whether a detector of `partition` may use `event` (one that is not `Selective` takes all)."""
         return any(wants is None or wants(event) for wants in self._wants.get(partition, ()))
 
-    def process_keyed(self, event: Event, partition: Partition, key: str) -> list[Violation]:
-        """The detectors of one partitioning for one routing key: what a live agent runs."""
-        return self._violations(self._detect(event, partition, key))
+    def process_keyed(
+        self, event: Event, partition: Partition, key: str, watermark: float | None = None
+    ) -> list[Violation]:
+        """The detectors of one partitioning for one routing key: what a live agent runs, with
+        the watermark of the input the event came from (streams.core.watermark)."""
+        ctx = self.ctx if watermark is None else replace(self.ctx, watermark=watermark)
+        return self._violations(self._detect(event, partition, key, ctx))
 
     def sweepers(self, partition: Partition | None = None) -> list[Sweeper]:
         return [
@@ -155,14 +159,17 @@ class RuleEngine:
                 record(perf_counter() - started)
         return self._violations(findings)
 
-    def _detect(self, event: Event, partition: Partition, key: str) -> list[Finding]:
+    def _detect(
+        self, event: Event, partition: Partition, key: str, ctx: Context | None = None
+    ) -> list[Finding]:
+        ctx = ctx or self.ctx
         findings: list[Finding] = []
         for detector, record in self._detecting.get(partition, ()):
             if record is None:
-                findings.extend(detector.detect(event, key, self.ctx))
+                findings.extend(detector.detect(event, key, ctx))
             else:
                 started = perf_counter()
-                findings.extend(detector.detect(event, key, self.ctx))
+                findings.extend(detector.detect(event, key, ctx))
                 record(perf_counter() - started)
         return findings
 

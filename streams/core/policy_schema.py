@@ -258,6 +258,7 @@ SCHEMA = Table(
         "event_time": Table(
             {
                 "out_of_order_seconds": Number(0),
+                "source_idle_seconds": Number(0),
                 "idle_expiry_seconds": Number(0),
                 "max_ahead_seconds": Number(0),
                 "max_behind_days": Number(0),

@@ -212,3 +212,41 @@ def test_only_messages_a_sender_keyed_rule_counts_are_routed_to_the_sender() -> 
     system = world.message("wx_lina", 2, text="请大家今天下午三点前提交本周的周报", msg_type="system")
     assert world.engine.routes(system, "sender") == ()
     assert world.engine.routes(long, "group") == ("g-sales",)  # detectors without `wants` take all
+
+
+def test_a_watermark_behind_the_keys_newest_event_keeps_a_slower_sources_event() -> None:
+    # Live, the sender topic merges forwards from several group partitions read at different paces:
+    # the broadcast's first message arrives after the sender's later ones, 5 minutes behind.
+    world = World()
+    text = "本周五下午三点消防演练,请各部门准时参加"
+    first, second, third = (
+        world.message("wx_lina", t, g, text=text) for t, g in ((0, "g-sales"), (60, "g-proj"), (120, "g-all"))
+    )
+    later = world.message("wx_lina", 420, "g-proj", text="另一条通知,与演练无关的内容")
+
+    def judged(event, watermark):
+        return only(world.engine.process_keyed(event, "sender", "wx_lina", watermark), "flood.broadcast")
+
+    start = first.ts.timestamp()
+    assert (
+        not judged(second, start + 60) and not judged(third, start + 120) and not judged(later, start + 420)
+    )
+    (v,) = judged(first, start)  # the slower partition's watermark is still at its own newest event
+    assert v.source_event_ids == (first.event_id, second.event_id, third.event_id)
+    [detector] = [d for d in world.detectors if "flood.broadcast" in d.rules]
+    assert detector.late["flood.broadcast"] == 0
+
+
+def test_without_a_watermark_the_same_order_is_late_and_counted_as_such() -> None:
+    world = World()
+    text = "本周五下午三点消防演练,请各部门准时参加"
+    events = [
+        world.message("wx_lina", t, g, text=text)
+        for t, g in ((60, "g-proj"), (120, "g-all"), (420, "g-proj"))
+    ]
+    first = world.message("wx_lina", 0, "g-sales", text=text)
+    assert not only(
+        world.feed(*events, first), "flood.broadcast"
+    )  # replay: the key's newest is the reference
+    [detector] = [d for d in world.detectors if "flood.broadcast" in d.rules]
+    assert detector.late["flood.broadcast"] == 1

@@ -1,0 +1,60 @@
+"""Event-time watermarks per source partition: how far a consumer's input has certainly got.
+
+A live agent reads several source partitions at once: the group agent a partition of
+chat.messages and one of chat.membership, the sender and member agents forwards from every group
+partition. Each source is read in order, but the agent reads them at different paces, most of all
+while it catches up on a backlog, so an event may trail another key's or another source's events
+by far more than the out-of-order tolerance without being late at all.
+
+The watermark of an agent's partition is the oldest of its sources' newest event times: no
+source will deliver anything older than that minus its own disorder. Behaviour rules judge
+lateness and prune their windows against it (streams.behaviour.windows), so an event is dropped
+only when it is late by its own source's standards. A source that has delivered nothing for
+`idle_after` seconds of wall time is left out (it would otherwise hold the watermark, and with it
+the state kept, back for as long as it stays quiet); so is one never seen.
+
+Replay reads one file in order and has no watermark (None): there a key's newest event is the
+reference, as it always was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceWatermarks:
+    """The sources feeding one partition of one partitioning, and the watermark they allow."""
+
+    idle_after: float
+    newest: dict[str, float] = field(default_factory=dict)  # source → newest event time (epoch s)
+    heard: dict[str, float] = field(default_factory=dict)  # source → wall time of its last event
+
+    def observe(self, source: str, event_time: float, wall: float) -> None:
+        if event_time > self.newest.get(source, float("-inf")):
+            self.newest[source] = event_time
+        self.heard[source] = wall
+
+    def watermark(self, wall: float) -> float | None:
+        """The oldest newest event time among the sources heard from lately; None without any."""
+        active = [t for source, t in self.newest.items() if wall - self.heard[source] < self.idle_after]
+        return min(active) if active else None
+
+
+@dataclass
+class Watermarks:
+    """Per (partitioning, partition number) of one process: `SourceWatermarks` on demand."""
+
+    idle_after: float
+    partitions: dict[tuple[str, int], SourceWatermarks] = field(default_factory=dict)
+
+    def observe(
+        self, partitioning: str, number: int, source: str, event_time: float, wall: float
+    ) -> float | None:
+        """Record an event from `source` and return the watermark of its destination partition."""
+        slot = (partitioning, number)
+        sources = self.partitions.get(slot)
+        if sources is None:
+            sources = self.partitions[slot] = SourceWatermarks(self.idle_after)
+        sources.observe(source, event_time, wall)
+        return sources.watermark(wall)
