@@ -89,6 +89,18 @@ class Forwarder(Protocol):
     async def send(self, partition: Partition, key: str, record: RawRecord) -> None: ...
 
 
+def expected_sources(partitioning: Partition, number: int) -> tuple[str, ...]:
+    """The source partitions a partition's watermark waits for (streams.core.watermark): a group
+    partition reads both input topics' partition of its number; the sender partitions, where
+    flood.broadcast keeps its windows, get forwards from every chat.messages partition. (The member
+    partitions keep no windows judged by event time.)"""
+    if partitioning == "group":
+        return (f"{MESSAGES.name}:{number}", f"{MEMBERSHIP.name}:{number}")
+    if partitioning == "sender":
+        return tuple(f"{MESSAGES.name}:{n}" for n in range(MESSAGES.partitions))
+    return ()
+
+
 class Moderator:
     def __init__(
         self,
@@ -111,7 +123,7 @@ class Moderator:
         self.clock = clock or SweepClock(idle_after=60.0)
         self.ladder = ladder
         self.preload = preload
-        self.watermarks = Watermarks(source_idle_seconds(engine.policy))
+        self.watermarks = Watermarks(source_idle_seconds(engine.policy), expected_sources)
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")
@@ -133,12 +145,13 @@ class Moderator:
         if event is None:
             return 0
         await self._refresh(event)
+        watermark = None  # hr.roster is keyed by employee: its partitions feed no group partition
         if record.topic in GROUP_KEYED:
             self.clock.saw("group", record.partition, event.ts)
-        source = f"{record.topic}:{record.partition}"
-        watermark = self.watermarks.observe(
-            "group", record.partition, source, event.ts.timestamp(), time.monotonic()
-        )
+            source = f"{record.topic}:{record.partition}"
+            watermark = self.watermarks.observe(
+                "group", record.partition, source, event.ts.timestamp(), time.monotonic()
+            )
         plan = self.engine.plan(event)
         emitted = 0
         for key in plan.group:

@@ -15,7 +15,7 @@ from topics.events import Event, MessageEvent
 
 DEFAULT_TOLERANCE = 60.0
 DEFAULT_IDLE_EXPIRY = 3600.0
-DEFAULT_SOURCE_IDLE = 30.0
+DEFAULT_SOURCE_IDLE = 120.0
 
 
 def utc_seconds(ts: datetime) -> float:

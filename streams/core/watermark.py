@@ -9,9 +9,12 @@ by far more than the out-of-order tolerance without being late at all.
 The watermark of an agent's partition is the oldest of its sources' newest event times: no
 source will deliver anything older than that minus its own disorder. Behaviour rules judge
 lateness and prune their windows against it (streams.behaviour.windows), so an event is dropped
-only when it is late by its own source's standards. A source that has delivered nothing for
-`idle_after` seconds of wall time is left out (it would otherwise hold the watermark, and with it
-the state kept, back for as long as it stays quiet); so is one never seen.
+only when it is late by its own source's standards. The sources a partition expects are declared
+when it is first seen (`expected`): one not heard from yet holds the watermark at minus infinity,
+since a worker catching up reads partitions roughly one after another and the last one read may
+still deliver the oldest events. A source that has delivered nothing for `idle_after` seconds of
+wall time (counted from when it was declared, if never heard) is left out: it would otherwise hold
+the watermark, and with it the state kept, back for as long as it stays quiet.
 
 Replay reads one file in order and has no watermark (None): there a key's newest event is the
 reference, as it always was.
@@ -19,6 +22,7 @@ reference, as it always was.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -30,13 +34,22 @@ class SourceWatermarks:
     newest: dict[str, float] = field(default_factory=dict)  # source → newest event time (epoch s)
     heard: dict[str, float] = field(default_factory=dict)  # source → wall time of its last event
 
+    def expect(self, sources: Iterable[str], wall: float) -> None:
+        """Declare sources not heard from yet: each holds the watermark back until heard, or until
+        quiet for `idle_after` from now."""
+        for source in sources:
+            if source not in self.newest:
+                self.newest[source] = float("-inf")
+                self.heard[source] = wall
+
     def observe(self, source: str, event_time: float, wall: float) -> None:
         if event_time > self.newest.get(source, float("-inf")):
             self.newest[source] = event_time
         self.heard[source] = wall
 
     def watermark(self, wall: float) -> float | None:
-        """The oldest newest event time among the sources heard from lately; None without any."""
+        """The oldest newest event time among the sources heard from lately (minus infinity while
+        an expected one is still to be heard); None without any."""
         active = [t for source, t in self.newest.items() if wall - self.heard[source] < self.idle_after]
         return min(active) if active else None
 
@@ -46,6 +59,7 @@ class Watermarks:
     """Per (partitioning, partition number) of one process: `SourceWatermarks` on demand."""
 
     idle_after: float
+    expected: Callable[[str, int], Iterable[str]] = lambda partitioning, number: ()
     partitions: dict[tuple[str, int], SourceWatermarks] = field(default_factory=dict)
 
     def observe(
@@ -56,5 +70,6 @@ class Watermarks:
         sources = self.partitions.get(slot)
         if sources is None:
             sources = self.partitions[slot] = SourceWatermarks(self.idle_after)
+            sources.expect(self.expected(partitioning, number), wall)
         sources.observe(source, event_time, wall)
         return sources.watermark(wall)

@@ -34,3 +34,14 @@ def test_each_partition_of_each_partitioning_has_its_own_sources() -> None:
     assert marks.observe("sender", 1, "chat.messages:3", 900, wall=0) == 500
     assert marks.observe("sender", 2, "chat.messages:3", 900, wall=0) == 900
     assert marks.observe("group", 1, "chat.messages:1", 50, wall=0) == 50
+
+
+def test_an_expected_source_not_heard_yet_holds_the_watermark_until_it_is_quiet_too_long() -> None:
+    marks = Watermarks(
+        idle_after=120, expected=lambda partitioning, n: ("a", "b") if partitioning == "sender" else ()
+    )
+    assert marks.observe("sender", 0, "a", 500, wall=0) == float("-inf")  # "b" may still send older events
+    assert marks.observe("sender", 0, "b", 700, wall=5) == 500
+    assert marks.observe("sender", 1, "a", 900, wall=10) == float("-inf")
+    assert marks.observe("sender", 1, "a", 950, wall=131) == 950  # "b" never heard in 121 s
+    assert marks.observe("group", 0, "a", 10, wall=0) == 10
