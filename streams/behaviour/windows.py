@@ -80,10 +80,10 @@ class BurstWindow:
         if fired is not None and ts <= float(fired["end"]):
             return value, None  # inside a burst already reported
         entries: list[Entry] = current.get("e", [])
-        if any(e[1] == event_id for e in entries):
-            return value, None  # redelivered, already counted
         times = [float(e[0]) for e in entries]
         pos = bisect_right(times, ts)
+        if any(entries[i][1] == event_id for i in range(bisect_left(times, ts), pos)):
+            return value, None  # redelivered (same event, same time), already counted
         entries = [*entries[:pos], [ts, event_id, *entry[2:]], *entries[pos:]]
         if self.trim is not None:
             kept = self.trim(entries)
@@ -92,7 +92,7 @@ class BurstWindow:
         burst = None
         if pos >= 0:
             not_before = float(fired["end"]) + self.window if fired is not None else float("-inf")
-            entries, burst = self._search(entries, pos, not_before, select)
+            entries, burst = self._search(entries, pos, ts, not_before, select)
         updated = dict(current, e=entries)
         if burst is not None:
             updated["f"] = {"end": burst.end, "by": event_id, "m": list(burst.entries)}
@@ -100,11 +100,15 @@ class BurstWindow:
         return self._pruned({**tracks, track: updated}, new_wm, _reference(new_wm, watermark)), burst
 
     def _search(
-        self, entries: list[Entry], start: int, not_before: float, select: Select
+        self, entries: list[Entry], start: int, ts: float, not_before: float, select: Select
     ) -> tuple[list[Entry], Burst | None]:
-        """The earliest window ending at or after `start` that holds a burst."""
+        """The earliest window ending at or after `start` (the entry just inserted at `ts`) that
+        holds a burst. Only windows that contain the new entry can have changed: one ending more
+        than a window after it was judged without it when its own last entry came, and is not
+        judged again (an entry arriving far out of order would otherwise re-judge every later
+        window, which a backlog behind the watermark makes thousands)."""
         times = [float(e[0]) for e in entries]
-        for end in range(start, len(entries)):
+        for end in range(start, bisect_right(times, ts + self.window)):
             if times[end] < not_before:
                 continue
             lo = bisect_left(times, times[end] - self.window)
