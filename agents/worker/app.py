@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import faust
+from faust.types import TP
 
 from agents.connect.settings import Settings
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
@@ -131,6 +132,7 @@ def create_app(
         SweepClock(idle_after=max(2 * settings.tick_interval, 10.0)),
         ladder,
         preload=allow_cache,
+        vacant=empty_partition(app),
     )
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))
@@ -187,6 +189,20 @@ def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
                 yield await moderator.handle_routed(record, partition)
 
     return moderate
+
+
+def empty_partition(app: faust.App) -> Callable[[str], bool]:
+    """Whether a source ("<topic>:<partition>") is an input partition this worker reads that holds
+    no record at all: it never holds a watermark back (streams.core.watermark)."""
+
+    def empty(source: str) -> bool:
+        topic, _, number = source.rpartition(":")
+        try:
+            return app.consumer.highwater(TP(topic, int(number))) == 0
+        except Exception:  # not assigned to this worker, or not fetched yet: not known to be empty
+            return False
+
+    return empty
 
 
 def register_forward_flush(app: faust.App, forwarder: BatchingForwarder) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -112,6 +112,7 @@ class Moderator:
         clock: SweepClock | None = None,
         ladder: LadderStep | None = None,
         preload: Refreshable | None = None,
+        vacant: Callable[[str], bool] = lambda source: False,
     ) -> None:
         self.engine = engine
         self.reference = reference
@@ -123,7 +124,7 @@ class Moderator:
         self.clock = clock or SweepClock(idle_after=60.0)
         self.ladder = ladder
         self.preload = preload
-        self.watermarks = Watermarks(source_idle_seconds(engine.policy), expected_sources)
+        self.watermarks = Watermarks(source_idle_seconds(engine.policy), expected_sources, vacant)
 
     async def start(self) -> None:
         await retry_forever(self.reference.refresh, "redis")

@@ -25,9 +25,11 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 Entry = list[Any]  # [ts, event_id, *extra]
+_TIME = itemgetter(0)  # entries are kept sorted by it: bisected without a list of times
 Select = Callable[[Sequence[Entry]], Sequence[Entry] | None]
 Trim = Callable[[list[Entry]], list[Entry]]
 
@@ -80,9 +82,8 @@ class BurstWindow:
         if fired is not None and ts <= float(fired["end"]):
             return value, None  # inside a burst already reported
         entries: list[Entry] = current.get("e", [])
-        times = [float(e[0]) for e in entries]
-        pos = bisect_right(times, ts)
-        if any(entries[i][1] == event_id for i in range(bisect_left(times, ts), pos)):
+        pos = bisect_right(entries, ts, key=_TIME)
+        if any(entries[i][1] == event_id for i in range(bisect_left(entries, ts, key=_TIME), pos)):
             return value, None  # redelivered (same event, same time), already counted
         entries = [*entries[:pos], [ts, event_id, *entry[2:]], *entries[pos:]]
         if self.trim is not None:
@@ -107,14 +108,14 @@ class BurstWindow:
         than a window after it was judged without it when its own last entry came, and is not
         judged again (an entry arriving far out of order would otherwise re-judge every later
         window, which a backlog behind the watermark makes thousands)."""
-        times = [float(e[0]) for e in entries]
-        for end in range(start, bisect_right(times, ts + self.window)):
-            if times[end] < not_before:
+        for end in range(start, bisect_right(entries, ts + self.window, key=_TIME)):
+            end_ts = float(entries[end][0])
+            if end_ts < not_before:
                 continue
-            lo = bisect_left(times, times[end] - self.window)
+            lo = bisect_left(entries, end_ts - self.window, key=_TIME)
             chosen = select(entries[lo : end + 1])
             if chosen:
-                return entries[end + 1 :], Burst(tuple(chosen), times[end])
+                return entries[end + 1 :], Burst(tuple(chosen), end_ts)
         return entries, None
 
     def expired(self, value: dict[str, Any], horizon: float) -> bool:
@@ -131,7 +132,7 @@ class BurstWindow:
         kept: dict[str, Any] = {}
         for name, track in tracks.items():
             entries = track.get("e", [])
-            cut = bisect_left([float(e[0]) for e in entries], horizon - self.window)
+            cut = bisect_left(entries, horizon - self.window, key=_TIME)
             fired = track.get("f")
             if fired is not None and float(fired["end"]) + self.window < horizon:
                 fired = None

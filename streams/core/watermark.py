@@ -14,7 +14,8 @@ when it is first seen (`expected`): one not heard from yet holds the watermark a
 since a worker catching up reads partitions roughly one after another and the last one read may
 still deliver the oldest events. A source that has delivered nothing for `idle_after` seconds of
 wall time (counted from when it was declared, if never heard) is left out: it would otherwise hold
-the watermark, and with it the state kept, back for as long as it stays quiet.
+the watermark, and with it the state kept, back for as long as it stays quiet. So is one never
+heard that is known to hold nothing (`vacant`: live, an empty input partition this process reads).
 
 Replay reads one file in order and has no watermark (None): there a key's newest event is the
 reference, as it always was.
@@ -47,10 +48,14 @@ class SourceWatermarks:
             self.newest[source] = event_time
         self.heard[source] = wall
 
-    def watermark(self, wall: float) -> float | None:
+    def watermark(self, wall: float, vacant: Callable[[str], bool] = lambda source: False) -> float | None:
         """The oldest newest event time among the sources heard from lately (minus infinity while
-        an expected one is still to be heard); None without any."""
-        active = [t for source, t in self.newest.items() if wall - self.heard[source] < self.idle_after]
+        an expected one is still to be heard, unless `vacant`); None without any."""
+        active = [
+            t
+            for source, t in self.newest.items()
+            if wall - self.heard[source] < self.idle_after and not (t == float("-inf") and vacant(source))
+        ]
         return min(active) if active else None
 
 
@@ -60,6 +65,7 @@ class Watermarks:
 
     idle_after: float
     expected: Callable[[str, int], Iterable[str]] = lambda partitioning, number: ()
+    vacant: Callable[[str], bool] = lambda source: False
     partitions: dict[tuple[str, int], SourceWatermarks] = field(default_factory=dict)
 
     def observe(
@@ -72,4 +78,4 @@ class Watermarks:
             sources = self.partitions[slot] = SourceWatermarks(self.idle_after)
             sources.expect(self.expected(partitioning, number), wall)
         sources.observe(source, event_time, wall)
-        return sources.watermark(wall)
+        return sources.watermark(wall, self.vacant)

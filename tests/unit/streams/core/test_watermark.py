@@ -45,3 +45,11 @@ def test_an_expected_source_not_heard_yet_holds_the_watermark_until_it_is_quiet_
     assert marks.observe("sender", 1, "a", 900, wall=10) == float("-inf")
     assert marks.observe("sender", 1, "a", 950, wall=131) == 950  # "b" never heard in 121 s
     assert marks.observe("group", 0, "a", 10, wall=0) == 10
+
+
+def test_an_expected_source_known_to_be_empty_never_holds_the_watermark() -> None:
+    marks = Watermarks(
+        idle_after=120, expected=lambda partitioning, n: ("a", "b", "c"), vacant=lambda source: source == "c"
+    )
+    assert marks.observe("sender", 0, "a", 500, wall=0) == float("-inf")  # "b" still to be heard
+    assert marks.observe("sender", 0, "b", 700, wall=1) == 500  # "c" is empty
