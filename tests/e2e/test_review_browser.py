@@ -19,6 +19,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -105,7 +106,12 @@ def shoot(driver: webdriver.Chrome, name: str) -> None:
 
 
 def page_text(driver: webdriver.Chrome) -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's text; "" while a navigation replaces the page under the lookup (a click on a
+    form button), so that a wait polls again."""
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except StaleElementReferenceException:
+        return ""
 
 
 def test_a_reviewer_clicks_false_positive_in_a_browser(
