@@ -17,6 +17,9 @@ import faust
 
 
 class BeforeCommit(faust.Sensor):
+    """Add it to an app's sensors once (`app.sensors.add`) and append each hook: synchronous and
+    quick, run whenever one of the app's commits starts."""
+
     def __init__(self) -> None:
         super().__init__()
         self.hooks: list[Callable[[], object]] = []
@@ -24,13 +27,3 @@ class BeforeCommit(faust.Sensor):
     def on_commit_initiated(self, consumer: Any) -> Any:
         for hook in self.hooks:
             hook()
-
-
-def before_commit(app: faust.App, hook: Callable[[], object]) -> None:
-    """Run `hook` (synchronous, quick) whenever one of `app`'s commits starts."""
-    sensor = getattr(app, "_qunguard_before_commit", None)
-    if sensor is None:
-        sensor = BeforeCommit()
-        app.sensors.add(sensor)
-        app._qunguard_before_commit = sensor  # type: ignore[attr-defined]
-    sensor.hooks.append(hook)

@@ -29,7 +29,7 @@ import faust
 from confluent_kafka.cimpl import murmur2  # the producers' partitioner (Kafka's default)
 from faust import current_event
 
-from agents.runtime.commit import before_commit
+from agents.runtime.commit import BeforeCommit
 from streams.core.state import Partition, StateMap, routing_key_of
 
 _sweeping: ContextVar[int | None] = ContextVar("qunguard_sweeping_partition", default=None)
@@ -114,11 +114,11 @@ class TableMap(MutableMapping[str, Any]):
 class TableState:
     """Creates one Faust table per state map; `tables` lists them for metrics and readiness."""
 
-    def __init__(self, app: faust.App, partitions: dict[Partition, int]) -> None:
+    def __init__(self, app: faust.App, partitions: dict[Partition, int], commits: BeforeCommit) -> None:
         self.app = app
         self.partitions = partitions
         self.tables: dict[str, TableMap] = {}
-        before_commit(app, self.flush)
+        commits.hooks.append(self.flush)
 
     def flush(self) -> int:
         """Send the changelog records of every map's marked keys; return how many."""

@@ -26,7 +26,7 @@ from faust.types import TP
 
 from agents.connect.settings import Settings
 from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
-from agents.runtime.commit import before_commit
+from agents.runtime.commit import BeforeCommit
 from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.records import RawRecord
@@ -96,7 +96,9 @@ def create_app(
         ladder_store = LadderStore.from_settings(settings)
         stores = redis_feedback_stores(settings, FeedbackLimits.from_policy(policy))
         allow_cache = AllowCache(cast(RedisAllowEntries, stores.allow))
-    state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")})
+    commits = BeforeCommit()  # what must be produced before offsets are committed
+    app.sensors.add(commits)
+    state = TableState(app, {p: topology.internal(p).partitions for p in (*PARTITIONS, "employee")}, commits)
     detectors = build_detectors(policy, state, allow_cache or stores.allow)
     engine = RuleEngine(policy, reference, reference, detectors, clock=utc_now, timer=detector_timer)
     ladder = LadderStep(Ladder(policy, state, clock=utc_now), ladder_store)
@@ -122,7 +124,7 @@ def create_app(
         {p: topology.internal(p).partitions for p in internal},
         batched=(p for p in partitions if p != "group"),
     )
-    register_forward_flush(app, forwarder)
+    register_forward_flush(app, forwarder, commits)
     moderator = Moderator(
         engine,
         reference,
@@ -205,9 +207,9 @@ def empty_partition(app: faust.App) -> Callable[[str], bool]:
     return empty
 
 
-def register_forward_flush(app: faust.App, forwarder: BatchingForwarder) -> None:
+def register_forward_flush(app: faust.App, forwarder: BatchingForwarder, commits: BeforeCommit) -> None:
     """Send pending forward batches every few milliseconds and whenever a commit starts."""
-    before_commit(app, forwarder.flush)
+    commits.hooks.append(forwarder.flush)
 
     @app.timer(FORWARD_FLUSH_SECONDS)
     async def flush_forwards() -> None:
