@@ -81,12 +81,17 @@ class BatchingForwarder:
         )
 
 
+def source_name(topic: str, partition: int) -> str:
+    """How a source partition is named in `qg-source` and in the watermarks (streams.core.watermark)."""
+    return f"{topic}:{partition}"
+
+
 def source_of(record: RawRecord) -> str:
     """Where a record's event was read from: its `qg-source` header, else its own topic partition."""
     for name, value in record.headers:
         if name == SOURCE_HEADER:
             return value.decode("utf-8", "replace")
-    return f"{record.topic}:{record.partition}"
+    return source_name(record.topic, record.partition)
 
 
 def unbatch(record: RawRecord) -> list[RawRecord]:

@@ -38,7 +38,7 @@ from typing import Protocol
 from agents.runtime.deadletter import DeadLetterSink, dead_letter
 from agents.runtime.records import RawRecord
 from agents.runtime.retry import retry_forever
-from agents.worker.forwards import source_of, unbatch
+from agents.worker.forwards import source_name, source_of, unbatch
 from agents.worker.ladder import LadderStep, forward_record, send_all
 from agents.worker.metrics import DEAD_LETTERS, EVENTS, count_decode_failure
 from agents.worker.outputs import ViolationSink
@@ -95,9 +95,9 @@ def expected_sources(partitioning: Partition, number: int) -> tuple[str, ...]:
     flood.broadcast keeps its windows, get forwards from every chat.messages partition. (The member
     partitions keep no windows judged by event time.)"""
     if partitioning == "group":
-        return (f"{MESSAGES.name}:{number}", f"{MEMBERSHIP.name}:{number}")
+        return (source_name(MESSAGES.name, number), source_name(MEMBERSHIP.name, number))
     if partitioning == "sender":
-        return tuple(f"{MESSAGES.name}:{n}" for n in range(MESSAGES.partitions))
+        return tuple(source_name(MESSAGES.name, n) for n in range(MESSAGES.partitions))
     return ()
 
 
@@ -149,9 +149,8 @@ class Moderator:
         watermark = None  # hr.roster is keyed by employee: its partitions feed no group partition
         if record.topic in GROUP_KEYED:
             self.clock.saw("group", record.partition, event.ts)
-            source = f"{record.topic}:{record.partition}"
             watermark = self.watermarks.observe(
-                "group", record.partition, source, event.ts.timestamp(), time.monotonic()
+                "group", record.partition, source_of(record), event.ts.timestamp(), time.monotonic()
             )
         plan = self.engine.plan(event)
         emitted = 0

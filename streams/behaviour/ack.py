@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from streams.behaviour.eventtime import EventClock, behaviour_message, utc_seconds
+from streams.behaviour.eventtime import EventClock, behaviour_message, reference_time, utc_seconds
 from streams.behaviour.members import GroupMembership
 from streams.core.detector import Context, Detector, DropsLate, Finding, Sweeper
 from streams.core.policy import Policy
@@ -78,15 +78,13 @@ class AckDetector(Detector, Sweeper, DropsLate):
         if old is None and (message is None or not (self.is_notice(message) or self._ack_like(message))):
             return ()
         wm = float(old["wm"]) if old else ts
-        # the reference: the group's newest event, or live the input's watermark when older
-        reference = wm if ctx.watermark is None else min(wm, ctx.watermark)
-        if ts < reference - self.tolerance:
+        if ts < reference_time(wm, ctx.watermark) - self.tolerance:
             self.late[RULE] += 1
             return ()  # late beyond the tolerance
         value = {"n": {}, "done": {}, "acks": [], **(old or {}), "wm": max(wm, ts)}
         if message is not None:
             value = self._message(value, message, key, ctx)
-        now = float(value["wm"]) if ctx.watermark is None else min(float(value["wm"]), ctx.watermark)
+        now = reference_time(float(value["wm"]), ctx.watermark)
         value, findings = self._fire(value, key, now - self.tolerance)
         self._store(key, old, self._pruned(value, now - self.tolerance))
         return findings

@@ -59,6 +59,12 @@ class EventClock:
         return min(utc_seconds(now), self.latest) - self.grace
 
 
+def reference_time(newest: float, watermark: float | None) -> float:
+    """What lateness is judged against: a key's newest event time, or the watermark of the input
+    the event came from when that is older (streams.core.watermark; None in replay)."""
+    return newest if watermark is None else min(newest, watermark)
+
+
 def behaviour_message(event: Event) -> bool:
     """A message a person sent; platform-generated system messages are no one's behaviour."""
     return isinstance(event, MessageEvent) and event.msg_type != "system"

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from streams.behaviour.eventtime import reference_time
+
 Entry = list[Any]  # [ts, event_id, *extra]
 _TIME = itemgetter(0)  # entries are kept sorted by it: bisected without a list of times
 Select = Callable[[Sequence[Entry]], Sequence[Entry] | None]
@@ -57,7 +59,7 @@ class BurstWindow:
 
     def late(self, value: dict[str, Any] | None, ts: float, watermark: float | None = None) -> bool:
         """Whether an event at `ts` is too late to count in this key (see the module docstring)."""
-        return value is not None and ts < _reference(float(value["wm"]), watermark) - self.tolerance
+        return value is not None and ts < reference_time(float(value["wm"]), watermark) - self.tolerance
 
     def add(
         self,
@@ -98,7 +100,7 @@ class BurstWindow:
         if burst is not None:
             updated["f"] = {"end": burst.end, "by": event_id, "m": list(burst.entries)}
         new_wm = max(float(value["wm"]), ts) if value else ts
-        return self._pruned({**tracks, track: updated}, new_wm, _reference(new_wm, watermark)), burst
+        return self._pruned({**tracks, track: updated}, new_wm, reference_time(new_wm, watermark)), burst
 
     def _search(
         self, entries: list[Entry], start: int, ts: float, not_before: float, select: Select
@@ -142,8 +144,3 @@ class BurstWindow:
                     pruned["f"] = fired
                 kept[name] = pruned if (cut or fired is not track.get("f")) else track
         return {"wm": wm, "t": kept}
-
-
-def _reference(newest: float, watermark: float | None) -> float:
-    """What lateness is judged against: the key's newest event, or the watermark when older."""
-    return newest if watermark is None else min(newest, watermark)
