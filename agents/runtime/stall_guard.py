@@ -18,8 +18,9 @@ that are not changelogs and have records beyond their committed offset, in two w
   re-read, which only queues records it will see again anyway. A worker that holds its records on
   purpose (reference data refused, agents.stores.reference) is not idle: `holding` says so.
 
-It then clears Faust's acknowledgement bookkeeping for the partition and seeks it back to the
-committed offset (the beginning when nothing is committed). Reprocessing is safe: detector state
+It then clears Faust's acknowledgement bookkeeping for the partition and seeks it back to where
+processing resumes (agents.runtime.transport.Consumer.resume_offset: the committed offset, or the
+log start when nothing is committed). Reprocessing is safe: detector state
 is idempotent and violation ids are deterministic (docs/runtime.md).
 """
 
@@ -66,7 +67,7 @@ class StallGuard:
         for tp in actives:
             if tp.topic in changelogs:
                 continue
-            committed = consumer._committed_offset.get(tp)
+            committed = consumer.resume_offset(tp)
             seen = self.progress.get(tp)
             if seen is None or seen.committed != committed:
                 self.progress[tp] = Progress(committed, now)
@@ -92,12 +93,12 @@ class StallGuard:
         ends = await consumer.highwaters(*stalled)
         behind = []
         for tp in stalled:
-            committed = consumer._committed_offset.get(tp) or 0
+            committed = consumer.resume_offset(tp) or 0
             if ends.get(tp, 0) > committed:
                 behind.append(tp)
                 await self.reread(tp, committed, ends[tp])
             else:  # caught up: look again only after another `stall_after`
-                self.progress[tp] = Progress(consumer._committed_offset.get(tp), self.clock())
+                self.progress[tp] = Progress(consumer.resume_offset(tp), self.clock())
         return behind
 
     async def reread(self, tp: TP, committed: int, end: int) -> None:
@@ -115,7 +116,7 @@ class StallGuard:
         consumer._gap.pop(tp, None)
         await consumer.seek(tp, committed)
         consumer.resume_partitions({tp})
-        self.progress[tp] = Progress(consumer._committed_offset.get(tp), self.clock())
+        self.progress[tp] = Progress(consumer.resume_offset(tp), self.clock())
 
 
 def register_stall_guard(

@@ -9,9 +9,11 @@ The apps use it through the broker URL scheme `qunguard://` (agents.runtime.app)
 
 It also never commits past a record the agent has not acknowledged. Faust reads a jump in a
 stream's offsets as a compacted range and commits past it, and it commits past a single missing
-record at the head of the acknowledged ones (faust-streaming/faust#606). The topics the worker
-consumes are never compacted, so either means a record this process dropped (faust#596): the
-commit waits instead, and agents.runtime.stall_guard reads the partition again from its committed offset.
+record at the head of the acknowledged ones (faust-streaming/faust#606), or past any number of them
+in a partition that has no committed offset yet. The topics the worker consumes are never
+compacted, so each means a record this process dropped (faust#596): the commit waits instead, and
+agents.runtime.stall_guard reads the partition again from where it resumes (`resume_offset`: the
+committed offset, or the log start where nothing is committed).
 
 And its fetches wait at most FETCH_MAX_WAIT_MS on the broker (below), and it rejoins its group
 after a revocation however long that took (ConsumerThread.on_partitions_revoked).
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
@@ -67,11 +69,20 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 class Consumer(faust_aiokafka.Consumer):
     _offsets: GroupOffsets | None = None
+    _log_start: Mapping[TP, int] = {}  # of the assigned partitions with no committed offset
     acks_total = 0  # records the agents acknowledged, for agents.runtime.stall_guard
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._commit_every = None  # commits come from the commit timer only, never from the poll loop
+        # Run before a rebalance waits for every record in process to be acknowledged: an agent
+        # that holds records on purpose (agents.worker.event_order) lets go of them here.
+        self.before_wait_empty: list[Callable[[], None]] = []
+
+    async def wait_empty(self) -> None:
+        for hook in self.before_wait_empty:
+            hook()
+        await super().wait_empty()
 
     def ack(self, message: Any) -> bool:
         acked = super().ack(message)
@@ -103,11 +114,32 @@ class Consumer(faust_aiokafka.Consumer):
             extra={"topic": tp.topic, "partition": tp.partition, "offset": offset_from},
         )
 
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        # Faust seeks at every assignment; a partition it finds nothing committed for starts at its
+        # log start (consumer_auto_offset_reset "earliest"), noted so a lost head counts as missing.
+        uncommitted = [
+            tp
+            for tp in self.assignment()
+            if self._committed_offset.get(tp) is None and self.app.topics.acks_enabled_for(tp.topic)
+        ]
+        try:
+            self._log_start = dict(await self.earliest_offsets(*uncommitted)) if uncommitted else {}
+        except Exception as exc:  # the broker did not answer: such a head goes unchecked until the next seek
+            log.warning("log start offsets unavailable: %s", exc)
+            self._log_start = {}
+
+    def resume_offset(self, tp: TP) -> int | None:
+        """Where processing of `tp` resumes: its committed offset, or with none its log start at
+        the last assignment (None when neither is known)."""
+        committed = self._committed_offset.get(tp)
+        return committed if committed is not None else self._log_start.get(tp)
+
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
-        committed = self._committed_offset.get(tp)
-        if acked and committed is not None and min(acked) > committed:
-            return None  # the record at the committed offset was never acknowledged
+        resume = self.resume_offset(tp)
+        if acked and resume is not None and min(acked) > resume:
+            return None  # the record processing resumes from was never acknowledged
         return super()._new_offset(tp)
 
     def _exact(self, listed: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:

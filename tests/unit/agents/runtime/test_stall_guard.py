@@ -19,8 +19,9 @@ CHANGELOG = TP("qg-membership.groups-changelog", 1)
 
 
 class FakeConsumer:
-    def __init__(self, committed: int | None, end: int) -> None:
+    def __init__(self, committed: int | None, end: int, log_start: int | None = None) -> None:
         self._committed_offset = {INPUT: committed}
+        self._log_start = {} if log_start is None else {INPUT: log_start}
         self._acked = defaultdict(list)
         self._acked_index = defaultdict(set)
         self._gap = {INPUT: "gap"}
@@ -28,6 +29,10 @@ class FakeConsumer:
         self.end = end
         self.seeks: list[tuple[TP, int]] = []
         self.resumed: set[TP] = set()
+
+    def resume_offset(self, tp: TP) -> int | None:
+        committed = self._committed_offset.get(tp)
+        return committed if committed is not None else self._log_start.get(tp)
 
     async def highwaters(self, *tps: TP) -> dict[TP, int]:
         return {tp: self.end for tp in tps}
@@ -84,6 +89,20 @@ def test_nothing_committed_reads_from_the_beginning() -> None:
     guard = guard_for(consumer, clock)
     run(guard)
     clock.now = 11.0
+    assert run(guard) == [INPUT]
+    assert consumer.seeks == [(INPUT, 0)]
+
+
+def test_a_lost_head_of_a_partition_with_nothing_committed_is_read_again_under_load() -> None:
+    consumer, clock = FakeConsumer(committed=None, end=80, log_start=0), Clock()
+    consumer._acked[INPUT] = [39, 40]  # records 0..38 were dropped before reaching the agent
+    guard = guard_for(consumer, clock)
+    for step in range(2):  # busy elsewhere all along
+        consumer.acks_total += 100
+        clock.now = 5.0 * step
+        assert run(guard) == []
+    consumer.acks_total += 100
+    clock.now = 10.0
     assert run(guard) == [INPUT]
     assert consumer.seeks == [(INPUT, 0)]
 
@@ -162,6 +181,11 @@ def test_the_worker_never_commits_past_a_record_it_did_not_acknowledge() -> None
     assert consumer_with(17, [19, 20, 21])._new_offset(INPUT) is None
     assert consumer_with(18, [18, 19, 20])._new_offset(INPUT) == 21
     assert consumer_with(None, [0, 1, 2])._new_offset(INPUT) == 3
+    headless = consumer_with(None, [39, 40])  # nothing committed, and the log starts at 0
+    headless._log_start = {INPUT: 0}
+    assert headless._new_offset(INPUT) is None
+    headless._log_start = {INPUT: 39}  # older records deleted by retention
+    assert headless._new_offset(INPUT) == 41
 
 
 def test_a_jump_in_offsets_is_not_recorded_as_a_compacted_range() -> None:
