@@ -76,7 +76,9 @@ class BurstRule:
         """The map key an event counted under routing key `key` is kept in."""
         return key
 
-    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+    def select(self, key: str, entries: Sequence[Entry], inserted: Entry) -> Sequence[Entry] | None:
+        """The burst among a window's `entries` that `inserted` (one of them) completes, or None
+        (streams.behaviour.windows.BurstWindow)."""
         raise NotImplementedError
 
     def trim(self, entries: list[Entry]) -> list[Entry]:
@@ -149,7 +151,11 @@ class BurstDetector(Detector, Selective, Sweeper, DropsLate):
                 continue
             entry = [ts, event.event_id, *counted.extra]
             new, burst = window.add(
-                old, counted.track, entry, lambda entries, rule=rule: rule.select(key, entries), ctx.watermark
+                old,
+                counted.track,
+                entry,
+                lambda entries, inserted, rule=rule: rule.select(key, entries, inserted),
+                ctx.watermark,
             )
             if new is not old and new != old:
                 values[where] = {**values[where], rule.rule: new}
@@ -198,7 +204,7 @@ class RateRule(BurstRule):
     def state_key(self, event: MessageEvent, key: str) -> str:
         return state_key(key, event.sender_id)
 
-    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+    def select(self, key: str, entries: Sequence[Entry], inserted: Entry) -> Sequence[Entry] | None:
         return entries if len(entries) >= self.count else None
 
 
@@ -234,11 +240,9 @@ class DuplicateRule(BurstRule):
     def state_key(self, event: MessageEvent, key: str) -> str:
         return state_key(key, event.sender_id)
 
-    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
-        for same in _by_text(entries):
-            if len(same) >= self.count:
-                return same
-        return None
+    def select(self, key: str, entries: Sequence[Entry], inserted: Entry) -> Sequence[Entry] | None:
+        same = same_text(entries, inserted)
+        return same if len(same) >= self.count else None
 
 
 class BroadcastRule(BurstRule):
@@ -258,11 +262,9 @@ class BroadcastRule(BurstRule):
             return None
         return Counted("", (digest, event.group_id))
 
-    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
-        for same in _by_text(entries):
-            if len({entry[3] for entry in same}) >= self.groups:
-                return same
-        return None
+    def select(self, key: str, entries: Sequence[Entry], inserted: Entry) -> Sequence[Entry] | None:
+        same = same_text(entries, inserted)
+        return same if len({entry[3] for entry in same}) >= self.groups else None
 
     def finding(self, event: MessageEvent, key: str, track: str, burst: Burst) -> Finding:
         # the burst spans groups, so the violation names none; recall needs each message's group
@@ -277,9 +279,7 @@ class BroadcastRule(BurstRule):
         )
 
 
-def _by_text(entries: Sequence[Entry]) -> list[list[Entry]]:
-    """The entries grouped by their text digest, in first-seen order."""
-    groups: dict[str, list[Entry]] = {}
-    for entry in entries:
-        groups.setdefault(entry[2], []).append(entry)
-    return list(groups.values())
+def same_text(entries: Sequence[Entry], inserted: Entry) -> list[Entry]:
+    """The entries with the inserted entry's text digest (entry[2]): the only text whose count it changes."""
+    digest = inserted[2]
+    return [entry for entry in entries if entry[2] == digest]

@@ -48,7 +48,7 @@ class PrivateChatRule(BurstRule):
     def trim(self, entries: list[Entry]) -> list[Entry]:
         return current_run(entries)
 
-    def select(self, key: str, entries: Sequence[Entry]) -> Sequence[Entry] | None:
+    def select(self, key: str, entries: Sequence[Entry], inserted: Entry) -> Sequence[Entry] | None:
         if len(entries) < self.run_length:
             return None
         counts = Counter(entry[2] for entry in entries)

@@ -32,7 +32,7 @@ from streams.behaviour.eventtime import reference_time
 
 Entry = list[Any]  # [ts, event_id, *extra]
 _TIME = itemgetter(0)  # entries are kept sorted by it: bisected without a list of times
-Select = Callable[[Sequence[Entry]], Sequence[Entry] | None]
+Select = Callable[[Sequence[Entry], Entry], Sequence[Entry] | None]
 Trim = Callable[[list[Entry]], list[Entry]]
 
 
@@ -48,8 +48,11 @@ class Burst:
 
 @dataclass(frozen=True, slots=True)
 class BurstWindow:
-    """One rule's window. `add` takes the rule's `select(window_entries)`, which returns the
-    burst's members or None; `trim`, when given, shortens a track after an insert (e.g. to the current run of a
+    """One rule's window. `add` takes the rule's `select(window_entries, inserted)`, which returns
+    the burst's members or None. Only windows holding the entry just inserted are judged, and each
+    was judged without it before (when its own last entry came), so what can newly be a burst is
+    what the inserted entry completes: a rule that counts texts separately looks at the inserted
+    entry's text only; `trim`, when given, shortens a track after an insert (e.g. to the current run of a
     conversation); an inserted entry trimmed away is not evaluated.
     """
 
@@ -87,7 +90,8 @@ class BurstWindow:
         pos = bisect_right(entries, ts, key=_TIME)
         if any(entries[i][1] == event_id for i in range(bisect_left(entries, ts, key=_TIME), pos)):
             return value, None  # redelivered (same event, same time), already counted
-        entries = [*entries[:pos], [ts, event_id, *entry[2:]], *entries[pos:]]
+        inserted = [ts, event_id, *entry[2:]]
+        entries = [*entries[:pos], inserted, *entries[pos:]]
         if self.trim is not None:
             kept = self.trim(entries)
             pos -= len(entries) - len(kept)
@@ -95,7 +99,7 @@ class BurstWindow:
         burst = None
         if pos >= 0:
             not_before = float(fired["end"]) + self.window if fired is not None else float("-inf")
-            entries, burst = self._search(entries, pos, ts, not_before, select)
+            entries, burst = self._search(entries, pos, inserted, not_before, select)
         updated = dict(current, e=entries)
         if burst is not None:
             updated["f"] = {"end": burst.end, "by": event_id, "m": list(burst.entries)}
@@ -103,19 +107,19 @@ class BurstWindow:
         return self._pruned({**tracks, track: updated}, new_wm, reference_time(new_wm, watermark)), burst
 
     def _search(
-        self, entries: list[Entry], start: int, ts: float, not_before: float, select: Select
+        self, entries: list[Entry], start: int, inserted: Entry, not_before: float, select: Select
     ) -> tuple[list[Entry], Burst | None]:
         """The earliest window ending at or after `start` (the entry just inserted at `ts`) that
-        holds a burst. Only windows that contain the new entry can have changed: one ending more
+        holds a burst (`start`: where `inserted` is). Only windows that contain the new entry can have changed: one ending more
         than a window after it was judged without it when its own last entry came, and is not
         judged again (an entry arriving far out of order would otherwise re-judge every later
         window, which a backlog behind the watermark makes thousands)."""
-        for end in range(start, bisect_right(entries, ts + self.window, key=_TIME)):
+        for end in range(start, bisect_right(entries, inserted[0] + self.window, key=_TIME)):
             end_ts = float(entries[end][0])
             if end_ts < not_before:
                 continue
             lo = bisect_left(entries, end_ts - self.window, key=_TIME)
-            chosen = select(entries[lo : end + 1])
+            chosen = select(entries[lo : end + 1], inserted)
             if chosen:
                 return entries[end + 1 :], Burst(tuple(chosen), end_ts)
         return entries, None
