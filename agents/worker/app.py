@@ -34,9 +34,24 @@ from agents.runtime.retry import TRANSIENT
 from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
 from agents.stores.allow import REFRESH_SECONDS, AllowCache, RedisAllowEntries
+from agents.worker.event_order import (
+    EventOrder,
+    ForwardProgress,
+    Held,
+    InputPositions,
+    group_sources,
+    sender_sources,
+)
 from agents.worker.feedback import FeedbackAgent
 from agents.worker.forwards import FLUSH_SECONDS as FORWARD_FLUSH_SECONDS
-from agents.worker.forwards import BatchingForwarder
+from agents.worker.forwards import (
+    PROGRESS_SECONDS,
+    BatchingForwarder,
+    Progress,
+    source_name,
+    source_of,
+    unbatch,
+)
 from agents.worker.ladder import EmployeeAgent, LadderStep
 from agents.worker.metrics import (
     detector_timer,
@@ -46,11 +61,12 @@ from agents.worker.metrics import (
     watch_table_sizes,
     zero_series,
 )
-from agents.worker.moderator import Moderator, ReferenceSource
+from agents.worker.moderator import GROUP_KEYED, Moderator, ReferenceSource
 from agents.worker.outputs import FaustViolationSink, KeptViolationSink
 from agents.worker.reload import register_reload
 from agents.worker.sweep_clock import SweepClock
 from agents.worker.topology import Topology
+from streams.behaviour.eventtime import source_idle_seconds
 from streams.core.engine import RuleEngine
 from streams.core.policy import load_policy
 from streams.core.state import PARTITIONS, Partition
@@ -58,7 +74,7 @@ from streams.detectors import build_detectors
 from streams.feedback.judges import Judges, load_judges
 from streams.feedback.stores import FeedbackLimits, FeedbackStores
 from streams.ladder.steps import Ladder
-from topics.catalog import DEADLETTER, FEEDBACK, ROSTER, VIOLATIONS
+from topics.catalog import DEADLETTER, FEEDBACK, MESSAGES, ROSTER, VIOLATIONS
 from topics.timeutil import format_ts, parse_ts
 
 log = logging.getLogger(__name__)
@@ -119,10 +135,16 @@ def create_app(
     violations = KeptViolationSink(FaustViolationSink(raw_topic(app, VIOLATIONS.name)), stores.violations)
     dead_letters = FaustDeadLetterSink(raw_topic(app, DEADLETTER.name))
     # the repartition step: events batched per destination partition, violations one by one
+    # judged in event-time order across their source partitions (agents.worker.event_order)
+    positions, progress = InputPositions(app), ForwardProgress()
+    orders = {"group": EventOrder(group_sources, positions.caught_up, source_idle_seconds(policy))}
+    if "sender" in partitions:
+        orders["sender"] = EventOrder(sender_sources, progress.caught_up, source_idle_seconds(policy))
     forwarder = BatchingForwarder(
         {p: t for p, t in internal.items() if p != "group"},
         {p: topology.internal(p).partitions for p in internal},
         batched=(p for p in partitions if p != "group"),
+        ordered=(p for p in orders if p != "group"),
     )
     register_forward_flush(app, forwarder, commits)
     moderator = Moderator(
@@ -136,9 +158,11 @@ def create_app(
         preload=allow_cache,
         vacant=empty_partition(app),
     )
+    register_event_order(app, orders, positions, forwarder)
     for partition in partitions:
         channel = raw_topic(app, *topology.sources(partition))
-        app.agent(channel, name=f"moderate.{partition}")(_moderate(moderator, topology, partition))
+        moderate = _moderate(moderator, topology, partition, orders.get(partition), positions, progress)
+        app.agent(channel, name=f"moderate.{partition}")(moderate)
     app.agent(raw_topic(app, ROSTER.name), name=f"moderate.{ROSTER.name}")(_moderate_input(moderator))
     employee = EmployeeAgent(ladder, violations, dead_letters)  # the ladder (agents.worker.ladder)
     app.agent(internal["employee"], name="moderate.employee")(_moderate_input(employee))
@@ -176,21 +200,82 @@ def _tick(app: faust.App, settings: Settings, engine: RuleEngine, internal: dict
     register_ticks(app, settings.tick_interval, "qunguard.tick", swept, lambda: format_ts(utc_now()).encode())
 
 
-def _moderate(moderator: Moderator, topology: Topology, partition: Partition):
+def _moderate(
+    moderator: Moderator,
+    topology: Topology,
+    partition: Partition,
+    order: EventOrder | None,
+    positions: InputPositions,
+    progress: ForwardProgress,
+):
     internal = topology.internal(partition)
+
+    async def judge(released: list[Held]) -> int:
+        emitted = 0
+        for held in released:
+            if held.record.topic in GROUP_KEYED:
+                emitted += await moderator.judge(held.record, held.decoded)
+            else:
+                emitted += await moderator.judge_forwarded(held.record, held.decoded, partition)
+            order.done(held)  # type: ignore[union-attr] - only an order releases
+        return emitted
+
+    async def forwarded(event: Any, record: RawRecord, order: EventOrder) -> int:
+        released: list[Held] = []
+        for item in unbatch(record):
+            if isinstance(item, Progress):
+                progress.report(item)
+                order.saw(record.partition, item)
+            elif (decoded := await moderator.admit_forwarded(item)) is not None:
+                released += order.hold(record.partition, Held(event, item, decoded, source_of(item)))
+        return await judge(released + order.due(record.partition))
 
     async def moderate(stream: faust.StreamT) -> AsyncIterator[int]:
         async for event in stream.events():
             record = RawRecord.from_event(event)
             if record.topic != internal.name:
-                yield await moderator.handle(record)
+                if order is None or record.topic not in GROUP_KEYED:
+                    yield await moderator.handle(record)
+                elif (decoded := await moderator.admit(record)) is None:
+                    yield 0  # dead-lettered
+                else:
+                    held = Held(event, record, decoded, positions.delivered(record))
+                    yield await judge(order.hold(record.partition, held))
             elif is_tick(record):
+                emitted = await judge(order.due(record.partition)) if order is not None else 0
                 now = parse_ts(record.value.decode()) if record.value else utc_now()
-                yield await moderator.sweep(partition, record.partition, internal.partitions, now)
-            else:
+                yield emitted + await moderator.sweep(partition, record.partition, internal.partitions, now)
+            elif order is None:
                 yield await moderator.handle_routed(record, partition)
+            else:
+                yield await forwarded(event, record, order)
 
     return moderate
+
+
+def register_event_order(
+    app: faust.App,
+    orders: dict[Partition, EventOrder],
+    positions: InputPositions,
+    forwarder: BatchingForwarder,
+) -> None:
+    """Let go of held events before a rebalance waits for them, and report the progress of the
+    chat.messages partitions this process reads to the sender topic (agents.worker.event_order)."""
+
+    def forget() -> None:
+        positions.forget()
+        for order in orders.values():
+            order.forget(app.consumer._unacked_messages)
+
+    app.consumer.before_wait_empty.append(forget)
+    if "sender" not in orders:
+        return
+
+    @app.timer(PROGRESS_SECONDS / 2)
+    async def report_progress() -> None:
+        for tp in app.assignor.assigned_actives():
+            if tp.topic == MESSAGES.name:
+                forwarder.progress(orders["group"].progress(source_name(tp.topic, tp.partition)))
 
 
 def empty_partition(app: faust.App) -> Callable[[str], bool]:

@@ -141,10 +141,16 @@ class Moderator:
 
     async def handle(self, record: RawRecord) -> int:
         """Process one input-topic record; return the number of violations emitted."""
+        event = await self.admit(record)
+        return 0 if event is None else await self.judge(record, event)
+
+    async def admit(self, record: RawRecord) -> Event | None:
+        """An input-topic record's event, or None once it is dead-lettered (`_decode`)."""
         EVENTS.labels(record.topic).inc()
-        event = await self._decode(record, check_topic=True)
-        if event is None:
-            return 0
+        return await self._decode(record, check_topic=True)
+
+    async def judge(self, record: RawRecord, event: Event) -> int:
+        """Run the engine's plan for an admitted input event; return the violations emitted."""
         await self._refresh(event)
         watermark = None  # hr.roster is keyed by employee: its partitions feed no group partition
         if record.topic in GROUP_KEYED:
@@ -169,13 +175,16 @@ class Moderator:
         (agents.worker.forwards) or a single one."""
         emitted = 0
         for forwarded in unbatch(record):
-            emitted += await self._handle_forwarded(forwarded, partition)
+            if isinstance(forwarded, RawRecord) and (event := await self.admit_forwarded(forwarded)):
+                emitted += await self.judge_forwarded(forwarded, event, partition)
         return emitted
 
-    async def _handle_forwarded(self, record: RawRecord, partition: Partition) -> int:
-        event = await self._decode(record, check_topic=False)
-        if event is None:
-            return 0
+    async def admit_forwarded(self, record: RawRecord) -> Event | None:
+        """A forwarded record's event, or None once it is dead-lettered (`_decode`)."""
+        return await self._decode(record, check_topic=False)
+
+    async def judge_forwarded(self, record: RawRecord, event: Event, partition: Partition) -> int:
+        """Run `partition`'s detectors on a forwarded event, for its routing key."""
         await self._refresh(event)
         self.clock.saw(partition, record.partition, event.ts)
         key = (record.key or b"").decode("utf-8", "replace")

@@ -2,9 +2,7 @@
 broadcasts across partitions, floods, private chat, notices to acknowledge, content and
 membership) is produced while no worker runs; then one worker reads the whole backlog, and its
 violations are compared with those `qunguard replay` finds in the same events with the same roster
-and ledger. It drops nothing as late, finds every broadcast, and agrees record for record on every
-rule but three whose findings depend on the order it reads two partitions in; the full equality is
-the last test, expected to fail until records are judged in event-time order across partitions.
+and ledger: it drops nothing as late, finds every broadcast, and agrees record for record.
 
 Compared by violation id: it is derived from rule, subject, group and the sorted source event ids
 only (topics.violation.violation_id; discipline steps from their trigger's id,
@@ -50,8 +48,6 @@ LATE_METRIC = "qunguard_late_events_total"
 TICK_INTERVAL = 5.0  # as `qunguard dev`: an idle partition is swept by the wall clock within 15 s
 QUIET = 2 * TICK_INTERVAL + TICK_INTERVAL + 3  # SweepClock's idle time (10 s here), a tick, a margin
 CATCH_UP_TIMEOUT = 150.0
-# Rules whose live findings depend on the order the worker reads two partitions in (see the xfail)
-ORDER_DEPENDENT = frozenset(("flood.broadcast", "ack.missing", "chat.private_in_group"))
 
 
 @dataclass(frozen=True)
@@ -132,8 +128,7 @@ def test_the_worker_drops_nothing_as_late(backlog: Backlog) -> None:
 
 def test_every_broadcast_replay_finds_is_found_live(backlog: Backlog) -> None:
     """The broadcasts' copies reach the sender partitions from six group partitions read at
-    different paces: each sender replay finds broadcasting is found broadcasting as often live
-    (which copies complete a broadcast may differ: see the last test)."""
+    different paces: each sender replay finds broadcasting is found broadcasting as often live."""
 
     def broadcasts(found: dict[str, dict]) -> Counter:
         return Counter(v["subject_id"] for v in found.values() if v["rule"] == "flood.broadcast")
@@ -141,24 +136,9 @@ def test_every_broadcast_replay_finds_is_found_live(backlog: Backlog) -> None:
     assert broadcasts(backlog.live) == broadcasts(backlog.replay), backlog.context
 
 
-def test_rules_that_do_not_depend_on_the_order_of_two_partitions_agree(backlog: Backlog) -> None:
-    """Everything but the three rules the last test is about, record for record."""
-
-    def kept(found: dict[str, dict]) -> dict[str, dict]:
-        return {i: v for i, v in found.items() if v["rule"] not in ORDER_DEPENDENT}
-
-    assert_same(kept(backlog.live), kept(backlog.replay), backlog.context)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="not yet (issue 16): the worker judges each partition's records in the order it reads "
-    "them, not in event-time order across partitions; a backlog's chat.messages partition read "
-    "before its chat.membership partition leaves ack.missing and chat.private_in_group without the "
-    "members, and a broadcast of four copies read out of order is completed by other copies than "
-    "in replay (docs/behaviour.md)",
-)
 def test_live_equals_replay(backlog: Backlog) -> None:
+    """Record for record, every rule: the worker judges its input in event-time order across the
+    partitions that feed each state partition (agents.worker.event_order), as replay reads the file."""
     assert_same(backlog.live, backlog.replay, backlog.context)
 
 

@@ -7,7 +7,14 @@ import orjson
 
 from agents.runtime.records import RawRecord
 from agents.runtime.tables import partition_of
-from agents.worker.forwards import BATCH_HEADER, SOURCE_HEADER, BatchingForwarder, source_of, unbatch
+from agents.worker.forwards import (
+    BATCH_HEADER,
+    SOURCE_HEADER,
+    BatchingForwarder,
+    Progress,
+    source_of,
+    unbatch,
+)
 from topics.catalog import MEMBERSHIP, MESSAGES
 
 
@@ -84,3 +91,34 @@ def test_a_broken_line_stays_whole_for_the_decoder_to_dead_letter() -> None:
         (None, b"[1,2]\t{}"),
     ]
     assert all(r.offset == 9 and r.topic == "qunguard-sender" for r in found)
+
+
+async def test_progress_goes_to_every_ordered_partition_behind_the_forwards_it_covers() -> None:
+    sender = FakeTopic()
+    clock = [0.0]
+    forwarder = BatchingForwarder(
+        {"sender": sender}, {"sender": 2}, ["sender"], ordered=["sender"], wall=lambda: clock[0]
+    )
+    await forwarder.send("sender", "wx_a", event(1))
+    forwarder.progress(Progress(f"{MESSAGES.name}:2", 1700.5, False))
+    forwarder.flush()
+    lines = {
+        s["partition"]: unbatch(RawRecord("s", s["partition"], 0, None, s["value"], tuple(s["headers"])))
+        for s in sender.soon
+    }
+    report = Progress(f"{MESSAGES.name}:2", 1700.5, False)
+    assert sorted(lines) == [0, 1]
+    assert lines[partition_of("wx_a", 2)][-1] == report and isinstance(
+        lines[partition_of("wx_a", 2)][0], RawRecord
+    )
+    assert lines[1 - partition_of("wx_a", 2)] == [report]
+
+    sender.soon.clear()
+    forwarder.progress(Progress(f"{MESSAGES.name}:2", 1701.0, False))
+    forwarder.flush()
+    assert sender.soon == []  # unchanged end flag: not again within PROGRESS_SECONDS
+    forwarder.progress(Progress(f"{MESSAGES.name}:2", None, True))
+    forwarder.flush()  # read to its end: at once
+    assert [unbatch(RawRecord("s", 0, 0, None, s["value"], tuple(s["headers"]))) for s in sender.soon] == [
+        [Progress(f"{MESSAGES.name}:2", None, True)]
+    ] * 2
