@@ -63,11 +63,16 @@ class StallGuard:
             self.acks_seen, self.active_at = acks, now
         idle = now - self.active_at >= self.stall_after
         found = []
+        # a record the agents hold or are judging is not lost (agents.worker.event_order holds some)
+        in_process = {(message.tp, message.offset) for message in consumer.unacked}
         actives = self.app.assignor.assigned_actives()
         for tp in actives:
             if tp.topic in changelogs:
                 continue
             committed = consumer.resume_offset(tp)
+            if (tp, committed) in in_process:
+                self.progress[tp] = Progress(committed, now)
+                continue
             seen = self.progress.get(tp)
             if seen is None or seen.committed != committed:
                 self.progress[tp] = Progress(committed, now)

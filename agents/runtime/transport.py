@@ -137,6 +137,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     def _new_offset(self, tp: TP) -> int | None:
         acked = self._acked[tp]
+        acked.sort()  # Faust expects acknowledgements in offset order; the sender agent's are not
         resume = self.resume_offset(tp)
         if acked and resume is not None and min(acked) > resume:
             return None  # the record processing resumes from was never acknowledged

@@ -137,9 +137,9 @@ def create_app(
     # the repartition step: events batched per destination partition, violations one by one
     # judged in event-time order across their source partitions (agents.worker.event_order)
     positions, progress = InputPositions(app), ForwardProgress()
-    orders = {"group": EventOrder(group_sources, positions.caught_up, source_idle_seconds(policy))}
+    orders = {"group": EventOrder(group_sources, positions.of, source_idle_seconds(policy))}
     if "sender" in partitions:
-        orders["sender"] = EventOrder(sender_sources, progress.caught_up, source_idle_seconds(policy))
+        orders["sender"] = EventOrder(sender_sources, progress.of, source_idle_seconds(policy))
     forwarder = BatchingForwarder(
         {p: t for p, t in internal.items() if p != "group"},
         {p: topology.internal(p).partitions for p in internal},
@@ -224,7 +224,7 @@ def _moderate(
         released: list[Held] = []
         for item in unbatch(record):
             if isinstance(item, Progress):
-                progress.report(item)
+                progress.report(record.partition, item)
                 order.saw(record.partition, item)
             elif (decoded := await moderator.admit_forwarded(item)) is not None:
                 released += order.hold(record.partition, Held(event, item, decoded, source_of(item)))
@@ -275,7 +275,8 @@ def register_event_order(
     async def report_progress() -> None:
         for tp in app.assignor.assigned_actives():
             if tp.topic == MESSAGES.name:
-                forwarder.progress(orders["group"].progress(source_name(tp.topic, tp.partition)))
+                source = source_name(tp.topic, tp.partition)
+                forwarder.progress(orders["group"].progress(source, positions.state(source) is True))
 
 
 def empty_partition(app: faust.App) -> Callable[[str], bool]:

@@ -46,12 +46,13 @@ class Held:
 
 
 class EventOrder:
-    """The merges of one partitioning's partitions in this process."""
+    """The merges of one partitioning's partitions in this process: `sources_of(n)` names the
+    sources partition n waits for, `caught_up(n)` tells whether one of them is read to its end."""
 
     def __init__(
         self,
         sources_of: Callable[[int], Iterable[str]],
-        caught_up: Callable[[str], bool],
+        caught_up: Callable[[int], Callable[[str], bool]],
         idle_after: float,
         limit: int = 10_000,
         wall: Callable[[], float] = time.monotonic,
@@ -83,7 +84,7 @@ class EventOrder:
     def due(self, number: int) -> list[Held]:
         """What partition `number` may judge now (also without a new event: a source went quiet)."""
         merge = self.merges.get(number)
-        return merge.release(self.caught_up, self.wall()) if merge else []
+        return merge.release(self.caught_up(number), self.wall()) if merge else []
 
     def done(self, held: Held) -> None:
         """`held` was judged (and what it forwards handed to the forwarder)."""
@@ -93,11 +94,10 @@ class EventOrder:
         )
         held.event.ack()
 
-    def progress(self, source: str) -> Progress:
-        """What this process reports of a source it reads (agents.worker.forwards)."""
-        return Progress(
-            source, self.judged.get(source), self.unjudged[source] <= 0 and self.caught_up(source)
-        )
+    def progress(self, source: str, read_to_end: bool) -> Progress:
+        """What this process reports of a source it reads (agents.worker.forwards), given whether
+        that source is known to be read to its end."""
+        return Progress(source, self.judged.get(source), read_to_end and self.unjudged[source] <= 0)
 
     def forget(self, unacked: set[Any]) -> None:
         """Let go of every held event, unjudged and unacknowledged (see the module docstring):
@@ -109,6 +109,7 @@ class EventOrder:
                     unacked.discard(held.event.message)
         self.merges.clear()
         self.unjudged.clear()
+        self.judged.clear()  # what was judged and not committed is read and judged again
 
     def _merge(self, number: int, now: float) -> EventTimeMerge[Held]:
         merge = self.merges.get(number)
@@ -128,8 +129,8 @@ def sender_sources(number: int) -> tuple[str, ...]:
 
 
 class InputPositions:
-    """Whether an input partition this process reads is read to its end (the group agent's
-    `caught_up`); `delivered` notes each record as it arrives."""
+    """How far the input partitions this process reads are read; `delivered` notes each record as
+    it reaches the group agent."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -140,35 +141,44 @@ class InputPositions:
         self.last_offset[source] = record.offset
         return source
 
-    def caught_up(self, source: str) -> bool:
+    def state(self, source: str) -> bool | None:
+        """True: read to its end; False: records are left to read, or it is not known yet; None:
+        no running consumer here reads it (unit tests without a broker, say)."""
         topic, _, number = source.rpartition(":")
         tp = TP(topic, int(number))
         consumer = self.app.consumer
         try:
             if tp not in consumer.assignment():
-                return True  # not read here: nothing to wait for (also: no consumer running, unit tests)
-        except Exception:
-            return True
-        try:
+                return None
             end = consumer.highwater(tp)
             last = self.last_offset.get(source)
             position = last + 1 if last is not None else consumer.resume_offset(tp)
-        except Exception:  # mid-rebalance: not known to be read to its end
-            return False
+        except Exception:  # not running, or mid-rebalance
+            return None
         return end is not None and position is not None and position >= end
+
+    def caught_up(self, source: str) -> bool:
+        """The group merge's view: nothing to wait for unless records are known to be left."""
+        return self.state(source) is not False
+
+    def of(self, number: int) -> Callable[[str], bool]:
+        """Partition `number`'s `caught_up` (the same for every partition)."""
+        return self.caught_up
 
     def forget(self) -> None:
         self.last_offset.clear()
 
 
 class ForwardProgress:
-    """The sender agent's `caught_up`: what each source's group agent last reported."""
+    """The sender agent's `caught_up`: what each source's group agent last reported, per sender
+    partition (a report is behind the forwards it covers in that partition only)."""
 
     def __init__(self) -> None:
-        self.reported: dict[str, bool] = {}
+        self.reported: dict[tuple[int, str], bool] = {}
 
-    def report(self, progress: Progress) -> None:
-        self.reported[progress.source] = progress.caught_up
+    def report(self, number: int, progress: Progress) -> None:
+        self.reported[(number, progress.source)] = progress.caught_up
 
-    def caught_up(self, source: str) -> bool:
-        return self.reported.get(source, False)
+    def of(self, number: int) -> Callable[[str], bool]:
+        """Partition `number`'s `caught_up`."""
+        return lambda source: self.reported.get((number, source), False)

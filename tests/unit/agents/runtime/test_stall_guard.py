@@ -26,6 +26,7 @@ class FakeConsumer:
         self._acked_index = defaultdict(set)
         self._gap = {INPUT: "gap"}
         self.acks_total = 0
+        self.unacked: list = []
         self.end = end
         self.seeks: list[tuple[TP, int]] = []
         self.resumed: set[TP] = set()
@@ -107,6 +108,19 @@ def test_a_lost_head_of_a_partition_with_nothing_committed_is_read_again_under_l
     assert consumer.seeks == [(INPUT, 0)]
 
 
+def test_a_record_held_at_the_committed_offset_is_not_a_stall() -> None:
+    consumer, clock = FakeConsumer(committed=10, end=80), Clock()
+    consumer._acked[INPUT] = [11, 12]  # acknowledged out of order around the held one
+    consumer.unacked = [SimpleNamespace(tp=INPUT, offset=10)]
+    guard = guard_for(consumer, clock)
+    run(guard)
+    clock.now = 30.0
+    assert run(guard) == []
+    consumer.unacked = []
+    clock.now = 60.0
+    assert run(guard) == [INPUT]
+
+
 def test_a_moving_commit_resets_the_clock_and_an_idle_worker_is_read_again() -> None:
     consumer, clock = FakeConsumer(committed=10, end=80), Clock()
     guard = guard_for(consumer, clock)
@@ -186,6 +200,8 @@ def test_the_worker_never_commits_past_a_record_it_did_not_acknowledge() -> None
     assert headless._new_offset(INPUT) is None
     headless._log_start = {INPUT: 39}  # older records deleted by retention
     assert headless._new_offset(INPUT) == 41
+    assert consumer_with(10, [12, 10, 11])._new_offset(INPUT) == 13  # acknowledged out of order
+    assert consumer_with(10, [12, 10])._new_offset(INPUT) == 11  # 11 still held
 
 
 def test_a_jump_in_offsets_is_not_recorded_as_a_compacted_range() -> None:
