@@ -236,11 +236,13 @@ def _moderate(
             if record.topic != internal.name:
                 if order is None or record.topic not in GROUP_KEYED:
                     yield await moderator.handle(record)
-                elif (decoded := await moderator.admit(record)) is None:
-                    yield 0  # dead-lettered
                 else:
-                    held = Held(event, record, decoded, positions.delivered(record))
-                    yield await judge(order.hold(record.partition, held))
+                    source = positions.delivered(record)  # a dead-lettered record is read too
+                    decoded = await moderator.admit(record)
+                    if decoded is None:
+                        yield await judge(order.due(record.partition))
+                    else:
+                        yield await judge(order.hold(record.partition, Held(event, record, decoded, source)))
             elif is_tick(record):
                 emitted = await judge(order.due(record.partition)) if order is not None else 0
                 now = parse_ts(record.value.decode()) if record.value else utc_now()
