@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -34,14 +35,7 @@ from agents.runtime.retry import TRANSIENT
 from agents.runtime.tables import TableState
 from agents.runtime.ticks import is_tick, register_ticks
 from agents.stores.allow import REFRESH_SECONDS, AllowCache, RedisAllowEntries
-from agents.worker.event_order import (
-    EventOrder,
-    ForwardProgress,
-    Held,
-    InputPositions,
-    group_sources,
-    sender_sources,
-)
+from agents.worker.event_order import EventOrder, ForwardProgress, Held, InputPositions
 from agents.worker.feedback import FeedbackAgent
 from agents.worker.forwards import FLUSH_SECONDS as FORWARD_FLUSH_SECONDS
 from agents.worker.forwards import (
@@ -61,7 +55,7 @@ from agents.worker.metrics import (
     watch_table_sizes,
     zero_series,
 )
-from agents.worker.moderator import GROUP_KEYED, Moderator, ReferenceSource
+from agents.worker.moderator import GROUP_KEYED, Moderator, ReferenceSource, expected_sources
 from agents.worker.outputs import FaustViolationSink, KeptViolationSink
 from agents.worker.reload import register_reload
 from agents.worker.sweep_clock import SweepClock
@@ -137,9 +131,13 @@ def create_app(
     # the repartition step: events batched per destination partition, violations one by one
     # judged in event-time order across their source partitions (agents.worker.event_order)
     positions, progress = InputPositions(app), ForwardProgress()
-    orders = {"group": EventOrder(group_sources, positions.of, source_idle_seconds(policy))}
+    orders = {
+        "group": EventOrder(partial(expected_sources, "group"), positions.of, source_idle_seconds(policy))
+    }
     if "sender" in partitions:
-        orders["sender"] = EventOrder(sender_sources, progress.of, source_idle_seconds(policy))
+        orders["sender"] = EventOrder(
+            partial(expected_sources, "sender"), progress.of, source_idle_seconds(policy)
+        )
     forwarder = BatchingForwarder(
         {p: t for p, t in internal.items() if p != "group"},
         {p: topology.internal(p).partitions for p in internal},

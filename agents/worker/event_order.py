@@ -33,7 +33,6 @@ from faust.types import TP
 from agents.runtime.records import RawRecord
 from agents.worker.forwards import Progress, source_name
 from streams.core.merge import EventTimeMerge
-from topics.catalog import MEMBERSHIP, MESSAGES
 from topics.events import Event
 
 
@@ -47,7 +46,7 @@ class Held:
 
 class EventOrder:
     """The merges of one partitioning's partitions in this process: `sources_of(n)` names the
-    sources partition n waits for, `caught_up(n)` tells whether one of them is read to its end."""
+    sources partition n waits for (agents.worker.moderator.expected_sources), `caught_up(n)` tells whether one of them is read to its end."""
 
     def __init__(
         self,
@@ -118,14 +117,6 @@ class EventOrder:
                 self.sources_of(number), self.idle_after, self.limit, now
             )
         return merge
-
-
-def group_sources(number: int) -> tuple[str, ...]:
-    return (source_name(MESSAGES.name, number), source_name(MEMBERSHIP.name, number))
-
-
-def sender_sources(number: int) -> tuple[str, ...]:
-    return tuple(source_name(MESSAGES.name, n) for n in range(MESSAGES.partitions))
 
 
 class InputPositions:

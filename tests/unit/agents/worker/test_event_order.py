@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from types import SimpleNamespace
 
 from agents.runtime.records import RawRecord
-from agents.worker.event_order import EventOrder, ForwardProgress, Held, sender_sources
+from agents.worker.event_order import EventOrder, ForwardProgress, Held
 from agents.worker.forwards import Progress
+from agents.worker.moderator import expected_sources
 
 A, B = "chat.messages:0", "chat.messages:1"
+sender_sources = partial(expected_sources, "sender")
 
 
 class Message:
