@@ -139,12 +139,12 @@ class InputPositions:
         tp = TP(topic, int(number))
         consumer = self.app.consumer
         try:
-            if tp not in consumer.assignment():
-                return None
+            # raises for a partition not assigned here, or without a running consumer; asked per
+            # event, so the assignment is not copied into a set to look it up first
             end = consumer.highwater(tp)
             last = self.last_offset.get(source)
             position = last + 1 if last is not None else consumer.resume_offset(tp)
-        except Exception:  # not running, or mid-rebalance
+        except Exception:  # not read here, not running, or mid-rebalance
             return None
         return end is not None and position is not None and position >= end
 
