@@ -96,16 +96,20 @@ class Context:
                 continue
             kept[m.entry.rule].append(m)
         builtins = self._builtins(norm, kept)
+        present = {m.entry.group for m in builtins}
         hits = []
         for rule, found in kept.items():
             chosen = [m for m in found if m.entry.group == DIRECT]
-            why = [f"term {_describe(m, norm)}" for m in chosen]
+            # The reasons are for `qunguard scan` (which passes a trace): not formatted otherwise.
+            why = [f"term {_describe(m, norm)}" for m in chosen] if trace is not None else []
+            groups = present.union(m.entry.group for m in found)
             for req in self.requirements.get(rule, ()):
-                picked = near(found + builtins, req)
+                picked = near(found + builtins, req) if groups.issuperset(req.groups) else []
                 if picked:
                     chosen.extend(picked)
-                    parts = " + ".join(f"{m.entry.group}:{_describe(m, norm)}" for m in picked)
-                    why.append(f"@near {' '.join(req.groups)} within {req.within}: {parts}")
+                    if trace is not None:
+                        parts = " + ".join(f"{m.entry.group}:{_describe(m, norm)}" for m in picked)
+                        why.append(f"@near {' '.join(req.groups)} within {req.within}: {parts}")
                 elif trace is not None and any(m.entry.group == req.groups[0] for m in found):
                     trace.append(f"{rule}: @near {' '.join(req.groups)} within {req.within} not met")
             if chosen:

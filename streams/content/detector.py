@@ -206,12 +206,13 @@ class ContentDetector(Detector, Reloadable):
     def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
         """Every content hit in one piece of message text: dictionaries, structure, the model."""
         view = self.normalizer.fast(text)
-        hits = self.scan_words(text, trace, view)
+        hits, looked = self._lexical(text, trace, view)
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits)
         judge = self._compiled.judge
         if judge is not None:
-            scored = judge.hits(text, self._matches, trace, view if self._shares_view else None)
+            matches = self._matches if looked is None else lambda _: looked
+            scored = judge.hits(text, matches, trace, view if self._shares_view else None)
             if hits and self.model.defer_to_lexicon:
                 scored = _deferred(scored, {h.rule for h in hits}, trace)
             hits += scored
@@ -239,19 +240,27 @@ class ContentDetector(Detector, Reloadable):
     def scan_words(self, text: str, trace: list[str] | None = None, view: str | None = None) -> list[Hit]:
         """The dictionary part: fast pre-check, then full normalisation and context decisions.
         `view` is `self.normalizer.fast(text)` when the caller has it."""
+        return self._lexical(text, trace, view)[0]
+
+    def _lexical(
+        self, text: str, trace: list[str] | None, view: str | None
+    ) -> tuple[list[Hit], tuple[Normalized, list[Match]] | None]:
+        """`scan_words` and the normalisation and matches it looked at (None when the pre-check
+        ended it), which the model's vetoes would otherwise compute again (`_matches`)."""
         compiled = self._compiled
         lexicon = compiled.lexicon
         if view is None:
             view = self.normalizer.fast(text)
         found = lexicon.find(view)
         if trace is None and not lexicon.triggered(found):
-            return []
+            return [], None
         norm = self.normalizer.normalize(text, view)
         if not norm.text:
-            return []
+            return [], None
         if norm.text != view:  # repeats collapsed: search the collapsed text
             found = lexicon.find(norm.text)
-        return compiled.decider.decide(text, norm, lexicon.matches(found), trace)
+        matches = lexicon.matches(found)
+        return compiled.decider.decide(text, norm, matches, trace), (norm, matches)
 
     def _finding(self, event: MessageEvent, rule: str, hits: list[FieldHit]) -> Finding:
         first = hits[0]

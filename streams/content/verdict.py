@@ -100,20 +100,16 @@ class ModelJudge:
         for head, score in confident.items():
             best[rule_of(head)] = max(best.get(rule_of(head), (0.0, "")), (score, head))
         return [
-            ModelHit(
-                rule,
-                (),
-                0,
-                len(text),
-                (
-                    f"model {self.model[0]}@{self.model[1]}: {head} score {score:.3f} >= {self.cutoffs.thresholds[head]:.2f}",
-                ),
-                score,
-                self.model,
-                head,
-            )
+            ModelHit(rule, (), 0, len(text), self._why(head, score, trace), score, self.model, head)
             for rule, (score, head) in sorted(best.items())
         ]
+
+    def _why(self, head: str, score: float, trace: list[str] | None) -> tuple[str, ...]:
+        """The reason for `qunguard scan` (which passes a trace); not formatted otherwise."""
+        if trace is None:
+            return ()
+        threshold = self.cutoffs.thresholds[head]
+        return (f"model {self.model[0]}@{self.model[1]}: {head} score {score:.3f} >= {threshold:.2f}",)
 
     def _trace_scores(self, text: str, confident: dict[str, float], trace: list[str]) -> None:
         """For `qunguard scan`: the heads the model may fire that stayed below their threshold."""
