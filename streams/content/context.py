@@ -45,6 +45,7 @@ _NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
 _DIGIT = re.compile(r"\d")
 # Eleven digits in a row, numerals counted: the least a %phone match needs.
 _NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
+_FRAMES = frozenset({FRAME, FRAME_AFTER, MENTION})
 SPELLINGS, ALL, OFF = "spellings", "all", "off"
 SPLIT_MODES = (SPELLINGS, ALL, OFF)
 
@@ -79,10 +80,18 @@ class Context:
     def decide(
         self, original: str, norm: Normalized, matches: list[Match], trace: list[str] | None = None
     ) -> list[Hit]:
-        allows = [m for m in matches if m.entry.kind == ALLOW]
-        frames = [m for m in matches if m.entry.kind in (FRAME, FRAME_AFTER, MENTION)]
+        allows: list[Match] = []
+        frames: list[Match] = []
+        terms: list[Match] = []
+        for m in matches:
+            kind = m.entry.kind
+            if kind == TERM:
+                terms.append(m)
+            elif kind == ALLOW:
+                allows.append(m)
+            elif kind in _FRAMES:
+                frames.append(m)
         kept: dict[str, list[Match]] = defaultdict(list)
-        terms = [m for m in matches if m.entry.kind == TERM]
         words = None
         if self.segmenter is not None:
             words = self.segmenter.words(original, norm, [(m.start, m.end) for m in terms])
@@ -223,6 +232,8 @@ def _gap(a: Match, b: Match) -> int:
 def _latin_bounded(norm: Normalized, original: str, m: Match) -> bool:
     """A match that starts or ends with a Latin letter/digit must not continue a Latin word."""
     text = norm.text
+    if "\x7f" < text[m.start] < "\uff01" and "\x7f" < text[m.end - 1] < "\uff01":
+        return True  # neither edge is Latin (the usual CJK match): nothing to check
     start, end = norm.span(m.start, m.end)
     if _ascii_alnum(text[m.start]) and start > 0 and _ascii_alnum(original[start - 1]):
         return False
