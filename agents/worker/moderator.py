@@ -120,6 +120,7 @@ class Moderator:
         self.dead_letters = dead_letters
         self.forwarder = forwarder
         self._loaded = False
+        self._admission: tuple[object, AdmissionLimits] | None = None  # (policy, its limits)
         self._last_sweep: dict[tuple[int, Partition, int], float] = {}
         self.clock = clock or SweepClock(idle_after=60.0)
         self.ladder = ladder
@@ -269,7 +270,7 @@ class Moderator:
             count_decode_failure(record.topic, "empty")
             await self._dead_letter(record, "empty record (no value)", "decode")
             return None
-        limits = AdmissionLimits.from_policy(self.engine.policy)
+        limits = self._limits()
         size = record_size(record.key, record.value, record.headers)
         letter = replace(record, value=None, headers=()) if limits.oversized(size) else record
         try:
@@ -292,6 +293,13 @@ class Moderator:
             await self._dead_letter(letter, str(refusal), "decode")
             return None
         return event
+
+    def _limits(self) -> AdmissionLimits:
+        """The admission limits of the engine's policy, read again only when a reload swapped it."""
+        policy = self.engine.policy
+        if self._admission is None or self._admission[0] is not policy:
+            self._admission = (policy, AdmissionLimits.from_policy(policy))
+        return self._admission[1]
 
     async def _dead_letter(self, record: RawRecord, reason: str, stage: str) -> None:
         await dead_letter(self.dead_letters, record, reason, DEAD_LETTERS.labels(record.topic, stage))

@@ -114,18 +114,17 @@ def _check_key(event: Event, key: bytes | None) -> Refusal | None:
 
 
 def _check_ts(ts: datetime, limits: AdmissionLimits, now: datetime) -> Refusal | None:
-    shown = ts.isoformat()
     if not SAFE_EARLIEST <= ts <= SAFE_LATEST:  # aware comparisons never overflow
         supported = f"{SAFE_EARLIEST.date()} to {SAFE_LATEST.date()} UTC"
-        return Refusal("event_time", "ts", f"{shown} is outside the supported range ({supported})")
+        return Refusal("event_time", "ts", f"{ts.isoformat()} is outside the supported range ({supported})")
     ahead = (ts - now).total_seconds()
     if ahead > limits.max_ahead_seconds:
         amount, limit = _span(ahead, limits.max_ahead_seconds)
-        return Refusal("event_time", "ts", f"{shown} is {amount} in the future (limit {limit})")
+        return Refusal("event_time", "ts", f"{ts.isoformat()} is {amount} in the future (limit {limit})")
     behind_limit = limits.max_behind_days * DAY
     if -ahead > behind_limit:
         amount, limit = _span(-ahead, behind_limit)
-        return Refusal("event_time", "ts", f"{shown} is {amount} in the past (limit {limit})")
+        return Refusal("event_time", "ts", f"{ts.isoformat()} is {amount} in the past (limit {limit})")
     return None
 
 
