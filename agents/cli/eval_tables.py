@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from agents.cli.table import row
+from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS
 
 _TITLES = {
-    "cv": "(a) cross-validation, the training authors (a, b, d, e, f)",
-    "held_out": "(b) held-out authors c and g",
+    "cv": f"(a) cross-validation, the training authors ({', '.join(TRAINING_AUTHORS)})",
+    "held_out": f"(b) held-out authors {' and '.join(HELD_OUT_AUTHORS)}",
     "cold": "(c) COLD dev: offensive vs safe",
     "benign": "(d) benign dialogues: false alarms",
     "corpus": "(e) shared development corpus",

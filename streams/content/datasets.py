@@ -26,7 +26,7 @@ from config import CONFIG_DIR
 
 LABELLED_DIR = CONFIG_DIR / "labelled"
 KINDS = ("positive", "hard_negative", "benign")
-TRAINING_AUTHORS = ("a", "b", "d", "e", "f")
+TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k")
 HELD_OUT_AUTHORS = ("c", "g")  # read only by `qunguard eval`: never trained or tuned on
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]

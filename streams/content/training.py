@@ -260,7 +260,7 @@ def train(
         "rules": list(rules),
         "features": {
             "input": "NFKC, case folding, traditional to simplified, look-alike variants, noise removed, "
-            "links and numbers of 5+ digits as placeholder words",
+            "links as a placeholder word, numbers of 5+ digits left out",
             "tokens": "characters",
             "word_ngrams": params.word_ngrams,
             "scored_chars": {"head": HEAD, "tail": TAIL},
