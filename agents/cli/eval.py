@@ -43,6 +43,7 @@ from streams.content.datasets import (
     DatasetError,
     Labelled,
     author_file,
+    author_of,
     benign_turns,
     fold_of,
     read_authors,
@@ -163,9 +164,21 @@ def cross_validation(
 def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
     files = " + ".join(_shown(author_file(a, options.labelled)) for a in HELD_OUT_AUTHORS)
     examples = [e for e in read_authors(HELD_OUT_AUTHORS, options.labelled) if _keep(options.quick)(e.text)]
+    expected = [e.expected for e in examples]
+    got = evaluation.predict(detector, [e.text for e in examples])
+    by_author = {}  # the authors wrote to different briefs (author_m: messages with links only)
+    for author in HELD_OUT_AUTHORS:
+        mine = [i for i, e in enumerate(examples) if author_of(e) == f"author_{author}"]
+        by_author[author] = _scored(
+            [expected[i] for i in mine],
+            [got[i] for i in mine],
+            detector.rules,
+            [examples[i].kind for i in mine],
+        )
     return {
         "data": f"{files}: {len(examples)} examples of the held-out authors (never trained or tuned on)",
-        **_labelled_section(detector, examples),
+        **_scored(expected, got, detector.rules, [e.kind for e in examples]),
+        "by_author": by_author,
     }
 
 

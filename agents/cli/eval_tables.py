@@ -53,6 +53,10 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
         print(f"data: {section['data']}", file=out)
         if "rules" in section:
             _rule_table(section, out)
+        for author, part in section.get("by_author", {}).items():
+            micro = part["summary"]["micro"]
+            print(f"author {author}: micro precision {_pct(micro['precision'])}, recall "
+                  f"{_pct(micro['recall'])}, F1 {_pct(micro['f1'])} ({micro['support']} positives)", file=out)  # fmt: skip
         if name == "cold":
             print(f"balanced accuracy {_pct(section['balanced_accuracy'])} (recall offensive "
                   f"{_pct(section['recall_offensive'])}, recall safe {_pct(section['recall_safe'])}, "

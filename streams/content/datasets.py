@@ -113,6 +113,11 @@ def read_labelled(path: Path) -> list[Labelled]:
     return out
 
 
+def author_of(example: Labelled) -> str:
+    """`author_a` for an example read from …/author_a.jsonl:LINE."""
+    return Path(example.source.rpartition(":")[0] or example.source).stem
+
+
 def read_authors(authors: Sequence[str], folder: Path = LABELLED_DIR) -> list[Labelled]:
     return [example for author in authors for example in read_labelled(author_file(author, folder))]
 

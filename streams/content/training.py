@@ -36,6 +36,7 @@ from streams.content.classifier import FORMAT, HEAD, LABEL_PREFIX, NONE, TAIL, C
 from streams.content.datasets import (
     HELD_OUT_AUTHORS,
     Labelled,
+    author_of,
     benign_turns,
     read_cold,
     read_dialogues,
@@ -96,11 +97,6 @@ class TrainingResult:
     model: Path
     meta: dict[str, Any]
     data: dict[str, int] = field(default_factory=dict)
-
-
-def author_of(example: Labelled) -> str:
-    """`author_a` for an example read from …/author_a.jsonl:LINE."""
-    return Path(example.source.rpartition(":")[0] or example.source).stem
 
 
 def gather(

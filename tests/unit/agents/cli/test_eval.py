@@ -109,6 +109,9 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     assert sum(f["examples"] for f in cv["folds"]) == 4 * len(TRAINING_AUTHORS)
     assert sections["held_out"]["rules"][GAMBLING]["support"] == len(HELD_OUT_AUTHORS)
     assert all(f"author_{a}.jsonl" in sections["held_out"]["data"] for a in HELD_OUT_AUTHORS)
+    by_author = sections["held_out"]["by_author"]  # each held-out author's own figures beside the pooled
+    assert list(by_author) == list(HELD_OUT_AUTHORS)
+    assert all(part["rules"][GAMBLING]["support"] == 1 for part in by_author.values())
     assert sections["cold"]["tp"] + sections["cold"]["fn"] == 1
     assert sections["cold"]["tn"] + sections["cold"]["fp"] == 1
     benign = sections["benign"]
