@@ -155,6 +155,11 @@ class MessageWords:
     def _segment(self, start: int, end: int) -> Segmentation:
         return self._segmenter.segment(self._norm.text, start, end, self._norm.offsets)
 
+    def _edge(self, position: int) -> bool:
+        """A boundary whatever the segmentation: an end of the text, or characters dropped there."""
+        offsets = self._norm.offsets
+        return position <= 0 or position >= len(offsets) or offsets[position] - offsets[position - 1] > 1
+
     def punctuation(self) -> list[int]:
         """Normalised positions where the original had punctuation or a line break in between."""
         if self._punctuation is None:
@@ -170,6 +175,8 @@ class MessageWords:
         """Why text[start:end] is not a word of the message (module docstring), or None."""
         if spelled and any(start < at < end for at in self.punctuation()):
             return "a pinyin/homophone spelling across punctuation of the original"
+        if self._edge(start) and self._edge(end):
+            return None  # a text edge or dropped characters on both sides: no word can cross them
         words = self.segmentation(start, end)
         if words.is_boundary(start) and words.is_boundary(end):
             return None

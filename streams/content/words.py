@@ -16,11 +16,12 @@ from pathlib import Path
 def common_words(min_frequency: int = 100, max_length: int = 4) -> frozenset[str]:
     import jieba
 
-    path = Path(jieba.__file__).with_name("dict.txt")
+    lines = Path(jieba.__file__).with_name("dict.txt").read_text(encoding="utf-8").splitlines()
+    if min_frequency <= 1:  # every entry has a frequency of at least 1: no need to read it (2× faster)
+        return frozenset(w for w in (line.partition(" ")[0] for line in lines) if 2 <= len(w) <= max_length)
     words = set()
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            word, frequency, *_ = line.split(" ")
-            if 2 <= len(word) <= max_length and int(frequency) >= min_frequency:
-                words.add(word)
+    for line in lines:
+        word, frequency, *_ = line.split(" ")
+        if 2 <= len(word) <= max_length and int(frequency) >= min_frequency:
+            words.add(word)
     return frozenset(words)

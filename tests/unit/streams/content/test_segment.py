@@ -170,6 +170,21 @@ def test_segmenting_a_window_decides_as_the_whole_message(monkeypatch: pytest.Mo
         assert windowed == whole
 
 
+def test_a_hit_between_text_edges_or_dropped_characters_is_decided_without_segmenting() -> None:
+    segmenter = Segmenter(["傻逼", "口交"])
+    normalizer = Normalizer()
+    for text in ("傻逼", "傻逼！！", "【傻逼】", "说 傻逼 呢", "😅傻逼😅"):
+        norm = normalizer.normalize(text)
+        at = norm.text.index("傻逼")
+        words = segmenter.words(text, norm, [(at, at + 2)])
+        assert words.misaligned(at, at + 2, spelled=False) is None, text
+        assert words._windows is None, text  # no window was cut
+        assert segmenter.segment(norm.text, offsets=norm.offsets).is_boundary(at + 2), text  # the same call
+    # one side inside a run of characters: the words decide, as before
+    norm = normalizer.normalize("路口交通！")
+    assert segmenter.words("路口交通！", norm, [(1, 3)]).misaligned(1, 3, spelled=False)
+
+
 def test_text_that_cannot_cross_into_rust_is_segmented_anyway() -> None:
     words = Segmenter(()).segment("ab\ud800c赌博")
     assert words.end == 6 and words.is_boundary(6)
