@@ -24,7 +24,9 @@ to split 路口|交通. Each term's frequency is computed against the base dicti
 added, so the result does not depend on the order of the files.
 
 Wherever the normaliser dropped characters of the original (spaces, punctuation, emoji) is a word
-boundary too, so a term spelled out with spaces between its characters is still aligned.
+boundary too, so a term spelled out with spaces between its characters is still aligned. A hit
+with such a boundary or an end of the text on both sides is aligned whatever the words are, so it
+is decided without segmenting (a term standing alone, 【傻逼】).
 
 Only a window of `MARGIN` characters either side of the candidate hits is segmented (merged where
 windows overlap): one rjieba call on a short window instead of the whole message. On 5,988
