@@ -166,7 +166,7 @@ def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
     examples = [e for e in read_authors(HELD_OUT_AUTHORS, options.labelled) if _keep(options.quick)(e.text)]
     expected = [e.expected for e in examples]
     got = evaluation.predict(detector, [e.text for e in examples])
-    by_author = {}  # the authors wrote to different briefs (author_m: messages with links only)
+    by_author = {}  # each held-out author on their own too: they wrote to different briefs
     for author in HELD_OUT_AUTHORS:
         mine = [i for i, e in enumerate(examples) if author_of(e) == f"author_{author}"]
         by_author[author] = _scored(
