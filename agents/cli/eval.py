@@ -93,11 +93,6 @@ def _keep(quick: bool) -> Callable[[str], bool]:
     )
 
 
-def _labelled_section(detector: ContentDetector, examples: Sequence[Labelled]) -> dict[str, Any]:
-    got = evaluation.predict(detector, [e.text for e in examples])
-    return _scored([e.expected for e in examples], got, detector.rules, [e.kind for e in examples])
-
-
 def _scored(expected, got, rules, kinds) -> dict[str, Any]:
     scores = evaluation.rule_scores(expected, got, rules, kinds)
     return {
