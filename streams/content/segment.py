@@ -67,8 +67,7 @@ class Segmentation:
         """A word boundary; the window's own edges count as boundaries."""
         if position <= self.start or position >= self.end or position in self.bounds:
             return True
-        offsets = self.offsets
-        return offsets is not None and offsets[position] - offsets[position - 1] > 1
+        return self.offsets is not None and _dropped_before(self.offsets, position)
 
     def word_at(self, position: int) -> tuple[int, int]:
         """(start, end) of the word holding character `position` (inside the window)."""
@@ -160,7 +159,7 @@ class MessageWords:
     def _edge(self, position: int) -> bool:
         """A boundary whatever the segmentation: an end of the text, or characters dropped there."""
         offsets = self._norm.offsets
-        return position <= 0 or position >= len(offsets) or offsets[position] - offsets[position - 1] > 1
+        return position <= 0 or position >= len(offsets) or _dropped_before(offsets, position)
 
     def punctuation(self) -> list[int]:
         """Normalised positions where the original had punctuation or a line break in between."""
@@ -187,6 +186,11 @@ class MessageWords:
             if word_end >= end and (word_start == start or word_end == end):
                 return None  # a compound that begins or ends with the term
         return f"not aligned with the words {words.around(start, end)}"
+
+
+def _dropped_before(offsets: tuple[int, ...], position: int) -> bool:
+    """The normaliser dropped characters of the original just before normalised `position` (0 < it < len)."""
+    return offsets[position] - offsets[position - 1] > 1
 
 
 @cache
