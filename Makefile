@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(BIN)/qunguard dev
 
+# Two processes (pytest-xdist), a file at a time: each has its own broker and redis-server; the
+# suite waits on brokers more than it computes (one process used half a core for 15 min).
 test: venv
 	@WITH_TEST_TOOLS=1 PYTHON_CANDIDATES="$(PYTHON)" .ci/system-deps >/dev/null
-	$(BIN)/pytest -q --durations=25
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 lint: venv
 	$(BIN)/ruff check .

@@ -169,8 +169,9 @@ def produce(bootstrap: str, records: list[bytes], key: bytes = b"k") -> None:
 
 def wait(condition, timeout: float, proc: Service) -> None:
     deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
+    while not condition():
         assert proc.running, proc.log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"not within {timeout} s: " + proc.log_path.read_text()[-3000:]
         time.sleep(0.2)
 
 
