@@ -2,6 +2,7 @@
 
     .venv/bin/python ops/model_choice.py --fasttext '{}' '{"bucket": 262144, "epoch": 25}' \
         --sklearn '{}' --speed
+    .venv/bin/python ops/model_choice.py --cascade 0.01 0.1 0.3
 
 Every variant is trained on what `qunguard model train` reads (COLD train, the benign training
 half, the labelled training authors) with one labelled author left out at a time, and scored on
@@ -9,8 +10,11 @@ that author: the closest thing to a new author's text. Per rule it prints the av
 and the best recall at precision >= 0.98 over those scores (threshold-free: no calibration or
 policy threshold is involved), one JSON line per variant. `--fasttext` takes TrainingParams
 overrides (streams.content.training), `--sklearn` options of a linear model over TF-IDF of hashed
-character 1-3-grams (`alpha`, `ngram`, `n_features`). `--speed` times one message at a time
-through each library's own scoring path, as the detector calls it. docs/eval.md has the figures.
+character 1-3-grams (`alpha`, `ngram`, `n_features`). `--cascade` scores the two in a cascade: the
+linear model's score counts only where fastText gives some rule at least the gate's probability
+(left-out author's examples gated out score 0), and prints the share of the left-out authors'
+non-violations that pass the gate. `--speed` times one message at a time through each library's
+own scoring path, as the detector calls it. docs/eval.md has the figures.
 Reads ../shared/datasets at run time; nothing of it is written anywhere.
 """
 
@@ -22,6 +26,8 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from streams.content import training
 from streams.content.classifier import NONE
@@ -99,6 +105,25 @@ def sklearn_variant(examples, labels, authors, options: dict) -> list:
     return pairs
 
 
+def cascade(examples, labels, authors, gates: list[float]) -> list[dict]:
+    """Figures of fastText (as shipped) gating the linear model (defaults), one per gate."""
+    ft = {(e.source, e.line, e.label): p for e, p in fasttext_variant(examples, labels, authors, {})}
+    sk = sklearn_variant(examples, labels, authors, {})
+    rules = [i for i, label in enumerate(labels) if label != NONE]
+    out = []
+    for gate in gates:
+        pairs, passed, negatives = [], 0, 0
+        for e, p in sk:
+            f = ft[(e.source, e.line, e.label)]  # a repeated line has one score: same text, same fold
+            through = max(f[i] for i in rules) >= gate
+            if e.label == NONE:
+                negatives, passed = negatives + 1, passed + through
+            pairs.append((e, p if through else (0.0,) * len(p)))
+        found = figures(pairs, labels)
+        out.append({"gate": gate, "mean": found["mean"], "negatives_through": round(passed / negatives, 3)})
+    return out
+
+
 def speed(examples, labels) -> dict:
     """Microseconds per message, one message per call, for a model of each library."""
     import fasttext
@@ -109,10 +134,18 @@ def speed(examples, labels) -> dict:
         ft = fasttext.train_supervised(path, **training.TrainingParams().fasttext_args())
     sk = sklearn_pipeline({})
     sk.fit([e.line.replace(" ", "") for e in examples], [labels.index(e.label) for e in examples])
+    # SGDClassifier.decision_function multiplies by coef_.T: with coef_ in C order (as fitted) that
+    # is a Fortran-order (n_features, classes) array, which scipy copies into C order on every call
+    # (~100 MB at 2^20 features). The same weights in Fortran order make coef_.T C-contiguous.
+    fortran = sklearn_pipeline({})
+    fortran.fit([e.line.replace(" ", "") for e in examples], [labels.index(e.label) for e in examples])
+    linear = fortran.steps[-1][1]
+    linear.coef_ = np.asfortranarray(linear.coef_)
     out = {}
     for name, score in (
         ("fasttext", lambda line: ft.f.predict(line + "\n", -1, 0.0, "replace")),
         ("sklearn", lambda line: sk.predict_proba([line.replace(" ", "")])),
+        ("sklearn_fortran_coef", lambda line: fortran.predict_proba([line.replace(" ", "")])),
     ):
         started = time.perf_counter()
         for line in lines:
@@ -125,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fasttext", nargs="*", default=[], metavar="JSON")
     parser.add_argument("--sklearn", nargs="*", default=[], metavar="JSON")
+    parser.add_argument("--cascade", nargs="*", type=float, default=[], metavar="GATE")
     parser.add_argument("--speed", action="store_true")
     parser.add_argument(
         "--datasets", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -149,6 +183,8 @@ def main() -> None:
                 json.dumps({"library": library, "variant": json.loads(spec), "seconds": seconds, **result}),
                 flush=True,
             )
+    for row in cascade(examples, labels, authors, args.cascade) if args.cascade else ():
+        print(json.dumps({"cascade": row}), flush=True)
     if args.speed:
         print(json.dumps({"speed": speed(examples, labels)}), flush=True)
 
