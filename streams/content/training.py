@@ -256,7 +256,7 @@ def train(
         "rules": list(rules),
         "features": {
             "input": "NFKC, case folding, traditional to simplified, look-alike variants, noise removed, "
-            "links as a placeholder word, numbers of 5+ digits left out",
+            "links as a placeholder word, numbers left out",
             "tokens": "characters",
             "word_ngrams": params.word_ngrams,
             "scored_chars": {"head": HEAD, "tail": TAIL},
