@@ -43,6 +43,7 @@ import ahocorasick
 import ahocorasick_rs
 
 from config import CONFIG_DIR
+from streams.content.classifier import TextClassifier
 from streams.content.detector import ContentDetector
 from streams.content.dictionary import DIRECT, Term, load_lexicon
 from streams.content.evaluation import engine_facts
@@ -185,6 +186,22 @@ def one_core() -> Iterator[list[int]]:
         os.sched_setaffinity(0, before)
 
 
+def _model_load_seconds(detector: ContentDetector, loads: int = 3) -> dict[str, float] | None:
+    """Seconds to load the policy's model file (issue 14: at most 2 s), min/median/max of `loads`."""
+    if detector.model_path is None:
+        return None
+    samples = []
+    for _ in range(loads):
+        started = time.perf_counter()
+        TextClassifier.load(detector.model_path)
+        samples.append(time.perf_counter() - started)
+    return {
+        "min": round(min(samples), 3),
+        "median": round(statistics.median(samples), 3),
+        "max": round(max(samples), 3),
+    }
+
+
 def _events(texts: list[str], prefix: str) -> list[MessageEvent]:
     ts = datetime(2026, 3, 10, tzinfo=UTC)
     return [MessageEvent(f"{prefix}-{i}", ts, "g-bench", "wx_bench", text=t) for i, t in enumerate(texts)]
@@ -295,6 +312,7 @@ def run(seconds: float = 2.0, repeats: int = 5) -> dict:
         "normalisation": list(detector.normalizer.options.enabled()),
         "pinyin": detector.pinyin.enabled,
         "build_seconds": round(build_seconds, 2),
+        "model_load_seconds": _model_load_seconds(detector),
         "seconds": seconds,
         "repeats": repeats,
         "cpu_affinity": cores,

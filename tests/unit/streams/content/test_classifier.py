@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,10 +153,9 @@ def test_a_missing_model_stops_start_up_naming_the_file(tmp_path: Path) -> None:
         ContentDetector(with_model(tmp_path / "nowhere.bin"))
 
 
-def test_shipped_model_loads_quickly_and_matches_its_metadata() -> None:
-    started = time.perf_counter()
+def test_shipped_model_loads_and_matches_its_metadata() -> None:
+    # How long it takes is the content bench's `model_load_seconds` (issue 14: at most 2 s).
     classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
-    assert time.perf_counter() - started < 2.0
     policy = load_policy()
     thresholds = policy.section("content")["model"]["thresholds"]
     assert set(thresholds) <= set(classifier.heads)

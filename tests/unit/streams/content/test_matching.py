@@ -173,6 +173,7 @@ def test_bad_input_completes_with_sane_findings(detector: ContentDetector, text:
 def test_bench_content_shape() -> None:
     figures = bench_run(seconds=0.3)
     assert figures["terms"] >= 20_000
+    assert 0 < figures["model_load_seconds"]["min"] <= figures["model_load_seconds"]["max"]
     assert figures["message_chars"] == 120
     assert figures["engine_msgs_per_s"] > 0 and figures["bare_ahocorasick_rs_msgs_per_s"] > 0
     assert figures["engine_clean_msgs_per_s"] > 0 and figures["engine_hit_msgs_per_s"] > 0
