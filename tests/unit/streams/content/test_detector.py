@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -240,10 +239,9 @@ def test_only_messages(detector: ContentDetector) -> None:
         ("http://1.2.3.4/" * 4000)[:65_000],
     ],
 )
+@pytest.mark.timeout(20)  # a hang or a quadratic blow-up, not a speed figure (that is the bench's)
 def test_bad_input_bounded_and_safe(detector: ContentDetector, text: str) -> None:
-    started = time.perf_counter()
     findings = list(detector.detect(message(text), "g", CTX))
-    assert time.perf_counter() - started < 2.0
     for finding in findings:
         assert "\ud800" not in finding.evidence["excerpt"] and "\x00" not in finding.evidence["excerpt"]
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from streams.content.normalize import NormalizeOptions, Normalizer
@@ -76,9 +74,8 @@ def test_unknown_option_is_rejected() -> None:
         "a" * 65_536,
     ],
 )
-def test_hostile_input_is_fast_and_safe(norm: Normalizer, text: str) -> None:
-    started = time.perf_counter()
+@pytest.mark.timeout(20)  # a hang or a quadratic blow-up, not a speed figure (that is the bench's)
+def test_hostile_input_is_bounded_and_safe(norm: Normalizer, text: str) -> None:
     result = norm.normalize(text)
-    assert time.perf_counter() - started < 1.0
     assert len(result.offsets) == len(result.text)
     assert all(0 <= o < len(text) for o in result.offsets[:100])
