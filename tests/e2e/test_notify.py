@@ -18,7 +18,7 @@ from aiohttp import web
 from confluent_kafka import Producer
 
 from agents.connect.kafka import producer_config
-from agents.connect.offsets import caught_up, end_offsets
+from agents.connect.offsets import caught_up, committed_offsets, end_offsets
 from agents.dev.embedded import Service, free_port, notifier, tansu
 from agents.dev.webhook import LocalWebhook
 from agents.notify.run import NotifySettings
@@ -167,12 +167,20 @@ def produce(bootstrap: str, records: list[bytes], key: bytes = b"k") -> None:
     assert producer.flush(10) == 0
 
 
-def wait(condition, timeout: float, proc: Service) -> None:
+def wait(condition, timeout: float, proc: Service, state=lambda: "") -> None:
+    """Poll `condition`; fail with `state()` (e.g. the group's offsets) and the log's tail after `timeout`."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert proc.running, proc.log_path.read_text()[-3000:]
-        assert time.monotonic() < deadline, f"not within {timeout} s: " + proc.log_path.read_text()[-3000:]
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"not within {timeout} s; {state()}\n{proc.log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+
+
+def group_state(bootstrap: str, group: str) -> str:
+    ends = end_offsets(bootstrap, [VIOLATIONS.name])
+    committed = committed_offsets(bootstrap, group, ends)
+    return f"{group}: {VIOLATIONS.name} end offsets {sorted(ends.items())}, committed {sorted(committed.items())}"
 
 
 def dead_letters(bootstrap: str, expected: int, timeout: float = 60.0) -> list:
@@ -274,10 +282,17 @@ def test_notifier_end_to_end(notify_bootstrap: str, redis_url: str, unique: str,
     proc = notifier(tmp_path, {**settings.env(), **first.env()}, name="notifier-restart").start()
     try:
         produce(bootstrap, [orjson.dumps({**VIOLATIONS_IN[0], "violation_id": "v-after-restart"})])
+        # Once (1 run in ~10, two test processes at once) this notifier delivered nothing in 150 s
+        # while the wait timed out silently; the state says where its group stood if it recurs.
         wait(lambda: len([b for b in hooks.delivered("people") if b["violation_id"] == "v-after-restart"]) == 2,
-             90, proc)  # fmt: skip
+             90, proc, lambda: group_state(bootstrap, first.app_id))  # fmt: skip
         ends = end_offsets(bootstrap, [VIOLATIONS.name])
-        wait(lambda: caught_up(bootstrap, first.app_id, ends), 60, proc)
+        wait(
+            lambda: caught_up(bootstrap, first.app_id, ends),
+            60,
+            proc,
+            lambda: group_state(bootstrap, first.app_id),
+        )
         assert len([r for r in hooks.requests if r[1] == 200]) == before + 2
     finally:
         proc.stop(timeout=20)
