@@ -134,23 +134,26 @@ def speed(examples, labels) -> dict:
         ft = fasttext.train_supervised(path, **training.TrainingParams().fasttext_args())
     sk = sklearn_pipeline({})
     sk.fit([e.line.replace(" ", "") for e in examples], [labels.index(e.label) for e in examples])
-    # SGDClassifier.decision_function multiplies by coef_.T: with coef_ in C order (as fitted) that
-    # is a Fortran-order (n_features, classes) array, which scipy copies into C order on every call
-    # (~100 MB at 2^20 features). The same weights in Fortran order make coef_.T C-contiguous.
-    fortran = sklearn_pipeline({})
-    fortran.fit([e.line.replace(" ", "") for e in examples], [labels.index(e.label) for e in examples])
-    linear = fortran.steps[-1][1]
-    linear.coef_ = np.asfortranarray(linear.coef_)
-    out = {}
-    for name, score in (
-        ("fasttext", lambda line: ft.f.predict(line + "\n", -1, 0.0, "replace")),
-        ("sklearn", lambda line: sk.predict_proba([line.replace(" ", "")])),
-        ("sklearn_fortran_coef", lambda line: fortran.predict_proba([line.replace(" ", "")])),
-    ):
+
+    def per_message(score) -> float:
         started = time.perf_counter()
         for line in lines:
             score(line)
-        out[name] = round((time.perf_counter() - started) / len(lines) * 1e6, 1)
+        return round((time.perf_counter() - started) / len(lines) * 1e6, 1)
+
+    def sk_score(line: str):
+        return sk.predict_proba([line.replace(" ", "")])
+
+    out = {
+        "fasttext": per_message(lambda line: ft.f.predict(line + "\n", -1, 0.0, "replace")),
+        "sklearn": per_message(sk_score),
+    }
+    # SGDClassifier.decision_function multiplies by coef_.T: with coef_ in C order (as fitted) that
+    # is a Fortran-order (n_features, classes) array, which scipy copies into C order on every call
+    # (~100 MB at 2^20 features). The same weights in Fortran order make coef_.T C-contiguous.
+    linear = sk.steps[-1][1]
+    linear.coef_ = np.asfortranarray(linear.coef_)
+    out["sklearn_fortran_coef"] = per_message(sk_score)
     return {"us_per_message": out, "messages": len(lines)}
 
 
