@@ -8,6 +8,7 @@ violation records end on moderation.notify.deadletter."""
 from __future__ import annotations
 
 import collections
+import functools
 import re
 import time
 from pathlib import Path
@@ -284,15 +285,11 @@ def test_notifier_end_to_end(notify_bootstrap: str, redis_url: str, unique: str,
         produce(bootstrap, [orjson.dumps({**VIOLATIONS_IN[0], "violation_id": "v-after-restart"})])
         # Once (1 run in ~10, two test processes at once) this notifier delivered nothing in 150 s
         # while the wait timed out silently; the state says where its group stood if it recurs.
+        state = functools.partial(group_state, bootstrap, first.app_id)
         wait(lambda: len([b for b in hooks.delivered("people") if b["violation_id"] == "v-after-restart"]) == 2,
-             90, proc, lambda: group_state(bootstrap, first.app_id))  # fmt: skip
+             90, proc, state)  # fmt: skip
         ends = end_offsets(bootstrap, [VIOLATIONS.name])
-        wait(
-            lambda: caught_up(bootstrap, first.app_id, ends),
-            60,
-            proc,
-            lambda: group_state(bootstrap, first.app_id),
-        )
+        wait(lambda: caught_up(bootstrap, first.app_id, ends), 60, proc, state)
         assert len([r for r in hooks.requests if r[1] == 200]) == before + 2
     finally:
         proc.stop(timeout=20)
