@@ -15,7 +15,7 @@ from faust.worker import Worker
 
 from agents.connect.security import checked_settings
 from agents.connect.settings import Settings
-from agents.runtime.app import app_options, expose_metrics, raw_topic, use_event_loop
+from agents.runtime.app import app_options, check_log_level_first, expose_metrics, raw_topic, use_event_loop
 from agents.worker.metrics import EVENTS
 from topics.catalog import INPUT_TOPICS
 
@@ -33,6 +33,7 @@ def create_noop_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_options(settings))
     for spec in INPUT_TOPICS:
         app.agent(raw_topic(app, spec.name), name=f"noop.{spec.name}")(_ignore(EVENTS.labels(spec.name)))
+    check_log_level_first(app)
     expose_metrics(app)
     return app
 

@@ -31,7 +31,13 @@ from agents.notify.lanes import when_delivered
 from agents.notify.metrics import watch_pending, zero_series
 from agents.notify.review import Produce, ReviewDesk, register_review_pages
 from agents.notify.senders import build_sink
-from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
+from agents.runtime.app import (
+    app_options,
+    check_log_level_first,
+    expose_metrics,
+    raw_topic,
+    register_liveness,
+)
 from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health, register_reference_watch
 from agents.runtime.internal import internal_topic
@@ -114,6 +120,7 @@ def create_notify_app(
     async def close_sinks(app: faust.App, **kwargs: object) -> None:
         await deliverer.close()  # the webhook sinks' HTTP sessions
 
+    check_log_level_first(app)
     watch_pending(desk.pending_items)
     zero_series(config)
     register_reference_watch(app, reference, settings.reference_check_interval)

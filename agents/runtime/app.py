@@ -10,6 +10,7 @@ from typing import Any
 
 import faust
 import faust.web
+from mode.utils.logging import CompositeLogger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.connect.security import faust_broker_options
@@ -57,6 +58,23 @@ def app_options(settings: Settings) -> dict[str, Any]:
     if settings.data_dir:
         options["datadir"] = settings.data_dir
     return options
+
+
+class LevelCheckedLogger(CompositeLogger):
+    """mode's service logger formats a message (the service's depth in the tree, its label) before
+    the logging level is looked at, and Faust logs every value an agent yields at DEBUG: with DEBUG
+    off, ~2 % of the worker's main-thread samples in py-spy (2.6 µs a call in a bare app, 0.4 µs
+    with the level looked at first)."""
+
+    def log(self, severity: int, message: str, *args: Any, **kwargs: Any) -> None:
+        if self.logger.isEnabledFor(severity):
+            super().log(severity, message, *args, **kwargs)
+
+
+def check_log_level_first(app: faust.App) -> None:
+    """Give every agent of `app` (call once they are all defined) a LevelCheckedLogger."""
+    for agent in app.agents.values():
+        agent.log = LevelCheckedLogger(agent.logger, formatter=agent._format_log)  # type: ignore[attr-defined]
 
 
 def use_event_loop() -> str:

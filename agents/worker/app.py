@@ -26,7 +26,13 @@ import faust
 from faust.types import TP
 
 from agents.connect.settings import Settings
-from agents.runtime.app import app_options, expose_metrics, raw_topic, register_liveness
+from agents.runtime.app import (
+    app_options,
+    check_log_level_first,
+    expose_metrics,
+    raw_topic,
+    register_liveness,
+)
 from agents.runtime.commit import BeforeCommit
 from agents.runtime.deadletter import FaustDeadLetterSink
 from agents.runtime.health import readiness, register_health, register_reference_watch
@@ -166,6 +172,7 @@ def create_app(
     app.agent(internal["employee"], name="moderate.employee")(_moderate_input(employee))
     feedback = FeedbackAgent(moderator, judges, stores, allow_cache)  # verdicts (agents.worker.feedback)
     app.agent(raw_topic(app, FEEDBACK.name), name="moderate.feedback")(_moderate_input(feedback))
+    check_log_level_first(app)
     app.internal_partitions = (*partitions, "employee")  # type: ignore[attr-defined] - topics to create
     app.employee_agent = employee  # type: ignore[attr-defined]
     app.feedback_agent = feedback  # type: ignore[attr-defined]
