@@ -111,8 +111,9 @@ class Normalizer:
     ) -> None:
         """`replace` maps single output characters to replacements, applied after the other steps.
 
-        `precompute` classifies the whole BMP on first use (a fraction of a second) so that `fast`
-        can skip the per-character table for text that only needs its noise removed.
+        `precompute` classifies the whole BMP here (a fraction of a second, at start-up rather than
+        on a live message) so that `fast` can skip the per-character table for text that only needs
+        its noise removed.
         """
         self.options = options or NormalizeOptions()
         self._replace = dict(replace or {})
@@ -124,6 +125,8 @@ class Normalizer:
         self._table = _CharTable(self._char)
         # Output length per code point, as a character, for the offset map (same memo scheme).
         self._lengths = _CharTable(lambda ch: chr(len(self._table[ord(ch)])))
+        if precompute:
+            self._build_classes()
 
     @cached_property
     def _t2s(self) -> Any:
@@ -157,8 +160,6 @@ class Normalizer:
         """
         if not self._precompute:
             return text.translate(self._table)
-        if self._changes is None:
-            self._build_classes()
         kept = self._noise_char.sub("", text)  # type: ignore[union-attr]
         if self._changes.search(kept) is None:  # type: ignore[union-attr]
             return kept
@@ -190,8 +191,6 @@ class Normalizer:
 
     def normalize(self, text: str, view: str | None = None) -> Normalized:
         """Normalised text with its offset map; `view` is `fast(text)` when the caller has it."""
-        if self._precompute and self._changes is None:
-            self._build_classes()
         if self._precompute and self._expands.search(text) is None:  # type: ignore[union-attr]
             # One output character per kept character: the offsets are the positions that
             # survive noise removal.
