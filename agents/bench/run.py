@@ -44,7 +44,7 @@ from agents.intake.loaders import load_ledger, load_roster
 from agents.worker.topology import Topology
 from config import SAMPLE_DIR
 from streams.core.state import PARTITIONS
-from topics.catalog import INPUT_TOPICS
+from topics.catalog import INPUT_TOPICS, VIOLATIONS
 
 DEFAULT_EVENTS = 20_000
 QUICK_EVENTS = 2_000
@@ -81,6 +81,11 @@ def machine_facts() -> dict[str, Any]:
         else "asyncio",
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def violations_written(bootstrap: str) -> int:
+    """Records on the violations topic so far (every group's)."""
+    return sum(end_offsets(bootstrap, [VIOLATIONS.name]).values())
 
 
 def produce(bootstrap: str, records: list[BenchRecord]) -> dict[str, Any]:
@@ -219,10 +224,13 @@ def run_bench(
             group = replace(settings, app_id=f"qg-bench-{label}-{run_id}")
             say(f"{label}: {processes} {kind} worker process(es), group {group.app_id}")
             with running(stack.workdir, group, kind, processes) as services:
+                before = violations_written(stack.bootstrap)
                 runs[label] = measure(stack.bootstrap, group, kind, services, ends, timeout)
                 say(f"{label}: {runs[label].rate:.0f} events/s")
                 if label == "pipeline":
                     written = records_written(stack.bootstrap, f"{group.app_id}-")
+                    after = violations_written(stack.bootstrap)
+                    share = (after - before) / len(records)
                     rate = runs[label].rate / 2
                     stream = latency_stream(
                         max(PROBE_EVERY, int(rate * latency_seconds)), first=len(records),
@@ -230,6 +238,8 @@ def run_bench(
                     )  # fmt: skip
                     say(f"latency: {len(stream)} mix events at {rate:.0f}/s, 1 in {PROBE_EVERY} a probe")
                     doc["latency"] = stream_latency(stack.bootstrap, rate, stream)
+                    latency_share = (violations_written(stack.bootstrap) - after) / len(stream)
+                    doc["latency"]["violations_per_record"] = round(latency_share, 4)
                     if not all(s.running for s in services):
                         raise BenchError("the pipeline worker exited during the latency probes")
 
@@ -238,6 +248,8 @@ def run_bench(
         doc["pipeline"] = {
             **pipeline.as_dict(),
             "method": THROUGHPUT_METHOD,
+            # The load the latency phase must repeat (its `violations_per_record`), discipline steps included.
+            "violations_per_input_event": round(share, 4),
             # What the worker writes besides violations, per input event: repartition forwards,
             # ticks and table changelogs (each also a produce request, and internal ones a fetch).
             "records_written_per_input_event": {
