@@ -40,6 +40,9 @@ def test_bench_quick_writes_one_json_document(tmp_path) -> None:
     assert latency["violations_seen"] == latency["probes"] > 0
     assert latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
     assert latency["target_p99_ms"] == 250.0 and isinstance(latency["meets_target"], bool)
+    # the latency stream is the mix's load: violations per record of the same order as the window's
+    share, latency_share = doc["pipeline"]["violations_per_input_event"], latency["violations_per_record"]
+    assert 0 < latency_share < 3 * share, (share, latency_share)
     assert _is_number(doc["workers"]["two_processes"]["events_per_s"])
     assert _is_number(doc["workers"]["speedup"])
     assert isinstance(doc["content"], dict) and doc["content"]
