@@ -62,7 +62,7 @@ from agents.worker.metrics import (
     zero_series,
 )
 from agents.worker.moderator import GROUP_KEYED, Moderator, ReferenceSource, expected_sources
-from agents.worker.outputs import FaustViolationSink, KeptViolationSink
+from agents.worker.outputs import FaustViolationSink, InlineKeeper, KeptViolationSink, ViolationKeeper
 from agents.worker.reload import register_reload
 from agents.worker.sweep_clock import SweepClock
 from agents.worker.topology import Topology
@@ -101,6 +101,7 @@ def create_app(
     judges = judges or load_judges(policy, settings.notify_config)
     ladder_store = None  # the Redis read model of the ladder; none with a given reference (unit tests)
     stores, allow_cache = FeedbackStores(), None  # reviewers' feedback: in memory for unit tests
+    keeper: ViolationKeeper = InlineKeeper(stores.violations)
     if reference is None:
         from agents.stores.cache import ReferenceCache
         from agents.stores.feedback import redis_feedback_stores
@@ -110,7 +111,11 @@ def create_app(
         guard_policy_version(app, settings, policy.version)  # one policy per consumer group, or exit 2
         reference = ReferenceCache.from_settings(settings)
         ladder_store = LadderStore.from_settings(settings)
-        stores = redis_feedback_stores(settings, FeedbackLimits.from_policy(policy))
+        from agents.stores.violations import ViolationWriter
+
+        limits = FeedbackLimits.from_policy(policy)
+        stores = redis_feedback_stores(settings, limits)
+        keeper = ViolationWriter.from_settings(settings, limits.violation_seconds)
         allow_cache = AllowCache(cast(RedisAllowEntries, stores.allow))
     commits = BeforeCommit()  # what must be produced before offsets are committed
     app.sensors.add(commits)
@@ -132,7 +137,7 @@ def create_app(
     zero_series(policy.rules, stages)
     internal = {p: raw_topic(app, topology.internal(p).name) for p in (*partitions, "employee")}
     # every violation is kept where a verdict will look for it (agents.stores.violations)
-    violations = KeptViolationSink(FaustViolationSink(raw_topic(app, VIOLATIONS.name)), stores.violations)
+    violations = KeptViolationSink(FaustViolationSink(raw_topic(app, VIOLATIONS.name)), keeper)
     dead_letters = FaustDeadLetterSink(raw_topic(app, DEADLETTER.name))
     # the repartition step: events batched per destination partition, violations one by one
     # judged in event-time order across their source partitions (agents.worker.event_order)

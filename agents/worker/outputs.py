@@ -3,14 +3,14 @@
 `FaustViolationSink` sends through a Faust topic, so each violation is attached to the input
 offset and produced before that offset is committed (at-least-once). `MemoryViolationSink` keeps
 them in a list for `test_context()` unit tests and anything else that runs without a broker.
-`KeptViolationSink` keeps each violation where a verdict will look for it by id
-(streams.feedback.stores.ViolationLog) before sending it on, so no verdict can name a violation
-that is not kept yet.
+`KeptViolationSink` keeps each violation where a verdict will look for it by id before sending it
+on, so no verdict can name a violation that is not kept yet: in Redis on the worker's event loop
+(agents.stores.violations.ViolationWriter), or in a `ViolationLog` held in memory (`InlineKeeper`,
+unit tests).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,12 +40,25 @@ class MemoryViolationSink:
         self.records.append(violation)
 
 
+class ViolationKeeper(Protocol):
+    async def keep(self, violation: Violation) -> None: ...
+
+
+@dataclass
+class InlineKeeper:
+    """A `ViolationLog` in memory (streams.feedback.stores) as a keeper: nothing to wait for."""
+
+    log: ViolationLog
+
+    async def keep(self, violation: Violation) -> None:
+        self.log.keep(violation)
+
+
 class KeptViolationSink:
-    def __init__(self, sink: ViolationSink, log: ViolationLog) -> None:
+    def __init__(self, sink: ViolationSink, keeper: ViolationKeeper) -> None:
         self.sink = sink
-        self.log = log
+        self.keeper = keeper
 
     async def send(self, violation: Violation) -> None:
-        # a blocking store (agents.stores.violations) in a thread; Redis down: wait, do not skip
-        await retry_forever(lambda: asyncio.to_thread(self.log.keep, violation), "redis")
+        await retry_forever(lambda: self.keeper.keep(violation), "redis")  # Redis down: wait, do not skip
         await self.sink.send(violation)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 import redis
+import redis.asyncio
 
 from agents.connect.settings import Settings
 from agents.stores.allow import AllowCache, RedisAllowEntries
@@ -18,7 +19,7 @@ from agents.stores.feedback import (
     redis_feedback_stores,
 )
 from agents.stores.keys import RedisKeys
-from agents.stores.violations import ViolationStore
+from agents.stores.violations import ViolationStore, ViolationWriter
 from streams.core.allow import AllowEntry, allow_entry_id
 from streams.feedback.apply import APPLIED, REPEATED, decide, keep
 from streams.feedback.effects import LabelledExample
@@ -65,6 +66,25 @@ def test_violations_are_kept_by_id_listed_newest_first_and_trimmed(redis_url: st
     clock.now += 50  # v-1 is older than 100 s: trimmed from the index on the next write
     store.keep(replace(second, violation_id="v-3"))
     assert client.zrange("acme:violations:recent", 0, -1) == [b"v-2", b"v-3"]
+
+
+async def test_the_workers_writer_keeps_what_the_store_reads(redis_url: str) -> None:
+    """The worker keeps violations on its event loop (ViolationWriter); the CLI and the feedback
+    agent read them with the synchronous store: one layout, the same trimming."""
+    clock = Clock()
+    writer = ViolationWriter(redis.asyncio.Redis.from_url(redis_url), KEYS, keep_seconds=100, clock=clock)
+    store = ViolationStore(redis.Redis.from_url(redis_url), KEYS, keep_seconds=100, clock=clock)
+    first, second = sample_violation(), sample_violation(violation_id="v-2", group_id="g-rd")
+    await writer.keep(first)
+    clock.now += 60
+    await writer.keep(second)
+    assert store.violation("v-1") == first
+    assert [v.violation_id for v in store.recent()] == ["v-2", "v-1"]
+    clock.now += 50
+    await writer.keep(replace(second, violation_id="v-3"))
+    assert store.client.zrange("acme:violations:recent", 0, -1) == [b"v-2", b"v-3"]
+    assert 0 < store.client.ttl("acme:violation:v-3") <= 100
+    await writer.client.aclose()
 
 
 def test_allow_entries_and_the_workers_cache(redis_url: str) -> None:

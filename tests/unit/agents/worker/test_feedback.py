@@ -14,7 +14,7 @@ from agents.connect.settings import Settings
 from agents.runtime.deadletter import MemoryDeadLetterSink
 from agents.worker.app import create_app
 from agents.worker.ladder import LADDER_HEADER, RETRACT, decode_retraction, retraction_record
-from agents.worker.outputs import KeptViolationSink, MemoryViolationSink
+from agents.worker.outputs import InlineKeeper, KeptViolationSink, MemoryViolationSink
 from streams.feedback.judges import Judges
 from tests.reference_doubles import StaticReference
 from topics.feedback import CONFIRMED, FALSE_POSITIVE, Verdict
@@ -30,7 +30,7 @@ def app():
     app.finalize()
     app.flow_control.resume()
     kept = MemoryViolationSink()
-    app.moderator.violations = KeptViolationSink(kept, app.feedback_agent.stores.violations)
+    app.moderator.violations = KeptViolationSink(kept, InlineKeeper(app.feedback_agent.stores.violations))
     app.moderator.dead_letters = MemoryDeadLetterSink()
     app.moderator.forwarder = None  # the ladder and retractions run inline
     app.kept = kept
