@@ -11,13 +11,14 @@
 `ViolationStore` is synchronous (the CLI's client; the worker's feedback agent reads it through a
 thread, agents.worker.feedback). `ViolationWriter` is the worker's writer on its event loop
 (redis.asyncio): keeping each violation through a thread pool cost ~1.3 ms of CPU per violation in
-the bench, a fifth of the worker's CPU (docs/bench.md). Both write with `_queue_keep`.
+the bench, a fifth of the worker's CPU (docs/bench.md). Both queue the same commands (`_Violations._queue_keep`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 import redis
 import redis.asyncio
@@ -29,28 +30,38 @@ from topics.codec import DecodeError, decode_violation, encode
 from topics.violation import Violation
 
 PAGE = 500
+C = TypeVar("C", redis.Redis, redis.asyncio.Redis)
 
 
-class ViolationStore:
+class _Violations(Generic[C]):
+    """What the reader and the writer share: a client, the key layout, how long a violation stays."""
+
     def __init__(
-        self,
-        client: redis.Redis,
-        keys: RedisKeys,
-        keep_seconds: float,
-        clock: Callable[[], float] = time.time,
+        self, client: C, keys: RedisKeys, keep_seconds: float, clock: Callable[[], float] = time.time
     ) -> None:
         self.client = client
         self.keys = keys
         self.keep_seconds = max(1, int(keep_seconds))
         self.clock = clock
 
+    def _queue_keep(
+        self, pipe: redis.client.Pipeline | redis.asyncio.client.Pipeline, violation: Violation
+    ) -> None:
+        """The commands that keep one violation (the module docstring's layout), queued on `pipe`."""
+        now = self.clock()
+        pipe.set(self.keys.violation(violation.violation_id), encode(violation), ex=self.keep_seconds)
+        pipe.zadd(self.keys.violations_recent, {violation.violation_id: now})
+        pipe.zremrangebyscore(self.keys.violations_recent, "-inf", now - self.keep_seconds)
+
+
+class ViolationStore(_Violations[redis.Redis]):
     @classmethod
     def from_settings(cls, settings: Settings, keep_seconds: float) -> ViolationStore:
         return cls(redis_client(settings), RedisKeys(settings.redis_prefix), keep_seconds)
 
     def keep(self, violation: Violation) -> None:
         with self.client.pipeline(transaction=False) as pipe:
-            _queue_keep(pipe, self.keys, violation, self.clock(), self.keep_seconds)
+            self._queue_keep(pipe, violation)
             pipe.execute()
 
     def violation(self, violation_id: str) -> Violation | None:
@@ -80,21 +91,9 @@ class ViolationStore:
             start += PAGE
 
 
-class ViolationWriter:
+class ViolationWriter(_Violations[redis.asyncio.Redis]):
     """The worker's `keep` (agents.worker.outputs.ViolationKeeper), on its event loop; errors
     propagate so the caller retries (agents.runtime.retry)."""
-
-    def __init__(
-        self,
-        client: redis.asyncio.Redis,
-        keys: RedisKeys,
-        keep_seconds: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.client = client
-        self.keys = keys
-        self.keep_seconds = max(1, int(keep_seconds))
-        self.clock = clock
 
     @classmethod
     def from_settings(cls, settings: Settings, keep_seconds: float) -> ViolationWriter:
@@ -102,21 +101,8 @@ class ViolationWriter:
 
     async def keep(self, violation: Violation) -> None:
         async with self.client.pipeline(transaction=False) as pipe:
-            _queue_keep(pipe, self.keys, violation, self.clock(), self.keep_seconds)
+            self._queue_keep(pipe, violation)
             await pipe.execute()
-
-
-def _queue_keep(
-    pipe: redis.client.Pipeline | redis.asyncio.client.Pipeline,
-    keys: RedisKeys,
-    violation: Violation,
-    now: float,
-    keep_seconds: int,
-) -> None:
-    """The commands that keep one violation (the module docstring's layout), queued on `pipe`."""
-    pipe.set(keys.violation(violation.violation_id), encode(violation), ex=keep_seconds)
-    pipe.zadd(keys.violations_recent, {violation.violation_id: now})
-    pipe.zremrangebyscore(keys.violations_recent, "-inf", now - keep_seconds)
 
 
 def _decoded(raw: bytes | None) -> Violation | None:
