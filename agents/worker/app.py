@@ -106,13 +106,12 @@ def create_app(
         from agents.stores.cache import ReferenceCache
         from agents.stores.feedback import redis_feedback_stores
         from agents.stores.ladder import LadderStore
+        from agents.stores.violations import ViolationWriter
         from agents.worker.policy_guard import guard_policy_version
 
         guard_policy_version(app, settings, policy.version)  # one policy per consumer group, or exit 2
         reference = ReferenceCache.from_settings(settings)
         ladder_store = LadderStore.from_settings(settings)
-        from agents.stores.violations import ViolationWriter
-
         limits = FeedbackLimits.from_policy(policy)
         stores = redis_feedback_stores(settings, limits)
         keeper = ViolationWriter.from_settings(settings, limits.violation_seconds)
