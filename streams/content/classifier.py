@@ -171,7 +171,6 @@ class TextClassifier:
         self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
         self.heads = tuple(sorted(self.calibration))
         self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
-        _normalizer()  # built once per process with the first model, not on a live message
 
     @classmethod
     def load(cls, path: Path | str) -> TextClassifier:

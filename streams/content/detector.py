@@ -31,7 +31,7 @@ from typing import Any
 
 from config import CONFIG_DIR
 from streams.content import identifiers
-from streams.content.classifier import MODEL_OPTIONS
+from streams.content.classifier import MODEL_OPTIONS, model_view
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
 from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
@@ -98,6 +98,8 @@ class ContentDetector(Detector, Reloadable):
         self.rules = tuple(sorted(self.known_rules))
         self.model = ModelSettings.from_section(section.get("model", {}))
         self.model_path = _dictionary_folder(policy, self.model.path) if self.model.enabled else None
+        if self.model_path is not None and not self._shares_view:
+            model_view("")  # the model reads its own view: build its normaliser now, not on a message
         try:
             self._compiled = self._compile()  # a bad dictionary or model at start-up is fatal
         except ValueError as exc:
