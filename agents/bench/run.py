@@ -224,7 +224,7 @@ def run_bench(
             group = replace(settings, app_id=f"qg-bench-{label}-{run_id}")
             say(f"{label}: {processes} {kind} worker process(es), group {group.app_id}")
             with running(stack.workdir, group, kind, processes) as services:
-                before = violations_written(stack.bootstrap)
+                before = violations_written(stack.bootstrap) if label == "pipeline" else 0
                 runs[label] = measure(stack.bootstrap, group, kind, services, ends, timeout)
                 say(f"{label}: {runs[label].rate:.0f} events/s")
                 if label == "pipeline":
