@@ -54,7 +54,7 @@ _MARKS = ("★", "☆")
 _STRUCTURAL = re.compile(r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a★☆]")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per message: not frozen (see matcher.Hit)
 class FieldHit:
     hit: Hit
     field: str  # text | attachment.name | attachment.url

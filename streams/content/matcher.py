@@ -35,7 +35,9 @@ _IMPLEMENTATION = ahocorasick_rs.Implementation.ContiguousNFA
 _UNITS = "utf-16-le"
 
 
-@dataclass(frozen=True, slots=True)
+# Per-message records are not frozen: a frozen dataclass sets each field through
+# object.__setattr__, five times the cost of a plain one (0.66 against 0.13 µs for a Match).
+@dataclass(slots=True)
 class Hit:
     """A rule that fired on one text field: its evidence terms and the original span to quote."""
 
@@ -65,7 +67,7 @@ class Entry:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per message: not frozen (see Hit)
 class Match:
     start: int
     end: int

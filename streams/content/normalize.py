@@ -74,7 +74,7 @@ class NormalizeOptions:
         return replace(self, **{step: False})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per message: not frozen (see matcher.Hit)
 class Normalized:
     """Normalised text; `offsets[i]` is the index in the original of normalised character i."""
 

@@ -27,7 +27,7 @@ from streams.content.normalize import Normalized
 DEFAULT_PATH = "model/content.bin"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per message: not frozen (see matcher.Hit)
 class ModelHit(Hit):
     """A hit the model decided or contributed to."""
 
