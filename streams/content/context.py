@@ -83,10 +83,12 @@ class Context:
         allows: list[Match] = []
         frames: list[Match] = []
         terms: list[Match] = []
+        grouped = False  # some term belongs to an @group (most messages: none)
         for m in matches:
             kind = m.entry.kind
             if kind == TERM:
                 terms.append(m)
+                grouped = grouped or m.entry.group != DIRECT
             elif kind == ALLOW:
                 allows.append(m)
             elif kind in _FRAMES:
@@ -95,7 +97,7 @@ class Context:
         words = None
         if self.segmenter is not None:
             words = self.segmenter.words(original, norm, [(m.start, m.end) for m in terms])
-        possible = self._possible(terms)
+        possible = self._possible(terms) if grouped else ()
         for m in terms:
             aligning = words if m.entry.group == DIRECT or m.entry.rule in possible else None
             reason = self._veto(original, norm, m, allows, frames, aligning)
@@ -104,15 +106,16 @@ class Context:
                     trace.append(f"{m.entry.rule}: {_describe(m, norm)} {reason}")
                 continue
             kept[m.entry.rule].append(m)
-        builtins = self._builtins(norm, kept)
+        builtins = self._builtins(norm, kept) if grouped else []
         present = {m.entry.group for m in builtins}
         hits = []
         for rule, found in kept.items():
             chosen = [m for m in found if m.entry.group == DIRECT]
             # The reasons are for `qunguard scan` (which passes a trace): not formatted otherwise.
             why = [f"term {_describe(m, norm)}" for m in chosen] if trace is not None else []
-            groups = present.union(m.entry.group for m in found)
-            for req in self.requirements.get(rule, ()):
+            requirements = self.requirements.get(rule, ()) if grouped else ()
+            groups = present.union(m.entry.group for m in found) if requirements else present
+            for req in requirements:
                 picked = near(found + builtins, req) if groups.issuperset(req.groups) else []
                 if picked:
                     chosen.extend(picked)
@@ -256,6 +259,9 @@ def _describe(m: Match, norm: Normalized) -> str:
 
 
 def _hit(rule: str, chosen: list[Match], norm: Normalized, why: tuple[str, ...]) -> Hit:
+    if len(chosen) == 1:  # the usual hit: one term
+        lo, hi = norm.span(chosen[0].start, chosen[0].end)
+        return Hit(rule, terms_of(chosen), lo, hi, why)
     start = min(m.start for m in chosen)
     end = max(m.end for m in chosen)
     lo, hi = norm.span(start, end)
