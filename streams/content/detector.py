@@ -266,7 +266,12 @@ class ContentDetector(Detector, Reloadable):
 
     def _finding(self, event: MessageEvent, rule: str, hits: list[FieldHit]) -> Finding:
         first = hits[0]
-        terms = list(dict.fromkeys(term for h in hits for term in h.hit.terms))
+        if len(hits) == 1:  # the usual finding: one field
+            terms = list(first.hit.terms)
+            scored = first.hit if isinstance(first.hit, ModelHit) else None
+        else:
+            terms = list(dict.fromkeys(term for h in hits for term in h.hit.terms))
+            scored = next((h.hit for h in hits if isinstance(h.hit, ModelHit)), None)
         quote = excerpt(
             first.text,
             first.hit.start,
@@ -275,7 +280,6 @@ class ContentDetector(Detector, Reloadable):
             mask_all=rule == identifiers.RULE,
         )
         evidence: dict[str, Any] = {"terms": terms, "excerpt": quote}
-        scored = next((h.hit for h in hits if isinstance(h.hit, ModelHit)), None)
         if scored is not None:
             evidence.update(scored.evidence())
         return Finding.of_message(rule, event, evidence)

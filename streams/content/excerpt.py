@@ -35,7 +35,7 @@ def mask(text: str, mask_all: bool = False) -> str:
     if mask_all:
         text = _SECRETISH.sub(lambda m: "*" * len(m.group(0)), text)
     # Evidence goes out as JSON: no control characters or lone surrogates.
-    return _CONTROL.sub("\ufffd", text)
+    return _CONTROL.sub("\ufffd", text) if _CONTROL.search(text) is not None else text
 
 
 def _mask_number(match: re.Match[str]) -> str:
