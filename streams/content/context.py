@@ -99,7 +99,11 @@ class Context:
             words = self.segmenter.words(original, norm, [(m.start, m.end) for m in terms])
         possible = self._possible(terms) if grouped else ()
         for m in terms:
-            aligning = words if m.entry.group == DIRECT or m.entry.rule in possible else None
+            aligning = words
+            if m.entry.group != DIRECT and m.entry.rule not in possible:
+                if trace is None:
+                    continue  # a grouped term no @near line of its rule can use: nothing to decide
+                aligning = None  # decided for the trace only
             reason = self._veto(original, norm, m, allows, frames, aligning)
             if reason:
                 if trace is not None:
