@@ -8,7 +8,10 @@ In order, for each term match on the normalised text:
    policy says, only pinyin/homophone spellings; a spelling must not run across punctuation of the
    original either (a name with a middle dot, a rating and a comma);
 4. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
-   shortly after it in the same sentence (赌博一经发现…), suppresses it.
+   shortly after it in the same sentence (赌博一经发现…), suppresses it;
+5. inside a 《…》 title that holds more than the match, it names a work (《杀人回忆》, a film), not
+   the thing: a mention, which the model still judges. A title that is the term alone (a banned
+   book named by its title) still fires.
 Surviving direct terms fire their rule; grouped terms fire only through an `@near` requirement
 (term A within N characters of term B: hearsay + company event, target + disparagement, offer +
 contact or price). Every decision is written to `trace` when one is given (`qunguard scan`).
@@ -46,6 +49,7 @@ _DIGIT = re.compile(r"\d")
 # Eleven digits in a row, numerals counted: the least a %phone match needs.
 _NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
 _FRAMES = frozenset({FRAME, FRAME_AFTER, MENTION})
+_TITLE = re.compile(r"《([^《》\n]{1,60})》")
 SPELLINGS, ALL, OFF = "spellings", "all", "off"
 SPLIT_MODES = (SPELLINGS, ALL, OFF)
 
@@ -94,6 +98,7 @@ class Context:
             elif kind in _FRAMES:
                 frames.append(m)
         kept: dict[str, list[Match]] = defaultdict(list)
+        titles = _titles(original) if "《" in original else ()
         words = None
         if self.segmenter is not None:
             words = self.segmenter.words(original, norm, [(m.start, m.end) for m in terms])
@@ -105,6 +110,8 @@ class Context:
                     continue  # a grouped term no @near line of its rule can use: nothing to decide
                 aligning = None  # decided for the trace only
             reason = self._veto(original, norm, m, allows, frames, aligning)
+            if not reason and titles:
+                reason = _in_title(original, norm, m, titles)
             if reason:
                 if trace is not None:
                     trace.append(f"{m.entry.rule}: {_describe(m, norm)} {reason}")
@@ -209,6 +216,20 @@ class Context:
             for found in _BUILTINS[name].finditer(text):
                 out.append(Match(found.start(), found.end(), _builtin_entry(name)))
         return out
+
+
+def _titles(original: str) -> list[tuple[int, int]]:
+    """The (start, end) of each 《…》 title's text in `original`."""
+    return [found.span(1) for found in _TITLE.finditer(original)]
+
+
+def _in_title(original: str, norm: Normalized, m: Match, titles: list[tuple[int, int]]) -> str | None:
+    """Why `m` is a mention of a work's title, or None (module docstring, step 5)."""
+    start, end = norm.span(m.start, m.end)
+    for lo, hi in titles:
+        if lo <= start and end <= hi and original[lo:hi].strip() != original[start:end]:
+            return "inside a work's title 《…》: a mention (the model still judges it)"
+    return None
 
 
 def _builtin_entry(name: str) -> Entry:

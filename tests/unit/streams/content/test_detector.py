@@ -304,3 +304,25 @@ def test_without_the_mention_frame_the_same_words_fire() -> None:
     lexicon = _lexicon_only()
     assert "content.violence" in rules(lexicon, "某小区发生一起持刀伤人事件")
     assert "content.inflammatory" in rules(lexicon, "明天大家一起罢工")
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("周末在家看了《杀人回忆》，拍得真好", "content.violence"),
+        ("推荐一部老电影《无耻混蛋》，节奏很好", "content.insult"),
+    ],
+)
+def test_a_term_inside_a_works_title_is_a_mention(text: str, rule: str) -> None:
+    lexicon = _lexicon_only()
+    trace: list[str] = []
+    assert rule not in {hit.rule for hit in lexicon.scan_text(text, trace)}
+    assert any("inside a work's title" in line for line in trace)
+    outside = text.replace("《", "").replace("》", "")  # the same words, not a title
+    assert rule in rules(lexicon, outside)
+
+
+def test_a_title_that_is_the_term_alone_still_fires() -> None:
+    lexicon = _lexicon_only()
+    assert "content.insult" in rules(lexicon, "你就是个《混蛋》")
+    assert "content.insult" in rules(lexicon, "你就是个《 混蛋 》")
