@@ -19,6 +19,7 @@ contact or price). Every decision is written to `trace` when one is given (`qung
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -226,9 +227,12 @@ def _titles(original: str) -> list[tuple[int, int]]:
 def _in_title(original: str, norm: Normalized, m: Match, titles: list[tuple[int, int]]) -> str | None:
     """Why `m` is a mention of a work's title, or None (module docstring, step 5)."""
     start, end = norm.span(m.start, m.end)
-    for lo, hi in titles:
-        if lo <= start and end <= hi and original[lo:hi].strip() != original[start:end]:
-            return "inside a work's title 《…》: a mention (the model still judges it)"
+    index = bisect.bisect_right(titles, (start, len(original))) - 1  # the last title starting by `start`
+    if index < 0:
+        return None
+    lo, hi = titles[index]
+    if end <= hi and original[lo:hi].strip() != original[start:end]:
+        return "inside a work's title 《…》: a mention (the model still judges it)"
     return None
 
 

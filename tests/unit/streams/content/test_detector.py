@@ -237,6 +237,7 @@ def test_only_messages(detector: ContentDetector) -> None:
         "😀" * 10_000,
         "1" * 60_000,
         ("http://1.2.3.4/" * 4000)[:65_000],
+        ("《杀人》《看过杀人回忆》" * 6000)[:65_000],  # titles everywhere: no title-by-match blow-up
     ],
 )
 @pytest.mark.timeout(20)  # a hang or a quadratic blow-up, not a speed figure (that is the bench's)
