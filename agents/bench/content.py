@@ -78,8 +78,8 @@ def _prepare(folder: Path, rng: random.Random, chars: list[str]) -> tuple[Policy
     generated ones."""
     shutil.copytree(CONFIG_DIR / "dictionaries", folder)
     policy = load_policy()
-    rule_files = sorted(p for p in folder.glob("*.txt") if p.stem not in ("allow", "frames"))
     known = [r for r in policy.rules if r.startswith("content.")]
+    rule_files = sorted(p for p in folder.glob("*.txt") if f"content.{p.stem}" in known)
     shipped = list(load_lexicon(folder, known, lambda s: s).terms)
     existing = [t.text for t in shipped]
     generated: set[str] = set()

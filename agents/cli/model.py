@@ -14,7 +14,7 @@ import argparse
 import dataclasses
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -44,21 +44,29 @@ def add_model_parser(sub: argparse._SubParsersAction) -> None:
         help="reviewers' labelled examples (`qunguard review export FILE`) to train on too; repeatable",
     )
     p.add_argument("--workers", type=int, default=2, help="training processes in parallel (default 2)")
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="policy TOML whose [content.model] needs_target heads are trained as gated (default: the shipped one)",
+    )
     p.set_defaults(func=cmd_model_train)
 
 
 def cmd_model_train(args: argparse.Namespace) -> int:
     from agents.cli.eval import default_datasets
     from streams.content.datasets import LABELLED_DIR, DatasetError
+    from streams.content.detector import model_gates
+    from streams.core.policy import PolicyError, load_policy
 
     datasets = Path(args.datasets) if args.datasets else default_datasets()
     out = Path(args.out) if args.out else MODEL_DIR
     try:
         if not (datasets / "cold" / "train.csv").is_file():
             raise DatasetError(f"{datasets}: no cold/train.csv (pass --datasets DIR)")
+        gates = model_gates(load_policy(args.policy))
         labelled = training_examples(Path(args.labelled) if args.labelled else LABELLED_DIR, args.feedback)
-        return run_train(labelled, datasets, out, max(1, args.workers), sys.stdout)
-    except (DatasetError, OSError, ValueError, RuntimeError) as exc:
+        return run_train(labelled, datasets, out, max(1, args.workers), sys.stdout, gates)
+    except (DatasetError, PolicyError, OSError, ValueError, RuntimeError) as exc:
         print(f"qunguard model train: {exc}", file=sys.stderr)
         return ERROR
 
@@ -74,11 +82,13 @@ def training_examples(folder: Path, feedback: Sequence[str] = ()) -> list:
     return labelled
 
 
-def run_train(labelled, datasets: Path | None, out: Path, workers: int, report: TextIO) -> int:
+def run_train(
+    labelled, datasets: Path | None, out: Path, workers: int, report: TextIO, gates: Mapping | None = None
+) -> int:
     from streams.content.training import train
 
     started = time.perf_counter()
-    result = train(labelled, datasets, out, workers=workers)
+    result = train(labelled, datasets, out, workers=workers, gates=gates)
     seconds = time.perf_counter() - started
     meta = result.meta
     size = result.model.stat().st_size
@@ -87,6 +97,7 @@ def run_train(labelled, datasets: Path | None, out: Path, workers: int, report: 
     for source, count in _counts(result.data).items():
         print(f"  {source:<12} {count}", file=report)
     print(f"suggested thresholds ({meta['cross_validation']['thresholds_from']}):", file=report)
+    gated = meta["cross_validation"]["gated_heads"]
     figures = meta["cross_validation"]["at_suggested_threshold"]
     for rule, threshold in meta["suggested_thresholds"].items():
         if threshold is None:
@@ -99,7 +110,10 @@ def run_train(labelled, datasets: Path | None, out: Path, workers: int, report: 
             if cold is not None
             else f"precision {f['precision']}  recall {f['recall']}"
         )
-        print(f"  {rule:<22} {threshold:.2f}  {judged}  benign fired {f['benign_fired']:.3%}", file=report)
+        gate = "  (only where a group of people is named)" if rule in gated else ""
+        print(
+            f"  {rule:<22} {threshold:.2f}  {judged}  benign fired {f['benign_fired']:.3%}{gate}", file=report
+        )
     return 0
 
 
@@ -115,9 +129,10 @@ def _counts(data: dict[str, int]) -> dict[str, int]:
 def train_fold(training: Sequence, workdir: Path, policy, datasets: Path | None = None):
     """Train on `training` (labelled examples) plus the datasets; the policy that loads the result."""
     from agents.cli.eval import default_datasets
+    from streams.content.detector import model_gates
     from streams.content.training import train
 
-    result = train(training, datasets or default_datasets(), workdir)
+    result = train(training, datasets or default_datasets(), workdir, gates=model_gates(policy))
     content = dict(policy.section("content"))
     content["model"] = {**content.get("model", {}), "path": str(result.model.resolve())}
     return dataclasses.replace(policy, sections={**policy.sections, "content": content})

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import CompiledLexicon, Hit, Match
 from streams.content.normalize import Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
+from streams.content.targets import TargetWords
 from streams.content.verdict import ModelHit, ModelJudge, ModelSettings
 from streams.core.allow import AllowEntries, AllowEntry, allowing
 from streams.core.detector import Context, Detector, Finding, Reloadable
@@ -85,6 +86,7 @@ class ContentDetector(Detector, Reloadable):
         self.folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
+        self.targets_file = str(section.get("target_words", "targets.txt"))
         self.frame_window = int(section.get("frame_window", 20))
         self.split_words = str(section.get("split_words", ALL))
         if self.split_words not in SPLIT_MODES:
@@ -117,13 +119,18 @@ class ContentDetector(Detector, Reloadable):
             self.normalizer,
             allow_file=self.allow_file,
             frames_file=self.frames_file,
+            targets_file=self.targets_file,
         )
         compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
         segmenter = compiled.segmenter if self.split_words != OFF else None
         decider = Decider(lexicon.requirements, self.frame_window, self.split_words, segmenter)
         judge = None
         if self.model_path is not None:
-            judge = ModelJudge.load(self.model_path, self.model.thresholds or {}, self.frame_window)
+            needs = self.model.needs_target
+            targets = TargetWords.load(self.folder / self.targets_file, self.normalizer) if needs else None
+            judge = ModelJudge.load(
+                self.model_path, self.model.thresholds or {}, self.frame_window, targets, needs
+            )
         return _Compiled(compiled, decider, stamp, judge)
 
     def _fingerprint(self) -> str:
@@ -322,6 +329,22 @@ def _merge(hits: list[Hit]) -> list[Hit]:
                 )
             )
     return list(by_rule.values())
+
+
+def model_gates(policy: Policy) -> dict[str, Callable[[str], str | None]]:
+    """The model heads the policy lets fire only where a group of people is named (`[content.model]
+    needs_target`), each with that check: training chooses their thresholds as the detector runs them."""
+    section = policy.section("content")
+    needs = ModelSettings.from_section(section.get("model", {})).needs_target
+    if not needs:
+        return {}
+    try:
+        normalizer = Normalizer(NormalizeOptions.from_mapping(section.get("normalize", {})))
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
+    folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
+    targets = TargetWords.load(folder / str(section.get("target_words", "targets.txt")), normalizer)
+    return dict.fromkeys(needs, targets.named)
 
 
 def _pinyin_options(data: dict) -> PinyinOptions:

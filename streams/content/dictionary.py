@@ -1,7 +1,8 @@
 """Category-tagged content dictionaries (format: config/dictionaries/README.md).
 
-One file per content rule (`gambling.txt` → `content.gambling`), plus the allow-list and the
-prohibition-frame list named in the policy `[content]` table. Loading validates everything and
+One file per content rule (`gambling.txt` → `content.gambling`), plus the allow-list, the
+prohibition-frame list and the target-word list (streams.content.targets) named in the policy
+`[content]` table. Loading validates everything and
 raises `DictionaryError` naming the file and line of the first problem.
 """
 
@@ -70,8 +71,10 @@ def load_lexicon(
     normalize: Callable[[str], str],
     allow_file: str = "allow.txt",
     frames_file: str = "frames.txt",
+    targets_file: str = "targets.txt",
 ) -> Lexicon:
-    """Read every `*.txt` in `folder`; `normalize` rejects terms that normalise to nothing."""
+    """Read every `*.txt` in `folder` but the target-word list (streams.content.targets reads it);
+    `normalize` rejects terms that normalise to nothing."""
     if not folder.is_dir():
         raise DictionaryError(folder, 0, "dictionary folder does not exist")
     known = set(known_rules)
@@ -82,8 +85,10 @@ def load_lexicon(
     frames_after: tuple[str, ...] = ()
     mention_frames: tuple[str, ...] = ()
     for path in sorted(folder.glob("*.txt")):
+        if path.name == targets_file:
+            continue
         if path.name == allow_file:
-            allow = _plain_list(path, normalize)
+            allow = read_word_list(path, normalize)
         elif path.name == frames_file:
             frames, frames_after, mention_frames = _frame_lists(path, normalize)
         else:
@@ -166,7 +171,8 @@ def _directive(
     raise DictionaryError(path, number, f"unknown directive {word!r}; expected @group or @near")
 
 
-def _plain_list(path: Path, normalize: Callable[[str], str]) -> tuple[str, ...]:
+def read_word_list(path: Path, normalize: Callable[[str], str]) -> tuple[str, ...]:
+    """A plain list, one entry per line (`#` comments, blank lines); DictionaryError with the line."""
     sections = _sections(path, normalize, ("",))
     return sections[""]
 

@@ -10,6 +10,8 @@ to the end of its clause, …一经发现 back to the start of its sentence, str
 reach) and allow-list entries are set aside and the text scored again; a head that no longer
 reaches its threshold is vetoed. Several heads of one rule make one hit, the best score's. The hit
 carries the model's name, version, head and score for the violation's evidence (`ModelHit`).
+A head listed in `needs_target` fires only on a message that names a group of people
+(streams.content.targets).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from streams.content.classifier import Cutoffs, TextClassifier, rule_of
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
 from streams.content.normalize import Normalized
+from streams.content.targets import TargetWords
 
 DEFAULT_PATH = "model/content.bin"
 
@@ -46,6 +49,7 @@ class ModelSettings:
     path: str = DEFAULT_PATH
     thresholds: Mapping[str, float] | None = None
     defer_to_lexicon: bool = False  # streams.content.detector._deferred
+    needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
 
     @classmethod
     def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
@@ -55,6 +59,7 @@ class ModelSettings:
             path=str(data.get("path", DEFAULT_PATH)),
             thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
             defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
+            needs_target=tuple(str(head) for head in data.get("needs_target", ())),
         )
 
 
@@ -64,16 +69,32 @@ Matches = Callable[[str], tuple[Normalized, list[Match]]]
 
 class ModelJudge:
     def __init__(
-        self, classifier: TextClassifier, thresholds: Mapping[str, float], frame_window: int
+        self,
+        classifier: TextClassifier,
+        thresholds: Mapping[str, float],
+        frame_window: int,
+        targets: TargetWords | None = None,
+        needs_target: tuple[str, ...] = (),
     ) -> None:
+        if needs_target and targets is None:
+            raise ValueError("heads that need a target word need the target word list")
         self.classifier = classifier
         self.cutoffs: Cutoffs = classifier.cutoffs(thresholds)
         self.frame_window = frame_window
         self.model = (classifier.name, classifier.version)
+        self.targets = targets
+        self.needs_target = frozenset(needs_target)
 
     @classmethod
-    def load(cls, path: Path, thresholds: Mapping[str, float], frame_window: int) -> ModelJudge:
-        return cls(TextClassifier.load(path), thresholds, frame_window)
+    def load(
+        cls,
+        path: Path,
+        thresholds: Mapping[str, float],
+        frame_window: int,
+        targets: TargetWords | None = None,
+        needs_target: tuple[str, ...] = (),
+    ) -> ModelJudge:
+        return cls(TextClassifier.load(path), thresholds, frame_window, targets, needs_target)
 
     def hits(
         self, text: str, matches: Matches, trace: list[str] | None = None, view: str | None = None
@@ -82,6 +103,8 @@ class ModelJudge:
         confident = self.classifier.confident(text, self.cutoffs, view)
         if trace is not None:
             self._trace_scores(text, confident, trace)
+        if confident and self.needs_target:
+            self._drop_untargeted(text, confident, trace)
         if not confident:
             return []
         norm, found = matches(text)
@@ -103,6 +126,19 @@ class ModelJudge:
             ModelHit(rule, (), 0, len(text), self._why(head, score, trace), score, self.model, head)
             for rule, (score, head) in sorted(best.items())
         ]
+
+    def _drop_untargeted(self, text: str, confident: dict[str, float], trace: list[str] | None) -> None:
+        """Drop the confident heads that need a group of people named when `text` names none."""
+        gated = [head for head in confident if head in self.needs_target]
+        if not gated or self.targets is None or self.targets.named(text) is not None:
+            return
+        for head in gated:
+            if trace is not None:
+                trace.append(
+                    f"{head}: model score {confident[head]:.3f} not fired: the message names no group"
+                    " of people (target words)"
+                )
+            del confident[head]
 
     def _why(self, head: str, score: float, trace: list[str] | None) -> tuple[str, ...]:
         """The reason for `qunguard scan` (which passes a trace); not formatted otherwise."""

@@ -201,6 +201,7 @@ SCHEMA = Table(
                 "dictionaries": Text(nonempty=True),
                 "allow_list": Text(nonempty=True),
                 "prohibition_frames": Text(nonempty=True),
+                "target_words": Text(nonempty=True),
                 "frame_window": COUNT,
                 "split_words": OneOf(("spellings", "all", "off"), "a split_words mode"),
                 "split_word_min_frequency": COUNT,
@@ -236,6 +237,7 @@ SCHEMA = Table(
                         "enabled": Flag(),
                         "path": Text(nonempty=True),
                         "defer_to_lexicon": Flag(),
+                        "needs_target": ListOf(OneOf(MODEL_HEADS, "a model head")),
                         "thresholds": Table(
                             {head: Parsed(probability_of) for head in MODEL_HEADS}, noun="model head"
                         ),

@@ -236,6 +236,8 @@ def test_policy_schema_checks_the_model_keys() -> None:
     assert any("enabled: must be true or false" in p for p in problems)
     assert any('"content.insult": must be a probability' in p for p in problems)
     assert any('"content.nope": unknown model head' in p for p in problems)
+    data["content"]["model"] = {"needs_target": ["content.insult#nope"]}
+    assert any("needs_target" in p.at("") for p in policy_problems(data))
 
 
 # -- the decision: evidence, frames, reload, scan ---------------------------------------------
@@ -272,6 +274,27 @@ def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:
     assert any("vetoed" in line for line in trace)
     # the frame governs its own clause only
     assert [f.rule for f in findings(detector, "严禁迟到，周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
+
+
+def test_a_head_that_needs_a_target_fires_only_where_a_group_of_people_is_named(tiny: Path) -> None:
+    gated = ContentDetector(
+        with_model(tiny, thresholds={"content.defamation": 0.5}, needs_target=["content.defamation"])
+    )
+    assert findings(gated, "周七的方案全是鼋鼍鼋鼍") == []
+    trace: list[str] = []
+    gated.scan_text("周七的方案全是鼋鼍鼋鼍", trace)
+    assert any("names no group of people" in line for line in trace)
+    assert [f.rule for f in findings(gated, "外地人周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
+
+
+def test_training_chooses_a_gated_heads_threshold_as_the_detector_runs_it(tiny: Path, tmp_path: Path) -> None:
+    ungated = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))["cross_validation"]
+    assert ungated["gated_heads"] == [] and ungated["at_suggested_threshold"]["content.defamation"]["tp"] > 0
+    gate = {"content.defamation": lambda text: "张三" in text}  # admits one name's messages only
+    meta = train(tiny_set(), None, tmp_path, TINY, gates=gate).meta["cross_validation"]
+    assert meta["gated_heads"] == ["content.defamation"]
+    at = meta["at_suggested_threshold"]["content.defamation"]
+    assert 0 < at["tp"] < ungated["at_suggested_threshold"]["content.defamation"]["tp"]
 
 
 def test_the_model_reloads_live(tiny: Path, tmp_path: Path) -> None:
