@@ -39,7 +39,7 @@ from streams.content.datasets import (
     HELD_OUT_AUTHORS,
     Labelled,
     author_of,
-    benign_turns,
+    benign_half,
     read_cold,
     read_dialogues,
     stable_hash,
@@ -87,6 +87,7 @@ class Example:
     source: str  # cold | benign | author_a …
     weight: int = 1
     text: str = ""  # the original text, for the gates of `train`
+    unit: str = ""  # what must not be split across folds (a benign turn's dialogue); "" = the line
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +131,17 @@ def gather(
                     text=comment.text,
                 )
             )
-        for _source, turn in benign_turns(read_dialogues(datasets / "benign"), "train"):
-            out.append(Example(model_input(turn), NONE, "benign", text=turn))
+        for dialogue in read_dialogues(datasets / "benign"):
+            if benign_half(dialogue) == "train":
+                for turn in dialogue.turns:
+                    out.append(Example(model_input(turn), NONE, "benign", text=turn, unit=dialogue.key))
     return [e for e in out if e.line]
 
 
 def _fold(example: Example, folds: int) -> int:
-    return stable_hash(example.line, "qunguard-calibration") % folds
+    """Whole dialogues go to one fold: a model that saw one turn of a conversation scores its other
+    turns too kindly, and the benign limits were met out of fold more easily than on new chat."""
+    return stable_hash(example.unit or example.line, "qunguard-calibration") % folds
 
 
 def _write(examples: Sequence[Example], path: Path, seed: int) -> str:

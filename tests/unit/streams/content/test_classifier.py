@@ -348,6 +348,26 @@ def test_where_the_model_is_silent_nothing_changes() -> None:
             assert {k: v for k, v in a[rule].items() if k not in ("model", "score")} == evidence
 
 
+def test_the_turns_of_one_dialogue_share_a_calibration_fold(tmp_path: Path) -> None:
+    from streams.content.datasets import Dialogue, benign_half
+    from streams.content.training import _fold
+
+    (tmp_path / "cold").mkdir()
+    (tmp_path / "cold" / "train.csv").write_text("id,topic,label,text\n", encoding="utf-8")
+    (tmp_path / "benign").mkdir()
+    dialogues = [[f"第{d}段对话的第{t}句话" for t in range(8)] for d in range(12)]
+    lines = [json.dumps({"source": "t", "turns": turns}, ensure_ascii=False) for turns in dialogues]
+    (tmp_path / "benign" / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    examples = gather([], tmp_path, 1)
+    trained = [turns for turns in dialogues if benign_half(Dialogue("t", tuple(turns))) == "train"]
+    assert trained and len(examples) == sum(map(len, trained))
+    folds: dict[str, set[int]] = {}
+    for example in examples:
+        folds.setdefault(example.unit, set()).add(_fold(example, 5))
+    assert len(folds) == len(trained)
+    assert all(len(found) == 1 for found in folds.values())  # a whole dialogue in one fold
+
+
 def test_model_train_command_prints_a_summary(tmp_path: Path) -> None:
     from agents.cli import model as cli
     from agents.cli.parser import build_parser
