@@ -241,14 +241,21 @@ def _builtin_entry(name: str) -> Entry:
 
 
 def near(found: list[Match], req: Requirement) -> list[Match]:
-    """Matches of `req.groups` such that, around some anchor of the first group, every group occurs."""
+    """Matches of `req.groups` such that, around some anchor of the first group, every group occurs.
+    The other groups' matches are other words than the anchor: a term listed in two groups (真的假的 as
+    hearsay and as doubt) does not pair with itself."""
     by_group: dict[str, list[Match]] = defaultdict(list)
     for m in found:
         by_group[m.entry.group].append(m)
     for anchor in by_group.get(req.groups[0], ()):
         picked = [anchor]
+        span = (anchor.start, anchor.end)
         for group in req.groups[1:]:
-            close = [m for m in by_group.get(group, ()) if _gap(anchor, m) <= req.within and m is not anchor]
+            close = [
+                m
+                for m in by_group.get(group, ())
+                if _gap(anchor, m) <= req.within and (m.start, m.end) != span
+            ]
             if not close:
                 break
             picked.append(min(close, key=lambda m: _gap(anchor, m)))

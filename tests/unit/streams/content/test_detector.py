@@ -327,3 +327,9 @@ def test_a_title_that_is_the_term_alone_still_fires() -> None:
     lexicon = _lexicon_only()
     assert "content.insult" in rules(lexicon, "你就是个《混蛋》")
     assert "content.insult" in rules(lexicon, "你就是个《 混蛋 》")
+
+
+def test_a_term_in_two_groups_of_one_near_line_does_not_pair_with_itself() -> None:
+    lexicon = _lexicon_only()
+    assert "content.rumor" not in rules(lexicon, "真的假的，求")  # hearsay and doubt, but one word
+    assert "content.rumor" in rules(lexicon, "听说公司要搬走了，真的假的")  # two words
