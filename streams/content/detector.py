@@ -31,7 +31,7 @@ from typing import Any
 
 from config import CONFIG_DIR
 from streams.content import identifiers
-from streams.content.classifier import MODEL_OPTIONS, model_view
+from streams.content.classifier import MODEL_OPTIONS, TextClassifier, model_view
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
 from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
@@ -128,9 +128,8 @@ class ContentDetector(Detector, Reloadable):
         if self.model_path is not None:
             needs = self.model.needs_target
             targets = TargetWords.load(self.folder / self.targets_file, self.normalizer) if needs else None
-            judge = ModelJudge.load(
-                self.model_path, self.model.thresholds or {}, self.frame_window, targets, needs
-            )
+            classifier = TextClassifier.load(self.model_path)
+            judge = ModelJudge(classifier, self.model.thresholds or {}, self.frame_window, targets, needs)
         return _Compiled(compiled, decider, stamp, judge)
 
     def _fingerprint(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from streams.content.classifier import Cutoffs, TextClassifier, rule_of
@@ -84,17 +83,6 @@ class ModelJudge:
         self.model = (classifier.name, classifier.version)
         self.targets = targets
         self.needs_target = frozenset(needs_target)
-
-    @classmethod
-    def load(
-        cls,
-        path: Path,
-        thresholds: Mapping[str, float],
-        frame_window: int,
-        targets: TargetWords | None = None,
-        needs_target: tuple[str, ...] = (),
-    ) -> ModelJudge:
-        return cls(TextClassifier.load(path), thresholds, frame_window, targets, needs_target)
 
     def hits(
         self, text: str, matches: Matches, trace: list[str] | None = None, view: str | None = None
