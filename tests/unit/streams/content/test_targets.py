@@ -41,3 +41,18 @@ def test_a_missing_or_bad_list_names_the_file_and_line(tmp_path: Path) -> None:
     bad.write_text("女人\n@group x\n", encoding="utf-8")
     with pytest.raises(DictionaryError, match=r"bad\.txt:2"):
         TargetWords.load(bad, Normalizer())
+
+
+def test_the_policy_names_the_gated_heads_for_training() -> None:
+    from dataclasses import replace
+
+    from streams.content.detector import model_gates
+    from streams.core.policy import load_policy
+
+    policy = load_policy()
+    gates = model_gates(policy)
+    assert set(gates) == {"content.insult#public"}
+    assert gates["content.insult#public"]("外地人都这样") and not gates["content.insult#public"]("明天开会")
+    content = dict(policy.section("content"))
+    content["model"] = {**content["model"], "needs_target": []}
+    assert model_gates(replace(policy, sections={**policy.sections, "content": content})) == {}
