@@ -9,7 +9,7 @@ In order, for each term match on the normalised text:
    original either (a name with a middle dot, a rating and a comma);
 4. a prohibition frame shortly before it in the same clause (严禁发布赌博), or an after-frame
    shortly after it in the same sentence (赌博一经发现…), suppresses it;
-5. inside a 《…》 title that holds more than the match, it names a work (《杀人回忆》, a film), not
+5. inside a 《…》 title that holds more than the match, it names a work (《东方快车杀人案》, a novel), not
    the thing: a mention, which the model still judges. A title that is the term alone (a banned
    book named by its title) still fires.
 Surviving direct terms fire their rule; grouped terms fire only through an `@near` requirement
