@@ -76,17 +76,17 @@ class ContentDetector(Detector, Reloadable):
     def __init__(self, policy: Policy, allow: AllowEntries | None = None) -> None:
         self.allow = allow  # reviewers' allow entries; None: none are consulted
         section = policy.section("content")
+        options = _normalize_options(section)
         try:
-            options = NormalizeOptions.from_mapping(section.get("normalize", {}))
             self.pinyin = _pinyin_options(section.get("pinyin", {}))
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
         self.normalizer = Normalizer(options, precompute=True)
         self._shares_view = options == MODEL_OPTIONS  # the model reads the dictionaries' view
-        self.folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
+        self.folder = _dictionaries(policy)
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
-        self.targets_file = str(section.get("target_words", "targets.txt"))
+        self.targets_path = _target_words(policy)
         self.frame_window = int(section.get("frame_window", 20))
         self.split_words = str(section.get("split_words", ALL))
         if self.split_words not in SPLIT_MODES:
@@ -119,7 +119,7 @@ class ContentDetector(Detector, Reloadable):
             self.normalizer,
             allow_file=self.allow_file,
             frames_file=self.frames_file,
-            targets_file=self.targets_file,
+            targets_file=self.targets_path.name,
         )
         compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
         segmenter = compiled.segmenter if self.split_words != OFF else None
@@ -127,7 +127,7 @@ class ContentDetector(Detector, Reloadable):
         judge = None
         if self.model_path is not None:
             needs = self.model.needs_target
-            targets = TargetWords.load(self.folder / self.targets_file, self.normalizer) if needs else None
+            targets = TargetWords.load(self.targets_path, self.normalizer) if needs else None
             classifier = TextClassifier.load(self.model_path)
             judge = ModelJudge(classifier, self.model.thresholds or {}, self.frame_window, targets, needs)
         return _Compiled(compiled, decider, stamp, judge)
@@ -337,13 +337,24 @@ def model_gates(policy: Policy) -> dict[str, Callable[[str], str | None]]:
     needs = ModelSettings.from_section(section.get("model", {})).needs_target
     if not needs:
         return {}
+    targets = TargetWords.load(_target_words(policy), Normalizer(_normalize_options(section)))
+    return dict.fromkeys(needs, targets.named)
+
+
+def _normalize_options(section: dict[str, Any]) -> NormalizeOptions:
     try:
-        normalizer = Normalizer(NormalizeOptions.from_mapping(section.get("normalize", {})))
+        return NormalizeOptions.from_mapping(section.get("normalize", {}))
     except ValueError as exc:
         raise PolicyError(str(exc)) from None
-    folder = _dictionary_folder(policy, str(section.get("dictionaries", "dictionaries")))
-    targets = TargetWords.load(folder / str(section.get("target_words", "targets.txt")), normalizer)
-    return dict.fromkeys(needs, targets.named)
+
+
+def _dictionaries(policy: Policy) -> Path:
+    return _dictionary_folder(policy, str(policy.section("content").get("dictionaries", "dictionaries")))
+
+
+def _target_words(policy: Policy) -> Path:
+    """The target-word list (streams.content.targets), in the dictionary folder."""
+    return _dictionaries(policy) / str(policy.section("content").get("target_words", "targets.txt"))
 
 
 def _pinyin_options(data: dict) -> PinyinOptions:

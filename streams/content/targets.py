@@ -21,10 +21,9 @@ from streams.content.dictionary import DictionaryError, read_word_list
 
 class TargetWords:
     def __init__(self, words: tuple[str, ...], normalize: Callable[[str], str]) -> None:
-        self.words = words
         self._normalize = normalize
         keys = sorted({normalize(word) for word in words})
-        longest = ahocorasick_rs.MatchKind.LeftmostLongest  # name 河南人, not 河南
+        longest = ahocorasick_rs.MatchKind.LeftmostLongest  # name 女孩子, not 女孩
         self._automaton = ahocorasick_rs.AhoCorasick(keys, matchkind=longest) if keys else None
         self._keys = keys
 
