@@ -12,6 +12,9 @@ COPY topics ./topics
 COPY streams ./streams
 COPY agents ./agents
 COPY config ./config
+# The content engine's hot path compiled with mypyc (ops/compile.py), packed into the wheel.
+COPY ops/compile.py ./ops/compile.py
+RUN pip install "mypy>=2.4" && python ops/compile.py
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11-slim

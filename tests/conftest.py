@@ -4,6 +4,7 @@ the suite itself and stopped afterwards (never a server left running on the mach
 from __future__ import annotations
 
 import gc
+import importlib.util
 import itertools
 import os
 from pathlib import Path
@@ -20,6 +21,17 @@ _ids = itertools.count()
 # broker (and Redis); unit/ starts nothing. So `-m "not e2e"` starts no broker and
 # `-m "not e2e and not integration"` starts no service at all.
 FOLDER_MARKERS = {"integration": "integration", "e2e": "e2e"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A compiled hot-path module older than its source would test old code (ops/compile.py)."""
+    spec = importlib.util.spec_from_file_location("qunguard_compile", ROOT / "ops" / "compile.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    old = build.stale()
+    if old:
+        pytest.exit(f"{', '.join(old)} changed since compiled: run `make compiled` (or `make test`)", 2)
 
 
 BROKER_FIXTURES = frozenset({"broker", "bootstrap"})

@@ -18,7 +18,8 @@ off (the engine before the model), `bare` one overlapping ahocorasick-rs pass (a
 pyahocorasick pass) over the raw messages with the same normalised literal terms. Every step is
 measured in interleaved slices, `repeats` times, with the process pinned to one CPU; figures are
 min / median / max messages per second over the repeats. On a shared machine compare figures of
-one run (`engine_vs_bare_ratio`, model vs lexicon), not of two.
+one run (`engine_vs_bare_ratio`, model vs lexicon), not of two. `compiled` lists the engine's
+modules that ran as mypyc extensions (`make compiled`); the figures of docs/bench.md say which.
 
     python -m agents.bench.content            # prints the JSON
 """
@@ -27,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.machinery
 import json
 import os
 import random
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -202,6 +205,19 @@ def _model_load_seconds(detector: ContentDetector, loads: int = 3) -> dict[str, 
     }
 
 
+def compiled_modules() -> list[str]:
+    """The engine's modules that ran as mypyc extensions (`make compiled`, ops/compile.py); [] when
+    all ran as Python, as in an install without the build step."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("streams.")
+        and "__mypyc" not in name  # mypyc's runtime, not a module of ours
+        and str(getattr(module, "__file__", "") or "").endswith(suffixes)
+    )
+
+
 def _events(texts: list[str], prefix: str) -> list[MessageEvent]:
     ts = datetime(2026, 3, 10, tzinfo=UTC)
     return [MessageEvent(f"{prefix}-{i}", ts, "g-bench", "wx_bench", text=t) for i, t in enumerate(texts)]
@@ -212,13 +228,26 @@ def _detects(detector: ContentDetector, events: list[MessageEvent]) -> Callable[
     return lambda i: detector.detect(events[i % n], "g-bench", None)  # type: ignore[arg-type]
 
 
-def run(seconds: float = 2.0, repeats: int = 5) -> dict:
-    """Messages per second of the content engine with and without the model, and of a bare
-    automaton pass, on long and short messages (JSON-able). `seconds` per repeat.
+@dataclasses.dataclass(frozen=True, slots=True)
+class Workload:
+    """The engines and message sets every measurement here (and ops/bench_pair.py) runs."""
 
-    `engine_*` (kept from earlier runs for comparison) are the model engine's medians on the long
-    set: over the whole mix, its messages without a finding (clean) and those with one (hit).
-    """
+    model: ContentDetector  # the policy's engine, with the learned model when the policy has one
+    lexicon: ContentDetector  # the same policy with the model off
+    build_seconds: float  # building `model`
+    terms: list[str]  # shipped and generated dictionary terms
+    long_texts: list[str]
+    short_texts: list[str]
+    long_events: list[MessageEvent]
+    short_events: list[MessageEvent]
+
+    @property
+    def candidates(self) -> list[MessageEvent]:
+        """The short messages carrying a term."""
+        return self.short_events[::SHORT_PLANT_EVERY]
+
+
+def workload() -> Workload:
     rng = random.Random(SEED)
     chars = _common_chars()
     with tempfile.TemporaryDirectory(prefix="qunguard-bench-") as tmp:
@@ -230,7 +259,29 @@ def run(seconds: float = 2.0, repeats: int = 5) -> dict:
     terms = [t.text for t in shipped] + extra
     long_texts = _long_messages(rng, chars, terms)
     short_texts = _short_messages(rng, chars, [t.text for t in shipped if t.group == DIRECT])
-    long_events, short_events = _events(long_texts, "long"), _events(short_texts, "short")
+    return Workload(
+        detector,
+        lexicon_only,
+        build_seconds,
+        terms,
+        long_texts,
+        short_texts,
+        _events(long_texts, "long"),
+        _events(short_texts, "short"),
+    )
+
+
+def run(seconds: float = 2.0, repeats: int = 5) -> dict:
+    """Messages per second of the content engine with and without the model, and of a bare
+    automaton pass, on long and short messages (JSON-able). `seconds` per repeat.
+
+    `engine_*` (kept from earlier runs for comparison) are the model engine's medians on the long
+    set: over the whole mix, its messages without a finding (clean) and those with one (hit).
+    """
+    work = workload()
+    detector, lexicon_only, build_seconds = work.model, work.lexicon, work.build_seconds
+    terms, long_texts, short_texts = work.terms, work.long_texts, work.short_texts
+    long_events, short_events = work.long_events, work.short_events
     keys = sorted({detector.normalizer(t) for t in terms})
     bare_rs = ahocorasick_rs.AhoCorasick(keys)
     bare_py = ahocorasick.Automaton()
@@ -244,7 +295,7 @@ def run(seconds: float = 2.0, repeats: int = 5) -> dict:
     short_hits = sum(1 for e in short_events if detector.detect(e, "g-bench", None))  # type: ignore[arg-type]
     for event in short_events:
         lexicon_only.detect(event, "g-bench", None)  # type: ignore[arg-type]
-    candidates = short_events[::SHORT_PLANT_EVERY]  # the short messages carrying a term
+    candidates = work.candidates
     n, m = len(long_texts), len(short_texts)
     steps = {
         "model/long": _detects(detector, long_events),
@@ -291,6 +342,7 @@ def run(seconds: float = 2.0, repeats: int = 5) -> dict:
         "meets_target": {s: median[f"model/{s}"] >= target for s, target in TARGETS.items()},
         "model": engine_facts(detector)["model"],
         "without_model": engine_facts(lexicon_only)["model"] is None,
+        "compiled": compiled_modules(),
         "terms": detector.lexicon.term_count,
         "automaton_spellings": detector.lexicon.spelling_count,
         "message_chars": MESSAGE_CHARS,

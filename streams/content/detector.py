@@ -203,13 +203,13 @@ class ContentDetector(Detector, Reloadable):
             for hit in self.scan_text(event.text, trace):
                 yield FieldHit(hit, "text", event.text)
         if name:
-            found = [*self.scan_words(name, trace), self.links.scan_attachment_name(name)]
+            found: list[Hit | None] = [*self.scan_words(name, trace), self.links.scan_attachment_name(name)]
             found.append(self.numbers.scan(name))
             yield from (FieldHit(h, "attachment.name", name) for h in found if h is not None)
         if url:
-            hit = self.links.scan_text(url)
-            if hit is not None:
-                yield FieldHit(hit, "attachment.url", url)
+            link = self.links.scan_text(url)
+            if link is not None:
+                yield FieldHit(link, "attachment.url", url)
 
     def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
         """Every content hit in one piece of message text: dictionaries, structure, the model."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 
 import ahocorasick_rs
 
@@ -115,16 +114,19 @@ class CompiledLexicon:
         self._trigger_bits, self._requirement_masks = _triggers(self.entries[: self.triggers], lexicon)
         self.term_count = len(lexicon.terms)
         self.spelling_count = sum(1 for es in self.entries for e in es if e.kind == TERM)
+        self._segmenter: Segmenter | None = None
         self._literal_keys = tuple(
             key
             for key, found in zip(self.keys, self.entries, strict=True)
             if any(e.spelling == LITERAL and e.kind == TERM for e in found)
         )
 
-    @cached_property
+    @property
     def segmenter(self) -> Segmenter:
-        """jieba's dictionary plus every literal term, for the word-alignment check."""
-        return Segmenter(self._literal_keys)
+        """jieba's dictionary plus every literal term, for the word-alignment check (built on first use)."""
+        if self._segmenter is None:
+            self._segmenter = Segmenter(self._literal_keys)
+        return self._segmenter
 
     def find(self, view: str) -> list[tuple[int, int, int]]:
         """Every (pattern index, start, end) in `view`, overlapping, in character offsets."""

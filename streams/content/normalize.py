@@ -18,7 +18,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from functools import cached_property
 from typing import Any
 
 # Unicode categories dropped as noise: separators, punctuation, symbols (emoji included),
@@ -118,6 +117,7 @@ class Normalizer:
         self.options = options or NormalizeOptions()
         self._replace = dict(replace or {})
         self._precompute = precompute
+        self._converter: Any = None
         self._noise: re.Pattern[str] | None = None
         self._noise_char: re.Pattern[str] | None = None
         self._changes: re.Pattern[str] | None = None
@@ -128,11 +128,13 @@ class Normalizer:
         if precompute:
             self._build_classes()
 
-    @cached_property
     def _t2s(self) -> Any:
-        import opencc
+        """OpenCC's converter, made on first use."""
+        if self._converter is None:
+            import opencc
 
-        return opencc.OpenCC("t2s")
+            self._converter = opencc.OpenCC("t2s")
+        return self._converter
 
     def _char(self, ch: str) -> str:
         opts = self.options
@@ -140,7 +142,7 @@ class Normalizer:
         if opts.casefold:
             out = out.casefold()
         if opts.t2s and len(out) == 1 and not out.isascii() and unicodedata.category(out) == "Lo":
-            converted = self._t2s.convert(out)
+            converted = self._t2s().convert(out)
             out = converted if len(converted) == 1 else out
         if opts.variants:
             out = "".join(VARIANTS.get(c, c) for c in out)

@@ -1,0 +1,135 @@
+"""Compile the content engine's hot path with mypyc, in place (`make compiled`).
+
+The modules below are plain, typed Python; mypyc (the compiler mypy ships, which also builds mypy
+and black) turns each into a C extension that Python imports instead of the `.py` beside it. The
+code and its behaviour stay the same: the unit suite passes either way and `qunguard bench` gives
+the same findings, in about two thirds of the time on short chat (docs/bench.md). Without a build,
+Python imports the `.py` files and everything works, only slower.
+
+An extension older than its source would run old code, so `stale()` compares them: `make` rebuilds
+when a source changes, the test suite refuses to start on a stale build, and `qunguard bench`
+reports which modules ran compiled.
+
+    python ops/compile.py            # build (needs mypy from the dev extra, a C compiler, Python headers)
+    python ops/compile.py --clean    # remove the extensions: back to pure Python
+    python ops/compile.py --check    # exit 1 if an extension is older than its source
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What a chat message with a candidate hit runs through (the bench's short-chat path). Training,
+# evaluation and the dictionary loaders run once per start or reload and stay interpreted. A class
+# that an interpreted class subclasses must be compiled too (verdict.ModelHit extends matcher.Hit).
+HOT_PATH = (
+    "streams/content/classifier.py",
+    "streams/content/context.py",
+    "streams/content/detector.py",
+    "streams/content/excerpt.py",
+    "streams/content/identifiers.py",
+    "streams/content/links.py",
+    "streams/content/matcher.py",
+    "streams/content/normalize.py",
+    "streams/content/segment.py",
+    "streams/content/targets.py",
+    "streams/content/verdict.py",
+)
+
+
+def extension(source: str) -> Path | None:
+    """The compiled extension that Python would import for `source`, if one was built."""
+    path = ROOT / source
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        built = path.with_suffix(suffix)
+        if built.exists():
+            return built
+    return None
+
+
+def compiled() -> list[str]:
+    """The hot-path modules that have an extension (dotted names)."""
+    return [_dotted(s) for s in HOT_PATH if extension(s) is not None]
+
+
+def stale() -> list[str]:
+    """Hot-path sources changed since their extension was built."""
+    out = []
+    for source in HOT_PATH:
+        built = extension(source)
+        if built is not None and built.stat().st_mtime < (ROOT / source).stat().st_mtime:
+            out.append(source)
+    return out
+
+
+def clean() -> None:
+    for source in HOT_PATH:
+        built = extension(source)
+        if built is not None:
+            built.unlink()
+    for shared in (ROOT / "streams" / "content").glob("hot_path__mypyc*"):  # mypyc's runtime for the group
+        shared.unlink()
+
+
+def build() -> None:
+    from mypyc.build import mypycify
+    from setuptools import Distribution
+
+    # Type errors in modules the hot path imports but does not compile are not this build's
+    # business (mypy follows them silently); third-party packages without type hints are Any.
+    options = ["--ignore-missing-imports", "--follow-imports=silent"]
+    clean()
+    with tempfile.TemporaryDirectory(prefix="qunguard-mypyc-") as tmp:
+        cwd = Path.cwd()
+        os.chdir(ROOT)
+        try:
+            modules = mypycify(
+                [*options, *HOT_PATH],
+                opt_level="3",
+                group_name="streams.content.hot_path",
+                target_dir=str(Path(tmp) / "c"),
+            )
+            dist = Distribution({"name": "qunguard-hot-path", "ext_modules": modules})
+            dist.verbose = 0  # not every compiler command line
+            command = dist.get_command_obj("build_ext")
+            command.inplace = True
+            command.build_temp = str(Path(tmp) / "obj")
+            dist.run_command("build_ext")
+        finally:
+            os.chdir(cwd)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+
+
+def _dotted(source: str) -> str:
+    return source.removesuffix(".py").replace("/", ".")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--clean", action="store_true", help="remove the extensions")
+    action.add_argument("--check", action="store_true", help="exit 1 when an extension is stale")
+    args = parser.parse_args(argv)
+    if args.clean:
+        clean()
+        return 0
+    if args.check:
+        old = stale()
+        for source in old:
+            print(f"{source}: changed since it was compiled: run `make compiled`", file=sys.stderr)
+        return 1 if old else 0
+    build()
+    print(f"compiled {len(compiled())} of {len(HOT_PATH)} hot-path modules with mypyc")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

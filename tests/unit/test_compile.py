@@ -1,0 +1,56 @@
+"""ops/compile.py: which hot-path modules have an extension, and when one is stale."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    spec = importlib.util.spec_from_file_location("qunguard_compile_test", ROOT / "ops" / "compile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "HOT_PATH", ("pkg/fast.py", "pkg/plain.py"))
+    (tmp_path / "pkg").mkdir()
+    for name in ("fast.py", "plain.py"):
+        (tmp_path / "pkg" / name).write_text("x = 1\n", encoding="utf-8")
+    return module
+
+
+def _extension(root: Path, stem: str, age: float) -> Path:
+    built = root / "pkg" / f"{stem}{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    built.write_bytes(b"")
+    source = root / "pkg" / f"{stem}.py"
+    os.utime(built, (source.stat().st_mtime + age,) * 2)
+    return built
+
+
+def test_only_modules_with_an_extension_count_as_compiled(build, tmp_path: Path) -> None:
+    _extension(tmp_path, "fast", age=10)
+    assert build.compiled() == ["pkg.fast"]
+    assert build.stale() == []
+    assert build.main(["--check"]) == 0
+
+
+def test_an_extension_older_than_its_source_is_stale(build, tmp_path: Path, capsys) -> None:
+    _extension(tmp_path, "fast", age=-10)
+    assert build.stale() == ["pkg/fast.py"]
+    assert build.main(["--check"]) == 1
+    assert "pkg/fast.py: changed since it was compiled" in capsys.readouterr().err
+
+
+def test_clean_removes_the_extensions_and_leaves_the_sources(build, tmp_path: Path) -> None:
+    built = _extension(tmp_path, "fast", age=10)
+    assert build.main(["--clean"]) == 0
+    assert not built.exists()
+    assert (tmp_path / "pkg" / "fast.py").exists()
+    assert build.compiled() == []
