@@ -50,6 +50,7 @@ NONE = "none"  # the label of text that violates no rule
 HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
+_SMOOTHING = 1e-5  # fastText's predict reports exp(log(p + 1e-5))
 
 
 def rule_of(head: str) -> str:
@@ -238,7 +239,9 @@ class TextClassifier:
             return {}
         line = tokens(model_view(text) if view is None else bounded(view))
         out = {}
-        for p, label in self._raw(line, -1, cutoffs.floor):
+        # fastText reports a probability plus 1e-5 (its log smoothing) but compares the threshold
+        # with the probability itself: ask for those from the floor less that, then compare as reported.
+        for p, label in self._raw(line, -1, max(0.0, cutoffs.floor - _SMOOTHING)):
             need = cutoffs.raw.get(label)
             if need is not None and p >= need:
                 head = self._labels[label]

@@ -212,6 +212,18 @@ def test_calibration_is_monotone_and_inverts() -> None:
                 assert raw == 0.0 or calibrate(raw - 1e-6) < target + 1e-9
 
 
+def test_confident_agrees_with_scores_at_the_bottom_of_the_scale() -> None:
+    """fastText reports a probability plus 1e-5; a threshold whose raw cutoff is that small must
+    still fire on a score `scores` shows at or above it."""
+    classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
+    for head in classifier.heads:
+        threshold = classifier.calibration[head](0.0) + 1e-4
+        cutoffs = classifier.cutoffs({head: threshold})
+        for text in ("明天上午十点开会", "这份报表谁来核对一下", "好的收到"):
+            score = classifier.scores(text)[head]
+            assert (head in classifier.confident(text, cutoffs)) == (score >= threshold), (head, text)
+
+
 def test_calibration_table_is_checked() -> None:
     with pytest.raises(ValueError):
         Calibration.from_json({"x": [0.0, 1.0], "y": [0.9, 0.1]})

@@ -1,0 +1,70 @@
+"""The public-comment head's target gate in a live worker over the broker (issue 14; docs/eval.md
+"The public head gated on a named group"). The test policy lowers that head's threshold below the
+least score its calibration gives, so that the model alone would fire it on every message; only
+the gate tells the two below apart: the one naming a group of people fires `content.insult` with
+the head in its evidence, the one naming nobody fires nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Producer
+
+from agents.connect.kafka import producer_config
+from agents.dev.embedded import worker
+from config import CONFIG_DIR
+from tests.support import e2e_settings, load_sample, message, read_until
+from topics.catalog import MESSAGES, VIOLATIONS
+
+SHIPPED = '"content.insult#public" = 0.81'
+LOWERED = '"content.insult#public" = 0.01'
+NAMES_A_GROUP = "上海人开会总爱迟到，真受不了"  # 上海 is on config/dictionaries/targets.txt
+NAMES_NOBODY = "那边开会总爱迟到，真受不了"
+
+
+def test_the_public_head_fires_only_where_a_group_is_named(
+    bootstrap: str, redis_url: str, unique: str, tmp_path: Path
+) -> None:
+    text = (CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
+    assert SHIPPED in text and 'path = "model/content.bin"' in text
+    text = text.replace(SHIPPED, LOWERED)
+    text = text.replace('path = "model/content.bin"', f'path = "{CONFIG_DIR / "model" / "content.bin"}"')
+    policy = tmp_path / "policy.toml"
+    policy.write_text(text, encoding="utf-8")
+    settings = e2e_settings(bootstrap, redis_url, f"qg-gate-{unique}", policy_path=str(policy))
+    load_sample(settings)
+    proc = worker(tmp_path, settings.env()).start()
+    try:
+        named, nobody, marker = f"{unique}-named", f"{unique}-nobody", f"{unique}-marker"
+        producer = Producer(producer_config(bootstrap, "e2e-gate"))
+        for event_id, body in (
+            (named, NAMES_A_GROUP),
+            (nobody, NAMES_NOBODY),
+            (marker, "今晚一起买六合彩,赌球稳赚"),
+        ):
+            # one group, one partition: the marker's violation means both messages before it were judged
+            producer.produce(
+                MESSAGES.name, key=b"g-sales", value=message(event_id, "g-sales", "wx_wanglei", body)
+            )
+        assert producer.flush(10) == 0
+
+        def ours(msgs) -> list[dict]:
+            found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+            return [v for v in found if not v["rule"].startswith("discipline.")]
+
+        def judged(msgs) -> bool:
+            return any(marker in v["source_event_ids"] for v in ours(msgs))
+
+        msgs = read_until(bootstrap, judged, timeout=120)
+        assert judged(msgs), proc.log_path.read_text()[-3000:]
+        by_event = {}
+        for violation in ours(msgs):
+            for event_id in violation["source_event_ids"]:
+                by_event.setdefault(event_id, []).append(violation)
+        assert [v["rule"] for v in by_event.get(named, [])] == ["content.insult"]
+        evidence = by_event[named][0]["evidence"]
+        assert evidence["model"]["head"] == "content.insult#public" and evidence["score"] >= 0.01
+        assert nobody not in by_event, by_event[nobody]
+    finally:
+        proc.stop()
