@@ -3,7 +3,7 @@
 The modules below are plain, typed Python; mypyc (the compiler mypy ships, which also builds mypy
 and black) turns each into a C extension that Python imports instead of the `.py` beside it. The
 code and its behaviour stay the same: the unit suite passes either way and `qunguard bench` gives
-the same findings, in about two thirds of the time on short chat (docs/bench.md). Without a build,
+the same findings, in about three quarters of the time on short chat (docs/bench.md). Without a build,
 Python imports the `.py` files and everything works, only slower.
 
 An extension older than its source would run old code, so `stale()` compares them: `make` rebuilds
