@@ -18,9 +18,8 @@ reports which modules ran compiled.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.machinery
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -80,32 +79,38 @@ def clean() -> None:
 
 
 def build() -> None:
+    import setuptools
     from mypyc.build import mypycify
-    from setuptools import Distribution
 
     # Type errors in modules the hot path imports but does not compile are not this build's
     # business (mypy follows them silently); third-party packages without type hints are Any.
     options = ["--ignore-missing-imports", "--follow-imports=silent"]
     clean()
-    with tempfile.TemporaryDirectory(prefix="qunguard-mypyc-") as tmp:
-        cwd = Path.cwd()
-        os.chdir(ROOT)
-        try:
-            modules = mypycify(
-                [*options, *HOT_PATH],
-                opt_level="3",
-                group_name="streams.content.hot_path",
-                target_dir=str(Path(tmp) / "c"),
-            )
-            dist = Distribution({"name": "qunguard-hot-path", "ext_modules": modules})
-            dist.verbose = 0  # not every compiler command line
-            command = dist.get_command_obj("build_ext")
-            command.inplace = True
-            command.build_temp = str(Path(tmp) / "obj")
-            dist.run_command("build_ext")
-        finally:
-            os.chdir(cwd)
-    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="qunguard-mypyc-") as tmp, contextlib.chdir(ROOT):
+        extensions = mypycify(
+            [*options, *HOT_PATH],
+            opt_level="3",
+            group_name="streams.content.hot_path",
+            target_dir=f"{tmp}/c",
+        )
+        # Not setuptools.setup(): that would read pyproject.toml, which describes the package.
+        builder = setuptools.Distribution(
+            {
+                "name": "qunguard-hot-path",
+                "ext_modules": extensions,
+                "script_args": [
+                    "--quiet",
+                    "build_ext",
+                    "--inplace",
+                    "--build-temp",
+                    f"{tmp}/obj",
+                    "--build-lib",
+                    f"{tmp}/lib",
+                ],
+            }
+        )
+        builder.parse_command_line()
+        builder.run_commands()
 
 
 def _dotted(source: str) -> str:
