@@ -4,7 +4,6 @@ the suite itself and stopped afterwards (never a server left running on the mach
 from __future__ import annotations
 
 import gc
-import importlib.util
 import itertools
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.dev.embedded import Service, redis, tansu
+from tests.support import compile_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 # The labelled development corpus lives outside the repo, in shared/ beside the clone (as in CI).
@@ -25,11 +25,7 @@ FOLDER_MARKERS = {"integration": "integration", "e2e": "e2e"}
 
 def pytest_configure(config: pytest.Config) -> None:
     """A compiled hot-path module older than its source would test old code (ops/compile.py)."""
-    spec = importlib.util.spec_from_file_location("qunguard_compile", ROOT / "ops" / "compile.py")
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    old = build.stale()
+    old = compile_tool().stale()
     if old:
         pytest.exit(f"{', '.join(old)} changed since compiled: run `make compiled` (or `make test`)", 2)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import importlib.util
 import itertools
 import subprocess
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as clock_time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import chinese_calendar
@@ -67,6 +69,17 @@ def recent_working_morning() -> datetime:
     while not chinese_calendar.is_workday(day):
         day -= timedelta(days=1)
     return datetime.combine(day, clock_time(10), beijing).astimezone(UTC)
+
+
+def compile_tool() -> ModuleType:
+    """ops/compile.py, the mypyc build of the content hot path, loaded from its file (ops/ is not a
+    package); a fresh module object on every call."""
+    path = Path(__file__).resolve().parents[1] / "ops" / "compile.py"
+    spec = importlib.util.spec_from_file_location("qunguard_compile", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def e2e_settings(bootstrap: str, redis_url: str, app_id: str = "qunguard", **overrides: Any) -> Settings:

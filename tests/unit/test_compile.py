@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import compile_tool
 
 
 @pytest.fixture
 def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    spec = importlib.util.spec_from_file_location("qunguard_compile_test", ROOT / "ops" / "compile.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = compile_tool()
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "HOT_PATH", ("pkg/fast.py", "pkg/plain.py"))
     (tmp_path / "pkg").mkdir()
