@@ -42,7 +42,7 @@ from streams.content.matcher import CompiledLexicon, Hit, Match
 from streams.content.normalize import Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
 from streams.content.targets import TargetWords
-from streams.content.verdict import ModelHit, ModelJudge, ModelSettings
+from streams.content.verdict import ModelHit, ModelJudge, ModelSettings, vetoed_regions
 from streams.core.allow import AllowEntries, AllowEntry, allowing
 from streams.core.detector import Context, Detector, Finding, Reloadable
 from streams.core.policy import Policy, PolicyError
@@ -216,7 +216,7 @@ class ContentDetector(Detector, Reloadable):
         view = self.normalizer.fast(text)
         hits, looked = self._lexical(text, trace, view)
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
-            self._structural(text, hits)
+            self._structural(text, hits, looked, trace)
         judge = self._compiled.judge
         if judge is not None:
             matches = self._matches if looked is None else lambda _: looked
@@ -226,9 +226,20 @@ class ContentDetector(Detector, Reloadable):
             hits += scored
         return _merge(hits) if len(hits) > 1 else hits
 
-    def _structural(self, text: str, hits: list[Hit]) -> None:
+    def _structural(
+        self,
+        text: str,
+        hits: list[Hit],
+        looked: tuple[Normalized, list[Match]] | None,
+        trace: list[str] | None,
+    ) -> None:
         if _LATIN_OR_DIGIT.search(text):
-            link = self.links.scan_text(text)
+
+            def framed() -> list[tuple[int, int]]:
+                norm, found = looked if looked is not None else self._matches(text)
+                return vetoed_regions(text, norm, found, self.frame_window)
+
+            link = self.links.scan_text(text, framed, trace)
             if link is not None:
                 hits.append(link)
             number = self.numbers.scan(text, markings=False)

@@ -1,8 +1,14 @@
 """`content.malicious_link`: structural link checks a dictionary cannot express.
 
 A URL fires when its host is an IP literal, a known shortener, a punycode (`xn--`) name or on
-the blocklist, or when its path names an executable; an attachment fires when its name has an
-executable extension. Hosts on the operator allow-list (the company domain) never fire.
+the blocklist, or when its path names an executable. A host fires even without a scheme or path
+when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky, or
+dresses up as another domain (`qq.com.example.top`, `company.com-login.site`: a name and one of
+the policy's lookalike endings before the real registrable domain). A file name with an
+executable extension fires as an attachment's name or written in the text (`工资单.exe`).
+Hosts on the operator allow-list (the company domain) never fire. Which part of a host is its
+registrable domain comes from the Public Suffix List (publicsuffixlist's bundled copy, ICANN
+section), so `x.com.cn` is a name under `com.cn`, and a file name is not read as a host.
 Text is viewed after NFKC and case folding, with 。 read as a dot and invisible format
 characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary URLs.
 """
@@ -10,18 +16,26 @@ characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from publicsuffixlist import PublicSuffixList
 
 from streams.content.matcher import Hit
 from streams.content.normalize import NormalizeOptions, Normalizer
 
 RULE = "content.malicious_link"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
-_LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": "."}
+# 。 and 点 read as dots and square brackets vanish, so written-out and defanged links (xx点top,
+# xx[.]top, xx[点]top) are read as links.
+_LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": ".", "点": ".", "[": "", "]": ""}
 _SP = r"[ \t]?"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# What ends a file name written in text, looking back from its extension: a space, a character a
+# file name cannot hold, or one that ends a clause.
+_NAME_STOPS = frozenset(' \t\r\n/\\:*?"<>|,;!，、；：！？')
+_NAME_MAX = 64
 _URL = re.compile(
     rf"(?<![a-z0-9.@-])(?P<scheme>(?:https?|ftp){_SP}:{_SP}/{_SP}/{_SP})?"
     rf"(?P<host>(?:\d{{1,3}}{_SP}\.{_SP}){{3}}\d{{1,3}}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
@@ -35,6 +49,9 @@ class LinkPolicy:
     shorteners: tuple[str, ...] = ()
     blocklist: tuple[str, ...] = ()
     executable_extensions: tuple[str, ...] = ()
+    executable_extensions_in_text: tuple[str, ...] = ()
+    risky_tlds: tuple[str, ...] = ()
+    lookalike_endings: tuple[str, ...] = ()
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> LinkPolicy:
@@ -46,6 +63,9 @@ class LinkPolicy:
             shorteners=names("link_shorteners"),
             blocklist=names("link_blocklist"),
             executable_extensions=names("executable_extensions"),
+            executable_extensions_in_text=names("executable_extensions_in_text"),
+            risky_tlds=names("link_risky_tlds"),
+            lookalike_endings=names("link_lookalike_endings"),
         )
 
 
@@ -58,14 +78,36 @@ class LinkChecker:
         exts = "|".join(re.escape(e) for e in sorted(policy.executable_extensions, key=len, reverse=True))
         self._exec_in_path = re.compile(rf"\.(?:{exts})(?![a-z0-9])") if exts else None
         self._exec_name = re.compile(rf"\.(?:{exts})[\s.]*$") if exts else None
+        in_text = "|".join(
+            re.escape(e) for e in sorted(policy.executable_extensions_in_text, key=len, reverse=True)
+        )
+        self._exec_in_text = re.compile(rf"(?<=\w)\.(?P<ext>{in_text})(?![a-z0-9])") if in_text else None
+        self._suffixes = PublicSuffixList(accept_unknown=False, only_icann=True)
 
-    def scan_text(self, original: str) -> Hit | None:
+    def scan_text(
+        self,
+        original: str,
+        vetoed: Callable[[], list[tuple[int, int]]] | None = None,
+        trace: list[str] | None = None,
+    ) -> Hit | None:
+        """The link hit in `original`; `vetoed` gives the spans prohibition frames govern and
+        allow-list entries cover (a warning about `工资条.exe` names one without sending it)."""
         view = self._view.normalize(original)
         found: list[tuple[str, int, int]] = []
+        judged: list[tuple[int, int]] = []  # links whose path the verdict has read
         for url in _URL.finditer(view.text):
             label = self._verdict(url)
             if label:
                 found.append((label, *view.span(url.start(), url.end())))
+            if label or url.group("path"):
+                judged.append((url.start(), url.end()))
+        if self._exec_in_text is not None:
+            for ext in self._exec_in_text.finditer(view.text):
+                start = _name_start(view.text, ext.start())
+                if not any(a < ext.end() and start < b for a, b in judged):
+                    found.append((f"executable:{ext.group('ext')}", *view.span(start, ext.end())))
+        if found and vetoed is not None:
+            found = self._unframed(found, vetoed(), trace)
         return Hit.from_spans(RULE, found)
 
     def scan_attachment_name(self, name: str) -> Hit | None:
@@ -87,6 +129,12 @@ class LinkChecker:
             return f"blocklisted:{host}"
         if any(label.startswith("xn--") for label in host.split(".")):
             return f"punycode_host:{host}"
+        suffix = self._suffixes.publicsuffix(host)
+        if suffix is not None:
+            if suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds:
+                return f"risky_tld:{host}"
+            if self._lookalike(host[: -len(suffix) - 1]):
+                return f"lookalike_host:{host}"
         if not explicit:
             return None
         if _ip_literal(host):
@@ -98,6 +146,40 @@ class LinkChecker:
             if match:
                 return f"executable:{match.group(0)}"
         return None
+
+    @staticmethod
+    def _unframed(
+        found: list[tuple[str, int, int]], regions: list[tuple[int, int]], trace: list[str] | None
+    ) -> list[tuple[str, int, int]]:
+        kept = []
+        for label, start, end in found:
+            if any(a < end and start < b for a, b in regions):
+                if trace is not None:
+                    trace.append(
+                        f"{RULE}: {label} suppressed: a prohibition frame or allow-list entry covers it"
+                    )
+            else:
+                kept.append((label, start, end))
+        return kept
+
+    def _lookalike(self, name: str) -> bool:
+        """`name` (the host without its public suffix) holds a name and then one of the lookalike
+        endings: `qq.com.share` of qq.com.share.top, `company.com-login` of company.com-login.site,
+        `renzheng.cn` of renzheng.cn.com (an ending before the last label must stand alone: the
+        cn-north-1 of a cloud region's host is not a disguise)."""
+        labels = name.split(".")
+        endings = self.policy.lookalike_endings
+        if len(labels) > 1 and labels[-1].split("-", 1)[0] in endings:
+            return True
+        return any(label in endings for label in labels[1:-1])
+
+
+def _name_start(text: str, dot: int) -> int:
+    """Where the file name whose extension starts at `dot` begins (at most _NAME_MAX back)."""
+    start = dot
+    while start > 0 and dot - start < _NAME_MAX and text[start - 1] not in _NAME_STOPS:
+        start -= 1
+    return start
 
 
 def _on(host: str, domains: Iterable[str]) -> bool:

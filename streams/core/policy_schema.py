@@ -211,7 +211,10 @@ SCHEMA = Table(
                 "link_allow_domains": NAMES,
                 "link_shorteners": NAMES,
                 "link_blocklist": NAMES,
+                "link_risky_tlds": NAMES,
+                "link_lookalike_endings": NAMES,
                 "executable_extensions": NAMES,
+                "executable_extensions_in_text": NAMES,
                 "card_prefixes": ListOf(Text(digits=True)),
                 "innocent_number_labels": NAMES,
                 "normalize": Table(

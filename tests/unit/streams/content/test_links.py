@@ -1,0 +1,95 @@
+"""content.malicious_link without a scheme or path: risky top-level domains, hosts dressed up as
+another domain, executable file names written in the text, written-out dots; and the prohibition
+frames that make a warning about such a link or file silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.content.detector import ContentDetector
+from streams.content.links import LinkChecker, LinkPolicy
+from streams.core.policy import load_policy
+
+RULE = "content.malicious_link"
+
+
+@pytest.fixture(scope="module")
+def detector() -> ContentDetector:
+    return ContentDetector(load_policy())
+
+
+def link_terms(detector: ContentDetector, text: str) -> tuple[str, ...]:
+    hit = next((h for h in detector.scan_text(text) if h.rule == RULE), None)
+    return hit.terms if hit else ()
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("报名入口 huodong-2025.top 手慢无", "risky_tld:huodong-2025.top"),
+        ("年会抽奖结果见 CHOUJIANG.XYZ", "risky_tld:choujiang.xyz"),
+        (
+            "请重新登录 oa.example-corp.com.sso-center.net/auth",
+            "lookalike_host:oa.example-corp.com.sso-center.net",
+        ),
+        ("邮箱升级：portal.example-corp.com-renew.info", "lookalike_host:portal.example-corp.com-renew.info"),
+        ("社保查询 shebao-chaxun.cn.com", "lookalike_host:shebao-chaxun.cn.com"),
+        ("报销单在这 报销明细2025.exe 下载打开就行", "executable:exe"),
+        ("新版考勤：kaoqin_v2.APK 装一下", "executable:apk"),
+        ("发票.pdf.exe 请查收", "executable:exe"),
+        ("入口 huodong点top 复制到浏览器", "risky_tld:huodong.top"),
+        ("入口 huodong[.]top 复制到浏览器", "risky_tld:huodong.top"),
+    ],
+)
+def test_fires(detector: ContentDetector, text: str, term: str) -> None:
+    assert term in link_terms(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "搜一下 cn.bing.com 就有",
+        "华北区的地址 ec2.cn-north-1.amazonaws.com.cn 别写错",
+        "数据在 www.stats.gov.cn 上",
+        "看 news.sina.com.cn 的报道",
+        "项目用 Node.js 和 Vue.js 写的",
+        "部署脚本 deploy.sh 已经合并",
+        "结尾是“.apk”的都是安装包",
+        "方案见 plan.pdf 和 budget.xlsx",
+        "下午3点pm开会",
+        "官网 www.example-corp.com 已更新",
+    ],
+)
+def test_stays_silent(detector: ContentDetector, text: str) -> None:
+    assert link_terms(detector, text) == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "严禁转发来路不明的 工资条.exe 一经发现移出群聊",
+        "请勿点击 huodong-2025.top 这类链接",
+        "警惕 oa.example-corp.com.sso-center.net 这种仿冒地址",
+    ],
+)
+def test_a_prohibition_frame_makes_a_warning_silent(detector: ContentDetector, text: str) -> None:
+    trace: list[str] = []
+    assert RULE not in {h.rule for h in detector.scan_text(text, trace)}
+    assert any("suppressed" in line and RULE in line for line in trace)
+
+
+def test_the_same_link_without_the_frame_fires(detector: ContentDetector) -> None:
+    assert link_terms(detector, "点击 huodong-2025.top 这类链接")
+
+
+def test_lists_are_policy_data() -> None:
+    bare = LinkChecker(LinkPolicy())
+    assert bare.scan_text("入口 huodong-2025.top 工资条.exe oa.qq.com.login.net") is None
+    checker = LinkChecker(LinkPolicy(risky_tlds=("net",), executable_extensions_in_text=("exe",)))
+    hit = checker.scan_text("入口 login.net 工资条.exe")
+    assert hit is not None and hit.terms == ("risky_tld:login.net", "executable:exe")
+
+
+def test_an_allow_listed_host_never_fires() -> None:
+    checker = LinkChecker(LinkPolicy(allow_domains=("huodong.top",), risky_tlds=("top",)))
+    assert checker.scan_text("入口 m.huodong.top") is None
