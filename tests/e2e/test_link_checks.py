@@ -1,0 +1,66 @@
+"""The link checks without a scheme or path in a live worker over the broker, shipped policy: a host
+under a risky top-level domain, a host dressed up as another domain and an executable file name
+written in the text each fire `content.malicious_link` with the structural label as evidence; the
+same file name in a prohibition-framed warning fires nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Producer
+
+from agents.connect.kafka import producer_config
+from agents.dev.embedded import worker
+from tests.support import e2e_settings, load_sample, message, read_until
+from topics.catalog import MESSAGES, VIOLATIONS
+
+MESSAGES_AND_TERMS = {
+    "tld": ("报名入口 huodong-2025.top 手慢无", "risky_tld:huodong-2025.top"),
+    "lookalike": (
+        "请重新登录 oa.example-corp.com.sso-center.net",
+        "lookalike_host:oa.example-corp.com.sso-center.net",
+    ),
+    "file": ("报销明细在这 报销明细2025.exe 下载打开", "executable:exe"),
+}
+WARNING = "严禁转发来路不明的 报销明细2025.exe 一经发现移出群聊"
+
+
+def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
+    bootstrap: str, redis_url: str, unique: str, tmp_path: Path
+) -> None:
+    settings = e2e_settings(bootstrap, redis_url, f"qg-links-{unique}")
+    load_sample(settings)
+    proc = worker(tmp_path, settings.env()).start()
+    try:
+        ids = {kind: f"{unique}-{kind}" for kind in MESSAGES_AND_TERMS}
+        warning, marker = f"{unique}-warning", f"{unique}-marker"
+        bodies = [(ids[k], text) for k, (text, _) in MESSAGES_AND_TERMS.items()]
+        bodies += [(warning, WARNING), (marker, "今晚一起买六合彩,赌球稳赚")]
+        producer = Producer(producer_config(bootstrap, "e2e-links"))
+        for event_id, body in bodies:  # one group, one partition: the marker comes out last
+            producer.produce(
+                MESSAGES.name, key=b"g-sales", value=message(event_id, "g-sales", "wx_wanglei", body)
+            )
+        assert producer.flush(10) == 0
+
+        def ours(msgs) -> list[dict]:
+            found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+            return [v for v in found if not v["rule"].startswith("discipline.")]
+
+        def judged(msgs) -> bool:
+            return any(marker in v["source_event_ids"] for v in ours(msgs))
+
+        msgs = read_until(bootstrap, judged, timeout=120)
+        assert judged(msgs), proc.log_path.read_text()[-3000:]
+        by_event: dict[str, list[dict]] = {}
+        for violation in ours(msgs):
+            for event_id in violation["source_event_ids"]:
+                by_event.setdefault(event_id, []).append(violation)
+        for kind, (_, term) in MESSAGES_AND_TERMS.items():
+            found = by_event.get(ids[kind], [])
+            assert [v["rule"] for v in found] == ["content.malicious_link"], (kind, found)
+            assert found[0]["evidence"]["terms"] == [term]
+        assert warning not in by_event, by_event[warning]
+    finally:
+        proc.stop()
