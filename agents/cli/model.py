@@ -85,6 +85,7 @@ def training_examples(folder: Path, feedback: Sequence[str] = ()) -> list:
 def run_train(
     labelled, datasets: Path | None, out: Path, workers: int, report: TextIO, gates: Mapping | None = None
 ) -> int:
+    from streams.content.classifier import model_version
     from streams.content.training import train
 
     started = time.perf_counter()
@@ -92,7 +93,7 @@ def run_train(
     seconds = time.perf_counter() - started
     meta = result.meta
     size = result.model.stat().st_size
-    print(f"model {meta['name']} {meta['sha256'][:12]}: {result.model} ({size / 1e6:.1f} MB)", file=report)
+    print(f"model {meta['name']} {model_version(meta)}: {result.model} ({size / 1e6:.1f} MB)", file=report)
     print(f"trained in {seconds:.0f} s on {sum(_counts(result.data).values())} examples:", file=report)
     for source, count in _counts(result.data).items():
         print(f"  {source:<12} {count}", file=report)

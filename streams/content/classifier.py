@@ -19,8 +19,9 @@ of another register gets its own calibration and threshold and still fires its r
 A model is two files side by side: the fastText model (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, one isotonic calibration table per head fitted
 on out-of-fold predictions at training time, the suggested thresholds and a summary of the training
-data). The version is the start of the model file's digest, checked before fastText reads a byte,
-so a truncated or swapped file is a clear error, not a crash in C++.
+data). The model file's digest is checked before fastText reads a byte, so a truncated or swapped
+file is a clear error, not a crash in C++; the version (`model_version`) digests it with the
+calibration tables, so a model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
 simplified, noise removed: `model_input`), links become a placeholder word and numbers are left
@@ -51,6 +52,13 @@ HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of 
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 _SMOOTHING = 1e-5  # fastText's predict reports exp(log(p + 1e-5))
+
+
+def model_version(meta: Mapping[str, Any]) -> str:
+    """What a violation's evidence names the model by: a digest of the model file's digest and the
+    calibration, since a recalibrated model with the same fastText file decides differently."""
+    tables = json.dumps(meta.get("calibration"), sort_keys=True)
+    return hashlib.sha256(f"{meta['sha256']}\n{tables}".encode()).hexdigest()[:12]
 
 
 def rule_of(head: str) -> str:
@@ -168,7 +176,7 @@ class TextClassifier:
         self.meta = meta
         self.source = source
         self.name = str(meta["name"])
-        self.version = str(meta["sha256"])[:12]
+        self.version = model_version(meta)
         self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
         self.heads = tuple(sorted(self.calibration))
         self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.content.classifier import model_version
 from streams.content.detector import ContentDetector
 from topics.events import MessageEvent
 
@@ -47,7 +48,7 @@ def engine_facts(detector: ContentDetector) -> dict[str, Any]:
         meta = json.loads(detector.model_path.with_suffix(".json").read_text(encoding="utf-8"))
         facts["model"] = {
             "name": meta.get("name"),
-            "version": str(meta.get("sha256", ""))[:12],
+            "version": model_version(meta) if "sha256" in meta else "",
             "path": os.path.relpath(detector.model_path),
             "thresholds": dict(detector.model.thresholds or {}),
         }

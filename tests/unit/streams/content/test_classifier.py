@@ -15,7 +15,7 @@ import pytest
 
 from agents.cli.scan import run_scan
 from config import CONFIG_DIR
-from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input
+from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input, model_version
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
 from streams.content.training import TrainingParams, gather, train
@@ -146,6 +146,19 @@ def test_a_broken_model_is_an_error_naming_the_file(tiny: Path, tmp_path: Path, 
     with pytest.raises(ModelError) as exc:
         TextClassifier.load(model)
     assert str(tmp_path) in str(exc.value)
+
+
+def test_the_version_names_the_calibration_too(tiny: Path) -> None:
+    """Recalibrating around the same fastText file changes decisions, so it changes the version."""
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    assert TextClassifier.load(tiny).version == model_version(meta)
+    table = meta["calibration"]["content.defamation"]
+    recalibrated = {
+        **meta,
+        "calibration": {**meta["calibration"], "content.defamation": {**table, "y": table["y"][::-1]}},
+    }
+    assert model_version(recalibrated) != model_version(meta)
+    assert model_version(json.loads(json.dumps(meta))) == model_version(meta)
 
 
 def test_a_missing_model_stops_start_up_naming_the_file(tmp_path: Path) -> None:
