@@ -1,7 +1,8 @@
 """`content.malicious_link`: structural link checks a dictionary cannot express.
 
 A URL fires when its host is an IP literal, a known shortener, a punycode (`xn--`) name or on
-the blocklist, or when its path names an executable. A host fires even without a scheme or path
+the blocklist, or when its path names an executable (a loopback address, 127.x.x.x, names the
+reader's own machine and never fires). A host fires even without a scheme or path
 when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky, or
 dresses up as another domain (`qq.com.example.top`, `company.com-login.site`: a name and one of
 the policy's lookalike endings before the real registrable domain). A file name with an
@@ -138,7 +139,8 @@ class LinkChecker:
         if not explicit:
             return None
         if _ip_literal(host):
-            return f"ip_host:{host}"
+            # 127.x.x.x is the reader's own machine: it can serve nobody else a payload
+            return None if host.split(".", 1)[0] == "127" else f"ip_host:{host}"
         if _on(host, self.policy.shorteners):
             return f"shortener:{host}"
         if self._exec_in_path:

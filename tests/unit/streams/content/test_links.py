@@ -58,6 +58,7 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "方案见 plan.pdf 和 budget.xlsx",
         "下午3点pm开会",
         "官网 www.example-corp.com 已更新",
+        "本地起服务后看 http://127.0.0.1:8080/health",
     ],
 )
 def test_stays_silent(detector: ContentDetector, text: str) -> None:
