@@ -3,7 +3,8 @@
 A URL fires when its host is an IP literal, a known shortener, a punycode (`xn--`) name or on
 the blocklist, or when its path names an executable (a loopback address, 127.x.x.x, names the
 reader's own machine and never fires). A host fires even without a scheme or path
-when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky, or
+when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky
+(and reads as a site: a subdomain, a digit or a hyphen; `main.cc` is a C++ file), or
 dresses up as another domain (`qq.com.example.top`, `company.com-login.site`: a name and one of
 the policy's lookalike endings before the real registrable domain). A file name with an
 executable extension fires as an attachment's name or written in the text (`工资单.exe`).
@@ -30,6 +31,7 @@ RULE = "content.malicious_link"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 # 。 and 点 read as dots and square brackets vanish, so written-out and defanged links (xx点top,
 # xx[.]top, xx[点]top) are read as links.
+_DISGUISED_DOTS = "。点["
 _LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": ".", "点": ".", "[": "", "]": ""}
 _SP = r"[ \t]?"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -97,9 +99,10 @@ class LinkChecker:
         found: list[tuple[str, int, int]] = []
         judged: list[tuple[int, int]] = []  # links whose path the verdict has read
         for url in _URL.finditer(view.text):
-            label = self._verdict(url)
+            start, end = view.span(url.start(), url.end())
+            label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
             if label:
-                found.append((label, *view.span(url.start(), url.end())))
+                found.append((label, start, end))
             if label or url.group("path"):
                 judged.append((url.start(), url.end()))
         if self._exec_in_text is not None:
@@ -120,10 +123,11 @@ class LinkChecker:
             return None
         return Hit(RULE, (f"executable:{match.group(0).strip(' .')}",), 0, len(name))
 
-    def _verdict(self, url: re.Match[str]) -> str | None:
+    def _verdict(self, url: re.Match[str], disguised: bool = False) -> str | None:
+        """`disguised`: the original wrote a dot as 。, 点 or [.]: whoever writes a link so means it."""
         host = re.sub(r"\s", "", url.group("host"))
         path = url.group("path") or ""
-        explicit = bool(url.group("scheme") or url.group("port") or path)
+        explicit = bool(url.group("scheme") or url.group("port") or path or disguised)
         if _on(host, self.policy.allow_domains):
             return None
         if _on(host, self.policy.blocklist):
@@ -132,7 +136,8 @@ class LinkChecker:
             return f"punycode_host:{host}"
         suffix = self._suffixes.publicsuffix(host)
         if suffix is not None:
-            if suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds:
+            risky = suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds
+            if risky and (explicit or _site_like(host, suffix)):
                 return f"risky_tld:{host}"
             if self._lookalike(host[: -len(suffix) - 1]):
                 return f"lookalike_host:{host}"
@@ -174,6 +179,13 @@ class LinkChecker:
         if len(labels) > 1 and labels[-1].split("-", 1)[0] in endings:
             return True
         return any(label in endings for label in labels[1:-1])
+
+
+def _site_like(host: str, suffix: str) -> bool:
+    """A host written without a scheme or path reads as a site, not as a file name or two words
+    (main.cc, notes.top), when it has a subdomain or its name holds a digit or a hyphen."""
+    name = host[: -len(suffix) - 1]
+    return "." in name or any(ch.isdigit() or ch == "-" for ch in name)
 
 
 def _name_start(text: str, dot: int) -> int:

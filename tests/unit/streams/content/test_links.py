@@ -27,7 +27,8 @@ def link_terms(detector: ContentDetector, text: str) -> tuple[str, ...]:
     ("text", "term"),
     [
         ("报名入口 huodong-2025.top 手慢无", "risky_tld:huodong-2025.top"),
-        ("年会抽奖结果见 CHOUJIANG.XYZ", "risky_tld:choujiang.xyz"),
+        ("年会抽奖结果见 WWW.CHOUJIANG.XYZ", "risky_tld:www.choujiang.xyz"),
+        ("抽奖入口 choujiang.xyz/go", "risky_tld:choujiang.xyz"),
         (
             "请重新登录 oa.example-corp.com.sso-center.net/auth",
             "lookalike_host:oa.example-corp.com.sso-center.net",
@@ -59,6 +60,7 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "下午3点pm开会",
         "官网 www.example-corp.com 已更新",
         "本地起服务后看 http://127.0.0.1:8080/health",
+        "改一下 main.cc 第三十行",
     ],
 )
 def test_stays_silent(detector: ContentDetector, text: str) -> None:
@@ -87,8 +89,8 @@ def test_lists_are_policy_data() -> None:
     bare = LinkChecker(LinkPolicy())
     assert bare.scan_text("入口 huodong-2025.top 工资条.exe oa.qq.com.login.net") is None
     checker = LinkChecker(LinkPolicy(risky_tlds=("net",), executable_extensions_in_text=("exe",)))
-    hit = checker.scan_text("入口 login.net 工资条.exe")
-    assert hit is not None and hit.terms == ("risky_tld:login.net", "executable:exe")
+    hit = checker.scan_text("入口 www.login.net 工资条.exe")
+    assert hit is not None and hit.terms == ("risky_tld:www.login.net", "executable:exe")
 
 
 def test_an_allow_listed_host_never_fires() -> None:
