@@ -21,7 +21,12 @@ class RawRecord:
     def from_event(cls, event: Any) -> RawRecord:
         """A Faust stream event (`stream.events()`) as a RawRecord."""
         message = event.message
-        headers = message.headers or ()
-        if isinstance(headers, dict):
-            headers = headers.items()
-        return cls(message.topic, message.partition, message.offset, event.key, event.value, tuple(headers))
+        return cls(
+            message.topic, message.partition, message.offset, event.key, event.value, header_pairs(message)
+        )
+
+
+def header_pairs(message: Any) -> tuple[tuple[str, bytes], ...]:
+    """A Faust message's headers (a list of pairs or a dict, depending on the path) as pairs."""
+    headers = message.headers or ()
+    return tuple(headers.items() if isinstance(headers, dict) else headers)

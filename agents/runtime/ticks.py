@@ -8,10 +8,11 @@ only repeat that work, which must be idempotent."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import faust
 
-from agents.runtime.records import RawRecord
+from agents.runtime.records import RawRecord, header_pairs
 
 TICK_HEADER = "qg-control"
 TICK = b"tick"
@@ -19,6 +20,11 @@ TICK = b"tick"
 
 def is_tick(record: RawRecord) -> bool:
     return (TICK_HEADER, TICK) in record.headers
+
+
+def is_tick_message(message: Any) -> bool:
+    """The same for a Faust message, as the consumer acknowledges it."""
+    return (TICK_HEADER, TICK) in header_pairs(message)
 
 
 def register_ticks(

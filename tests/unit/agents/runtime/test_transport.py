@@ -15,7 +15,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types.tuples import FutureMessage
 
 from agents.connect.settings import Settings
-from agents.runtime import transport
+from agents.runtime import ticks, transport
 from agents.runtime.app import MAX_POLL_RECORDS, app_options
 
 
@@ -63,3 +63,17 @@ async def test_a_revocation_counts_as_a_poll(monkeypatch) -> None:
     assert subscription.fetcher_idle_time >= 60  # aiokafka would not rejoin
     await thread.on_partitions_revoked(set())
     assert subscription.fetcher_idle_time < 5
+
+
+def test_ticks_are_not_counted_as_work(monkeypatch) -> None:
+    """The stall guard calls an app idle when `acks_total` stands still: the app's own ticks must
+    not move it (a notifier ticking its digests every second never looked idle)."""
+    monkeypatch.setattr(faust_aiokafka.Consumer, "ack", lambda self, message: True)
+    consumer = app().consumer
+    tick = SimpleNamespace(headers=[(ticks.TICK_HEADER, ticks.TICK)])
+    record = SimpleNamespace(headers=None)
+    consumer.ack(tick)
+    consumer.ack(SimpleNamespace(headers={ticks.TICK_HEADER: ticks.TICK}))
+    assert consumer.acks_total == 0
+    consumer.ack(record)
+    assert consumer.acks_total == 1
