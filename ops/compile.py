@@ -94,7 +94,7 @@ def build() -> None:
             target_dir=f"{tmp}/c",
         )
         # Not setuptools.setup(): that would read pyproject.toml, which describes the package.
-        builder = setuptools.Distribution(
+        dist = setuptools.Distribution(
             {
                 "name": "qunguard-hot-path",
                 "ext_modules": extensions,
@@ -109,8 +109,8 @@ def build() -> None:
                 ],
             }
         )
-        builder.parse_command_line()
-        builder.run_commands()
+        dist.parse_command_line()
+        dist.run_commands()
 
 
 def _dotted(source: str) -> str:

@@ -52,7 +52,7 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "搜一下 cn.bing.com 就有",
         "华北区的地址 ec2.cn-north-1.amazonaws.com.cn 别写错",
         "数据在 www.stats.gov.cn 上",
-        "看 news.sina.com.cn 的报道",
+        "产品页在 www.huadong-gongye.com.cn 上",
         "项目用 Node.js 和 Vue.js 写的",
         "部署脚本 deploy.sh 已经合并",
         "结尾是“.apk”的都是安装包",
