@@ -11,14 +11,12 @@ the policy turns on (lexicon, structural checks, the learned model) is measured 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.content.classifier import model_version
 from streams.content.detector import ContentDetector
 from topics.events import MessageEvent
 
@@ -44,11 +42,12 @@ def engine_facts(detector: ContentDetector) -> dict[str, Any]:
         "terms": detector.lexicon.term_count,
         "model": None,
     }
-    if detector.model_path is not None:
-        meta = json.loads(detector.model_path.with_suffix(".json").read_text(encoding="utf-8"))
+    judge = detector.judge
+    if judge is not None and detector.model_path is not None:
+        name, version = judge.model  # what the engine loaded, as its violations' evidence names it
         facts["model"] = {
-            "name": meta.get("name"),
-            "version": model_version(meta) if "sha256" in meta else "",
+            "name": name,
+            "version": version,
             "path": os.path.relpath(detector.model_path),
             "thresholds": dict(detector.model.thresholds or {}),
         }
