@@ -15,9 +15,10 @@ that are not changelogs and have records beyond their committed offset, in two w
 - idle: the whole worker has acknowledged nothing for `stall_after` seconds and the partition's
   committed offset has not moved. Ticks (agents.runtime.ticks) do not count: they are the app's
   own clock, and a notifier ticking its digests every few seconds never looked idle. A worker
-  busy elsewhere (a tick queued behind a backlog, say) is not idle. A worker stuck on one event, say while Redis is down, is; its partitions are then
-  re-read, which only queues records it will see again anyway. A worker that holds its records on
-  purpose (reference data refused, agents.stores.reference) is not idle: `holding` says so.
+  busy elsewhere (a tick queued behind a backlog, say) is not idle. A worker stuck on one event,
+  say while Redis is down, is; its partitions are then re-read, which only queues records it will
+  see again anyway. A worker that holds its records on purpose (reference data refused,
+  agents.stores.reference) is not idle: `holding` says so.
 
 It then clears Faust's acknowledgement bookkeeping for the partition and seeks it back to where
 processing resumes (agents.runtime.transport.Consumer.resume_offset: the committed offset, or the
