@@ -136,10 +136,11 @@ class LinkChecker:
             return f"punycode_host:{host}"
         suffix = self._suffixes.publicsuffix(host)
         if suffix is not None:
+            name = host[: -len(suffix) - 1]  # what the host puts before its public suffix
             risky = suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds
-            if risky and (explicit or _site_like(host, suffix)):
+            if risky and (explicit or _site_like(name)):
                 return f"risky_tld:{host}"
-            if self._lookalike(host[: -len(suffix) - 1]):
+            if self._lookalike(name):
                 return f"lookalike_host:{host}"
         if not explicit:
             return None
@@ -181,10 +182,10 @@ class LinkChecker:
         return any(label in endings for label in labels[1:-1])
 
 
-def _site_like(host: str, suffix: str) -> bool:
+def _site_like(name: str) -> bool:
     """A host written without a scheme or path reads as a site, not as a file name or two words
-    (main.cc, notes.top), when it has a subdomain or its name holds a digit or a hyphen."""
-    name = host[: -len(suffix) - 1]
+    (main.cc, notes.top), when it has a subdomain or its name (`name`: the host without its public
+    suffix) holds a digit or a hyphen."""
     return "." in name or any(ch.isdigit() or ch == "-" for ch in name)
 
 
