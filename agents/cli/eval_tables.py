@@ -9,7 +9,7 @@ from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS
 
 _TITLES = {
     "cv": f"(a) cross-validation, the training authors ({', '.join(TRAINING_AUTHORS)})",
-    "held_out": f"(b) held-out authors {' and '.join(HELD_OUT_AUTHORS)}",
+    "held_out": f"(b) held-out authors ({', '.join(HELD_OUT_AUTHORS)})",
     "cold": "(c) COLD dev: offensive vs safe",
     "benign": "(d) benign dialogues: false alarms",
     "corpus": "(e) shared development corpus",
