@@ -213,6 +213,7 @@ def benign(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
         "data": f"{_shown(folder)}/*.jsonl: {len(turns)} turns, the evaluation half of "
         f"{len(dialogues)} dialogues (whole dialogues by a hash; the other half may be trained on)",
         "false_alarm_rate": _round(evaluation.false_alarm_rate(got)),
+        "false_alarm_interval": evaluation.false_alarm_interval(got),
         "false_alarms": sum(1 for g in got if g),
         "turns": len(turns),
         "by_source": by_source,

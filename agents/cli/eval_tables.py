@@ -36,6 +36,13 @@ def _rule_table(section: dict[str, Any], out: TextIO) -> None:
     summary = section["summary"]
     print(f"macro F1 {_pct(summary['macro_f1'])}; worst {summary['worst_rule']} {_pct(summary['worst_f1'])}",
           file=out)  # fmt: skip
+    micro = summary["micro"]
+    print(f"95 % intervals, micro: precision {_span(micro['precision_interval'])}, recall "
+          f"{_span(micro['recall_interval'])}", file=out)  # fmt: skip
+
+
+def _span(interval: list[float] | None, scale: float = 1.0, digits: int = 3) -> str:
+    return "—" if interval is None else f"{interval[0] * scale:.{digits}f}-{interval[1] * scale:.{digits}f}"
 
 
 def render(doc: dict[str, Any], out: TextIO) -> None:
@@ -58,7 +65,8 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
             print(f"author {author}: micro precision {_pct(micro['precision'])}, recall "
                   f"{_pct(micro['recall'])}, F1 {_pct(micro['f1'])} ({micro['support']} positives)", file=out)  # fmt: skip
         if name == "cold":
-            print(f"balanced accuracy {_pct(section['balanced_accuracy'])} (recall offensive "
+            print(f"balanced accuracy {_pct(section['balanced_accuracy'])} "
+                  f"(95 % interval {_span(section['balanced_accuracy_interval'])}; recall offensive "
                   f"{_pct(section['recall_offensive'])}, recall safe {_pct(section['recall_safe'])}, "
                   f"precision {_pct(section['precision'])})", file=out)  # fmt: skip
             topics = ", ".join(f"{t} {_pct(s['balanced_accuracy'])}" for t, s in section["by_topic"].items())
@@ -66,7 +74,8 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
         if name == "benign":
             rate = section["false_alarm_rate"]
             print(f"false alarms {section['false_alarms']} of {section['turns']} turns = "
-                  f"{_pct(None if rate is None else rate * 100, 2)} %", file=out)  # fmt: skip
+                  f"{_pct(None if rate is None else rate * 100, 2)} % (95 % interval "
+                  f"{_span(section['false_alarm_interval'], 100, 2)} %)", file=out)  # fmt: skip
             sources = ", ".join(
                 f"{s} {_pct(None if v['false_alarm_rate'] is None else v['false_alarm_rate'] * 100, 2)} %"
                 for s, v in section["by_source"].items()

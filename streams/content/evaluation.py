@@ -11,6 +11,7 @@ the policy turns on (lexicon, structural checks, the learned model) is measured 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,22 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of the proportion k/n (95 % at z = 1.96): where the rate on more
+    text like this sample may lie. 48 false alarms in 14,614 turns is 0.33 %, somewhere in 0.25-0.44 %."""
+    if n <= 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _interval(k: int, n: int) -> list[float] | None:
+    found = wilson_interval(k, n)
+    return None if found is None else [round(found[0], 4), round(found[1], 4)]
+
+
 def _f1(precision: float | None, recall: float | None) -> float | None:
     if precision is None or recall is None:
         return None
@@ -115,6 +132,8 @@ class RuleScore:
             "precision": _round(self.precision),
             "recall": _round(self.recall),
             "f1": _round(self.f1),
+            "precision_interval": _interval(self.tp, self.tp + self.fp),
+            "recall_interval": _interval(self.tp, self.support),
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
@@ -202,9 +221,20 @@ class BinaryScore:
     def precision(self) -> float | None:
         return _ratio(self.tp, self.tp + self.fp)
 
+    def balanced_accuracy_interval(self, z: float = 1.96) -> tuple[float, float] | None:
+        """A normal-approximation interval of the balanced accuracy (the mean of two independent
+        proportions, each with its own sample size)."""
+        pos, neg = self.tp + self.fn, self.tn + self.fp
+        if self.balanced_accuracy is None or self.tpr is None or self.tnr is None:
+            return None
+        half = z * math.sqrt(self.tpr * (1 - self.tpr) / pos + self.tnr * (1 - self.tnr) / neg) / 2
+        return max(0.0, self.balanced_accuracy - half), min(1.0, self.balanced_accuracy + half)
+
     def as_dict(self) -> dict:
+        found = self.balanced_accuracy_interval()
         return {
             "balanced_accuracy": _round(self.balanced_accuracy),
+            "balanced_accuracy_interval": None if found is None else [round(found[0], 4), round(found[1], 4)],
             "recall_offensive": _round(self.tpr),
             "recall_safe": _round(self.tnr),
             "precision": _round(self.precision),
@@ -229,6 +259,11 @@ def offensive_score(
 def false_alarm_rate(got: Sequence[frozenset[str]]) -> float | None:
     """The share of messages on which anything fired (for text where nothing should)."""
     return _ratio(sum(1 for fired_here in got if fired_here), len(got))
+
+
+def false_alarm_interval(got: Sequence[frozenset[str]]) -> list[float] | None:
+    """`false_alarm_rate`'s 95 % Wilson interval."""
+    return _interval(sum(1 for fired_here in got if fired_here), len(got))
 
 
 def _round(value: float | None) -> float | None:

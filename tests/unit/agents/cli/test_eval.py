@@ -162,6 +162,8 @@ def test_quick_on_the_shared_data(tmp_path: Path) -> None:
     assert 0.05 * training < sum(f["examples"] for f in sections["cv"]["folds"]) < 0.15 * training  # a tenth
     assert 0.0 <= sections["cold"]["balanced_accuracy"] <= 1.0
     assert 0.0 <= sections["benign"]["false_alarm_rate"] <= 1.0
+    low, high = sections["benign"]["false_alarm_interval"]
+    assert low <= sections["benign"]["false_alarm_rate"] <= high
     assert sections["corpus"]["summary"]["micro"]["support"] > 0
 
 

@@ -75,6 +75,28 @@ def test_false_alarm_rate() -> None:
     assert evaluation.false_alarm_rate([]) is None
 
 
+def test_wilson_intervals_bound_a_rate_measured_on_a_sample() -> None:
+    low, high = evaluation.wilson_interval(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)  # the textbook value
+    low, high = evaluation.wilson_interval(0, 10)
+    assert low == 0.0 and round(high, 4) == 0.2775  # none seen is not "never"
+    low, high = evaluation.wilson_interval(48, 14614)
+    assert low < 0.003 < high  # 0.33 % measured does not show the rate is above 0.3 %
+    assert evaluation.wilson_interval(0, 0) is None
+    assert evaluation.false_alarm_interval([NONE, NONE]) == [0.0, pytest.approx(0.6576, abs=1e-4)]
+    assert evaluation.RuleScore(tp=9, fp=1, fn=0).as_dict()["precision_interval"][1] == pytest.approx(
+        0.9821, abs=1e-4
+    )
+
+
+def test_balanced_accuracy_interval_narrows_with_more_examples() -> None:
+    small = evaluation.BinaryScore(tp=5, fn=5, fp=9, tn=81)
+    large = evaluation.BinaryScore(tp=500, fn=500, fp=900, tn=8100)
+    (a, b), (c, d) = small.balanced_accuracy_interval(), large.balanced_accuracy_interval()
+    assert a < c < 0.7 < d < b
+    assert evaluation.BinaryScore().balanced_accuracy_interval() is None
+
+
 def test_predict_runs_the_shipped_detector() -> None:
     detector = ContentDetector(load_policy())
     got = evaluation.predict(detector, ["今晚一起上线赌博", "下午三点开会", ""])
