@@ -12,6 +12,7 @@ _TITLES = {
     "held_out": f"(b) held-out authors ({', '.join(HELD_OUT_AUTHORS)})",
     "cold": "(c) COLD dev: offensive vs safe",
     "benign": "(d) benign dialogues: false alarms",
+    "imitations": "(f) imitations of SMS and Weibo posts (helper-written, not real text)",
     "corpus": "(e) shared development corpus",
 }
 
@@ -84,5 +85,21 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
             print(
                 f"by rule: {', '.join(f'{r} {n}' for r, n in section['by_rule'].items()) or 'none'}", file=out
             )
+        if name == "imitations":
+            _imitations(section, out)
         print(f"({section['seconds']} s)", file=out)
     print(f"\ntotal {doc['seconds']} s", file=out)
+
+
+def _imitations(section: dict[str, Any], out: TextIO) -> None:
+    for kind in ("sms", "posts"):
+        part = section[kind]
+        for rule, f in part["found"].items():
+            print(f"{kind}: {rule} found on {f['found']} of {f['of']} = {f['rate'] * 100:.1f} % "
+                  f"(95 % interval {_span(f['interval'], 100, 1)} %)", file=out)  # fmt: skip
+        o = part["ordinary"]
+        rate = o["false_alarm_rate"]
+        rules = ", ".join(f"{r} {n}" for r, n in o["by_rule"].items()) or "none"
+        print(f"{kind}: ordinary texts flagged {o['false_alarms']} of {o['texts']} = "
+              f"{_pct(None if rate is None else rate * 100, 1)} % (95 % interval "
+              f"{_span(o['false_alarm_interval'], 100, 1)} %; {rules})", file=out)  # fmt: skip

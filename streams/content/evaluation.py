@@ -83,7 +83,8 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | No
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _interval(k: int, n: int) -> list[float] | None:
+def rate_interval(k: int, n: int) -> list[float] | None:
+    """`wilson_interval` rounded for a report: [low, high], or None for an empty sample."""
     found = wilson_interval(k, n)
     return None if found is None else [round(found[0], 4), round(found[1], 4)]
 
@@ -132,8 +133,8 @@ class RuleScore:
             "precision": _round(self.precision),
             "recall": _round(self.recall),
             "f1": _round(self.f1),
-            "precision_interval": _interval(self.tp, self.tp + self.fp),
-            "recall_interval": _interval(self.tp, self.support),
+            "precision_interval": rate_interval(self.tp, self.tp + self.fp),
+            "recall_interval": rate_interval(self.tp, self.support),
             "tp": self.tp,
             "fp": self.fp,
             "fn": self.fn,
@@ -263,7 +264,7 @@ def false_alarm_rate(got: Sequence[frozenset[str]]) -> float | None:
 
 def false_alarm_interval(got: Sequence[frozenset[str]]) -> list[float] | None:
     """`false_alarm_rate`'s 95 % Wilson interval."""
-    return _interval(sum(1 for fired_here in got if fired_here), len(got))
+    return rate_interval(sum(1 for fired_here in got if fired_here), len(got))
 
 
 def _round(value: float | None) -> float | None:

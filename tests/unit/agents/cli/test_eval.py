@@ -41,6 +41,14 @@ def data(tmp_path: Path) -> Path:
                 {"text": f"周{n}的报表做完了吗", "rule": None, "kind": "benign", "note": ""},
             ],
         )
+    for kind, rule in (("sms", "content.ad"), ("posts", "content.rumor")):
+        _jsonl(
+            tmp_path / "labelled" / f"imitation_{kind}.jsonl",
+            [
+                {"text": "全场五折，加微信下单，回T退订", "rule": rule, "kind": "positive", "note": ""},
+                {"text": "您的快递已到驿站，请凭取件码领取", "rule": None, "kind": "benign", "note": ""},
+            ],
+        )
     cold = tmp_path / "datasets" / "cold" / "dev.csv"
     cold.parent.mkdir(parents=True)
     cold.write_text(
@@ -99,7 +107,7 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     code, doc = _eval(data, "--folds", "2")
     assert code == 0
     sections = doc["sections"]
-    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus"]
+    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus", "imitations"]
     for name, section in sections.items():
         assert section["data"] and section["seconds"] >= 0, name
     cv = sections["cv"]
@@ -117,17 +125,21 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     benign = sections["benign"]
     assert 0 < benign["turns"] < 40 and benign["false_alarm_rate"] == 0.0  # the evaluation half only
     assert sections["corpus"]["rules"][GAMBLING]["tp"] == 1
+    sms = sections["imitations"]["sms"]
+    assert sms["found"]["content.ad"]["of"] == 1 and sms["ordinary"]["texts"] == 1
+    assert sms["ordinary"]["false_alarms"] == 0 and sms["ordinary"]["false_alarm_interval"][0] == 0.0
 
 
 def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["eval", "--labelled", str(data / "labelled"), "--datasets", str(data / "datasets"),
-                 "--corpus", str(data / "corpus"), "--only", "held_out,benign", "--folds", "2",
+                 "--corpus", str(data / "corpus"), "--only", "held_out,benign,imitations", "--folds", "2",
                  "--policy", str(lexicon_policy(data))])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
     held = ", ".join(HELD_OUT_AUTHORS)
     assert f"(b) held-out authors ({held})" in out and "data: " in out and GAMBLING in out
     assert "false alarms 0 of" in out and "(a) cross-validation" not in out
+    assert "sms: content.ad found on" in out and "posts: ordinary texts flagged 0 of 1" in out
 
 
 def test_missing_shared_data_is_skipped_not_fatal(data: Path, tmp_path: Path) -> None:
