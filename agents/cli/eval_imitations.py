@@ -36,6 +36,7 @@ def imitation_figures(examples: list[Labelled], got: list[frozenset[str]]) -> di
             counts[0] += example.rule in fired
             counts[1] += 1
     ordinary = [fired for example, fired in zip(examples, got, strict=True) if example.kind != "positive"]
+    rate = evaluation.false_alarm_rate(ordinary)
     return {
         "found": {
             rule: {
@@ -49,7 +50,7 @@ def imitation_figures(examples: list[Labelled], got: list[frozenset[str]]) -> di
         "ordinary": {
             "texts": len(ordinary),
             "false_alarms": sum(1 for fired in ordinary if fired),
-            "false_alarm_rate": evaluation.false_alarm_rate(ordinary),
+            "false_alarm_rate": None if rate is None else round(rate, 4),
             "false_alarm_interval": evaluation.false_alarm_interval(ordinary),
             "by_rule": dict(sorted(Counter(rule for fired in ordinary for rule in fired).items())),
         },
