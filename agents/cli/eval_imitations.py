@@ -29,23 +29,20 @@ def imitation_file(kind: str, folder: Path = LABELLED_DIR) -> Path:
 def imitation_figures(examples: list[Labelled], got: list[frozenset[str]]) -> dict[str, Any]:
     """Per rule, how many of its positives it fired on; on the ordinary texts, how many any rule
     fired on (and which)."""
-    found: dict[str, list[int]] = {}
-    for example, fired in zip(examples, got, strict=True):
-        if example.kind == "positive" and example.rule:
-            counts = found.setdefault(example.rule, [0, 0])
-            counts[0] += example.rule in fired
-            counts[1] += 1
+    positives = [(e, fired) for e, fired in zip(examples, got, strict=True) if e.kind == "positive"]
+    rules = sorted({e.rule for e, _ in positives if e.rule})
+    scores = evaluation.rule_scores([e.expected for e, _ in positives], [f for _, f in positives], rules)
     ordinary = [fired for example, fired in zip(examples, got, strict=True) if example.kind != "positive"]
     rate = evaluation.false_alarm_rate(ordinary)
     return {
         "found": {
             rule: {
-                "found": k,
-                "of": n,
-                "rate": round(k / n, 4),
-                "interval": evaluation.rate_interval(k, n),
+                "found": score.tp,
+                "of": score.support,
+                "rate": round(score.recall or 0.0, 4),
+                "interval": evaluation.rate_interval(score.tp, score.support),
             }
-            for rule, (k, n) in sorted(found.items())
+            for rule, score in scores.items()
         },
         "ordinary": {
             "texts": len(ordinary),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from agents.cli.eval_imitations import IMITATIONS
 from agents.cli.table import row
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS
 
@@ -92,7 +93,7 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
 
 
 def _imitations(section: dict[str, Any], out: TextIO) -> None:
-    for kind in ("sms", "posts"):
+    for kind in IMITATIONS:
         part = section[kind]
         for rule, f in part["found"].items():
             print(f"{kind}: {rule} found on {f['found']} of {f['of']} = {f['rate'] * 100:.1f} % "
