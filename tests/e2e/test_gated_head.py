@@ -6,6 +6,7 @@ the head in its evidence, the one naming nobody fires nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -17,7 +18,7 @@ from config import CONFIG_DIR
 from tests.support import e2e_settings, load_sample, message, read_until
 from topics.catalog import MESSAGES, VIOLATIONS
 
-SHIPPED = '"content.insult#public" = 0.81'
+SHIPPED = re.compile(r'"content\.insult#public" = [0-9.]+')  # whatever training suggested
 LOWERED = '"content.insult#public" = 0.01'
 NAMES_A_GROUP = "上海人开会总爱迟到，真受不了"  # 上海 is on config/dictionaries/targets.txt
 NAMES_NOBODY = "那边开会总爱迟到，真受不了"
@@ -27,8 +28,8 @@ def test_the_public_head_fires_only_where_a_group_is_named(
     bootstrap: str, redis_url: str, unique: str, tmp_path: Path
 ) -> None:
     text = (CONFIG_DIR / "policy.toml").read_text(encoding="utf-8")
-    assert SHIPPED in text and 'path = "model/content.bin"' in text
-    text = text.replace(SHIPPED, LOWERED)
+    assert SHIPPED.search(text) and 'path = "model/content.bin"' in text
+    text = SHIPPED.sub(LOWERED, text)
     text = text.replace('path = "model/content.bin"', f'path = "{CONFIG_DIR / "model" / "content.bin"}"')
     policy = tmp_path / "policy.toml"
     policy.write_text(text, encoding="utf-8")
