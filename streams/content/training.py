@@ -16,7 +16,8 @@ seed; fastText also carries state between trainings in one process, which here e
   keep the precision target, firing on at most `benign_limit` of the held-out benign turns, then
   raised where needed so that all heads together fire on at most `benign_budget` (`within_budget`:
   the budget goes where it buys the most recall per benign turn); a head with a gate (`gates`:
-  the policy's `[content.model] needs_target`, streams.content.targets) is chosen as it runs, scoring 0 on every example whose text the gate does not admit;
+  the policy's `[content.model] needs_target`, streams.content.targets) is chosen as it runs,
+  scoring 0 on every example whose text the gate does not admit;
 - the final model on everything.
 The output is deterministic: the same inputs give the same model and metadata bytes.
 """
