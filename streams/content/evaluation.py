@@ -85,8 +85,11 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float] | No
 
 def rate_interval(k: int, n: int) -> list[float] | None:
     """`wilson_interval` rounded for a report: [low, high], or None for an empty sample."""
-    found = wilson_interval(k, n)
-    return None if found is None else [round(found[0], 4), round(found[1], 4)]
+    return _reported(wilson_interval(k, n))
+
+
+def _reported(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
 def _f1(precision: float | None, recall: float | None) -> float | None:
@@ -232,10 +235,9 @@ class BinaryScore:
         return max(0.0, self.balanced_accuracy - half), min(1.0, self.balanced_accuracy + half)
 
     def as_dict(self) -> dict:
-        found = self.balanced_accuracy_interval()
         return {
             "balanced_accuracy": _round(self.balanced_accuracy),
-            "balanced_accuracy_interval": None if found is None else [round(found[0], 4), round(found[1], 4)],
+            "balanced_accuracy_interval": _reported(self.balanced_accuracy_interval()),
             "recall_offensive": _round(self.tpr),
             "recall_safe": _round(self.tnr),
             "precision": _round(self.precision),
