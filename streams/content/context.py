@@ -46,6 +46,10 @@ CLAUSE_BREAKS = frozenset("。！？!?；;，,\n\r")
 SENTENCE_BREAKS = frozenset("。！？!?；;\n\r")
 _BUILTINS = {name: re.compile(pattern) for name, pattern in BUILTIN_GROUPS.items()}
 _NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
+_INSIDE_NOT_AMOUNT = frozenset(":：/／-－")  # inside a figure of the original: a time, date or range
+_AFTER_NOT_AMOUNT = frozenset("%％‰")  # after it: a ratio
+# A link, an IP address or a domain name: a token of its characters is an address, not a secret.
+_LINKISH = re.compile(r"://|\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9-]{2,}\.[a-z]{2,}", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 # Eleven digits in a row, numerals counted: the least a %phone match needs.
 _NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
@@ -118,7 +122,7 @@ class Context:
                     trace.append(f"{m.entry.rule}: {_describe(m, norm)} {reason}")
                 continue
             kept[m.entry.rule].append(m)
-        builtins = self._builtins(norm, kept) if grouped else []
+        builtins = self._builtins(original, norm, kept) if grouped else []
         present = {m.entry.group for m in builtins}
         hits = []
         for rule, found in kept.items():
@@ -195,7 +199,7 @@ class Context:
             return not breaks.intersection(between)
         return False
 
-    def _builtins(self, norm: Normalized, kept: dict[str, list[Match]]) -> list[Match]:
+    def _builtins(self, original: str, norm: Normalized, kept: dict[str, list[Match]]) -> list[Match]:
         """Built-in group matches, computed only when some grouped term matched at all."""
         if not self.builtins or not any(m.entry.group != DIRECT for ms in kept.values() for m in ms):
             return []
@@ -214,9 +218,30 @@ class Context:
                 text = norm.text
             else:
                 continue
+            confirm = _ORIGINAL_CHECKS.get(name)
             for found in _BUILTINS[name].finditer(text):
-                out.append(Match(found.start(), found.end(), _builtin_entry(name)))
+                if confirm is None or confirm(original, norm.span(*found.span())):
+                    out.append(Match(found.start(), found.end(), _builtin_entry(name)))
         return out
+
+
+def _amount(original: str, span: tuple[int, int]) -> bool:
+    """Whether a figure (its span in the original) reads as an amount: no :, / or - inside it
+    (18:00, 12/15, 2024-06, 3000-5000) and no % after it (40%)."""
+    lo, hi = span
+    return _INSIDE_NOT_AMOUNT.isdisjoint(original[lo:hi]) and original[hi : hi + 1] not in _AFTER_NOT_AMOUNT
+
+
+def _secret_token(original: str, span: tuple[int, int]) -> bool:
+    """Whether a token (its span in the original) is more than the characters of a link, a domain
+    or an IP address, which normalisation runs together (http://1.2.3.4/oa → http1234oa). A link
+    with credentials in it (mysql://root:pw@host) is still a secret."""
+    text = original[span[0] : span[1]]
+    return "@" in text or _LINKISH.search(text) is None
+
+
+# Built-in groups whose matches the original text must confirm (signs normalisation removed).
+_ORIGINAL_CHECKS = {"%amount": _amount, "%token": _secret_token}
 
 
 def _titles(original: str) -> list[tuple[int, int]]:

@@ -17,10 +17,13 @@ from pathlib import Path
 DIRECT = ""  # the group of terms that fire on their own
 EVASION = "evasion"  # default tag of terms that also match their pinyin/homophone spellings
 # Built-in groups an @near line may name besides declared ones, matched on normalised text:
-# a figure (two or more digits), a mainland mobile number and a secret-like token (letters and digits, six or more).
+# a figure (two or more digits), an amount (a figure that is not a date, a time, an ordinal, a
+# percentage or a multiple: streams.content.context reads the signs normalisation removed, % : - /,
+# on the original), a mainland mobile number and a secret-like token (letters and digits, six or more).
 # Each needs a digit (%phone: eleven in a row); streams.content.context skips them on text without.
 BUILTIN_GROUPS = {
     "%number": r"\d{2,}",
+    "%amount": r"(?<![\d第])\d{2,}(?![\d年月日号时点分秒倍岁周])",
     "%phone": r"(?<!\d)1[3-9]\d{9}(?!\d)",
     "%token": r"(?<![a-z0-9])(?=[a-z0-9]*\d)(?=[a-z0-9]*[a-z])[a-z0-9]{6,}",
 }

@@ -182,3 +182,51 @@ def test_bench_content_shape() -> None:
     assert figures["engine_vs_bare_ratio"] == pytest.approx(
         figures["engine_msgs_per_s"] / figures["bare_ahocorasick_rs_msgs_per_s"], rel=0.05
     )
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> ContentDetector:
+    """A dictionary of one file whose @near lines use the built-in figure and token groups."""
+    folder = tmp_path_factory.mktemp("dictionaries")
+    (folder / "confidential.txt").write_text(
+        "@group salary\n工资\n@group credential\n密码\n账号\n"
+        "@near salary %amount within 10\n@near credential %token within 10\n",
+        encoding="utf-8",
+    )
+    shutil.copy(CONFIG_DIR / "dictionaries" / "targets.txt", folder)
+    return ContentDetector(with_folder(POLICY, folder))
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("小王这个月工资 14800,比我多", True),
+        ("老李工资1.5万", True),
+        ("工资:8,650.00元", True),  # a colon before the figure and separators inside it
+        ("本月工资将于15日发放", False),  # a date
+        ("工资推迟到下个月20号发", False),
+        ("工资条2024-06已出", False),  # a date with a hyphen
+        ("加班费是工资的1.5倍", False),  # a multiple
+        ("养老金按平均工资的40%发放", False),  # a percentage
+        ("护理岗工资6000-9000元", False),  # a range
+        ("工资18:00前发", False),  # a time
+    ],
+)
+def test_amount_is_a_figure_not_a_date_ratio_or_range(
+    figures: ContentDetector, text: str, fires: bool
+) -> None:
+    assert bool(figures.scan_words(text)) is fires
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("VPN 账号借你：zhangwei / Zw@88990", True),
+        ("root/Abc@123 是数据库密码", True),
+        ("连接串 mysql://root:Lab888@10.2.3.4/prod 密码在里面", True),  # credentials in a link
+        ("登录 http://47.108.23.196:8080/oa/login 重新验证账号", False),  # an address, not a secret
+        ("新地址 perf-review-2024.top,用企业账号登录", False),
+    ],
+)
+def test_token_is_not_the_characters_of_a_link(figures: ContentDetector, text: str, fires: bool) -> None:
+    assert bool(figures.scan_words(text)) is fires
