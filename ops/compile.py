@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # that an interpreted class subclasses must be compiled too (verdict.ModelHit extends matcher.Hit).
 HOT_PATH = (
     "streams/content/classifier.py",
+    "streams/content/combine.py",
     "streams/content/context.py",
     "streams/content/detector.py",
     "streams/content/excerpt.py",

@@ -47,7 +47,7 @@ import ahocorasick_rs
 
 from config import CONFIG_DIR
 from streams.content.classifier import TextClassifier
-from streams.content.detector import ContentDetector
+from streams.content.detector import ContentDetector, replace_model
 from streams.content.dictionary import DIRECT, Term, load_lexicon
 from streams.content.evaluation import engine_facts
 from streams.core.policy import Policy, load_policy
@@ -100,12 +100,7 @@ def _prepare(folder: Path, rng: random.Random, chars: list[str]) -> tuple[Policy
 
 def without_model(policy: Policy) -> Policy:
     """The same policy with the learned model turned off (the lexicon and structural engine)."""
-    content = dict(policy.section("content"))
-    model = content.get("model")
-    if not isinstance(model, dict):
-        return policy  # no model section: the policy runs no model
-    content["model"] = {**model, "enabled": False}
-    return dataclasses.replace(policy, sections={**policy.sections, "content": content})
+    return replace_model(policy, enabled=False)
 
 
 def _filler(rng: random.Random, chars: list[str], length: int, piece: tuple[int, int]) -> str:

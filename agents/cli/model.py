@@ -11,10 +11,9 @@ returning a policy that loads the fold's model (`qunguard eval` retrains per fol
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -55,7 +54,7 @@ def add_model_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_model_train(args: argparse.Namespace) -> int:
     from agents.cli.eval import default_datasets
     from streams.content.datasets import LABELLED_DIR, DatasetError
-    from streams.content.detector import model_gates
+    from streams.content.detector import model_gates, model_words
     from streams.core.policy import PolicyError, load_policy
 
     datasets = Path(args.datasets) if args.datasets else default_datasets()
@@ -63,9 +62,17 @@ def cmd_model_train(args: argparse.Namespace) -> int:
     try:
         if not (datasets / "cold" / "train.csv").is_file():
             raise DatasetError(f"{datasets}: no cold/train.csv (pass --datasets DIR)")
-        gates = model_gates(load_policy(args.policy))
+        policy = load_policy(args.policy)
         labelled = training_examples(Path(args.labelled) if args.labelled else LABELLED_DIR, args.feedback)
-        return run_train(labelled, datasets, out, max(1, args.workers), sys.stdout, gates)
+        return run_train(
+            labelled,
+            datasets,
+            out,
+            max(1, args.workers),
+            sys.stdout,
+            model_gates(policy),
+            model_words(policy),
+        )
     except (DatasetError, PolicyError, OSError, ValueError, RuntimeError) as exc:
         print(f"qunguard model train: {exc}", file=sys.stderr)
         return ERROR
@@ -83,13 +90,19 @@ def training_examples(folder: Path, feedback: Sequence[str] = ()) -> list:
 
 
 def run_train(
-    labelled, datasets: Path | None, out: Path, workers: int, report: TextIO, gates: Mapping | None = None
+    labelled,
+    datasets: Path | None,
+    out: Path,
+    workers: int,
+    report: TextIO,
+    gates: Mapping | None = None,
+    words: Callable | None = None,
 ) -> int:
     from streams.content.classifier import model_version
     from streams.content.training import train
 
     started = time.perf_counter()
-    result = train(labelled, datasets, out, workers=workers, gates=gates)
+    result = train(labelled, datasets, out, workers=workers, gates=gates, words=words)
     seconds = time.perf_counter() - started
     meta = result.meta
     size = result.model.stat().st_size
@@ -130,10 +143,9 @@ def _counts(data: dict[str, int]) -> dict[str, int]:
 def train_fold(training: Sequence, workdir: Path, policy, datasets: Path | None = None):
     """Train on `training` (labelled examples) plus the datasets; the policy that loads the result."""
     from agents.cli.eval import default_datasets
-    from streams.content.detector import model_gates
+    from streams.content.detector import model_gates, model_words, replace_model
     from streams.content.training import train
 
-    result = train(training, datasets or default_datasets(), workdir, gates=model_gates(policy))
-    content = dict(policy.section("content"))
-    content["model"] = {**content.get("model", {}), "path": str(result.model.resolve())}
-    return dataclasses.replace(policy, sections={**policy.sections, "content": content})
+    datasets = datasets or default_datasets()
+    result = train(training, datasets, workdir, gates=model_gates(policy), words=model_words(policy))
+    return replace_model(policy, path=str(result.model.resolve()))

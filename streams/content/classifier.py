@@ -18,10 +18,11 @@ of another register gets its own calibration and threshold and still fires its r
 
 A model is two files side by side: the fastText model (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, one isotonic calibration table per head fitted
-on out-of-fold predictions at training time, the suggested thresholds and a summary of the training
-data). The model file's digest is checked before fastText reads a byte, so a truncated or swapped
+on out-of-fold predictions at training time, the suggested thresholds, the ambiguous dictionary
+terms per rule and a summary of the training data). The model file's digest is checked before fastText reads a byte, so a truncated or swapped
 file is a clear error, not a crash in C++; the version (`model_version`) digests it with the
-calibration tables, so a model recalibrated around the same fastText file gets a new one.
+calibration tables and the ambiguous terms, so a model recalibrated around the same fastText file
+gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
 simplified, noise removed: `model_input`), links become a placeholder word and numbers are left
@@ -55,9 +56,12 @@ _SMOOTHING = 1e-5  # fastText's predict reports exp(log(p + 1e-5))
 
 
 def model_version(meta: Mapping[str, Any]) -> str:
-    """What a violation's evidence names the model by: a digest of the model file's digest and the
-    calibration, since a recalibrated model with the same fastText file decides differently."""
+    """What a violation's evidence names the model by: a digest of the model file's digest, the
+    calibration and the ambiguous terms, since a model recalibrated around the same fastText file,
+    or vetoing other words, decides differently."""
     tables = json.dumps(meta.get("calibration"), sort_keys=True)
+    if meta.get("ambiguous_terms"):
+        tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(f"{meta['sha256']}\n{tables}".encode()).hexdigest()[:12]
 
 
@@ -179,6 +183,11 @@ class TextClassifier:
         self.version = model_version(meta)
         self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
         self.heads = tuple(sorted(self.calibration))
+        # Per rule, the dictionary terms our labelled data shows mostly in harmless messages
+        # (streams.content.training.ambiguous_terms): the detector lets the model veto them.
+        self.ambiguous: dict[str, frozenset[str]] = {
+            rule: frozenset(terms) for rule, terms in meta.get("ambiguous_terms", {}).items()
+        }
         self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
 
     @classmethod

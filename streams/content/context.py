@@ -320,10 +320,11 @@ def _describe(m: Match, norm: Normalized) -> str:
 
 
 def _hit(rule: str, chosen: list[Match], norm: Normalized, why: tuple[str, ...]) -> Hit:
+    spelled = any(m.entry.spelling == PINYIN for m in chosen)
     if len(chosen) == 1:  # the usual hit: one term
         lo, hi = norm.span(chosen[0].start, chosen[0].end)
-        return Hit(rule, terms_of(chosen), lo, hi, why)
+        return Hit(rule, terms_of(chosen), lo, hi, why, spelled)
     start = min(m.start for m in chosen)
     end = max(m.end for m in chosen)
     lo, hi = norm.span(start, end)
-    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why)
+    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, spelled)

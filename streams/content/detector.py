@@ -22,6 +22,7 @@ start-up a missing or corrupt model file is a PolicyError naming the file (no si
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from typing import Any
 from config import CONFIG_DIR
 from streams.content import identifiers
 from streams.content.classifier import MODEL_OPTIONS, TextClassifier, model_view
+from streams.content.combine import deferred, merged, unconfirmed
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
 from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
@@ -215,16 +217,18 @@ class ContentDetector(Detector, Reloadable):
         """Every content hit in one piece of message text: dictionaries, structure, the model."""
         view = self.normalizer.fast(text)
         hits, looked = self._lexical(text, trace, view)
+        judge = self._compiled.judge
+        if hits and judge is not None and self.model.lexicon_veto_below is not None:
+            hits = unconfirmed(hits, text, len(view), judge.classifier, self.model.lexicon_veto_below, trace)
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits, looked, trace)
-        judge = self._compiled.judge
         if judge is not None:
             matches = self._matches if looked is None else lambda _: looked
             scored = judge.hits(text, matches, trace, view if self._shares_view else None)
             if hits and self.model.defer_to_lexicon:
-                scored = _deferred(scored, {h.rule for h in hits}, trace)
+                scored = deferred(scored, {h.rule for h in hits}, trace)
             hits += scored
-        return _merge(hits) if len(hits) > 1 else hits
+        return merged(hits) if len(hits) > 1 else hits
 
     def _structural(
         self,
@@ -302,43 +306,18 @@ class ContentDetector(Detector, Reloadable):
         return Finding.of_message(rule, event, evidence)
 
 
-def _deferred(scored: list[ModelHit], decided: set[str], trace: list[str] | None) -> list[ModelHit]:
-    """The model's hits once the words have decided what the message is: a rule the dictionaries or
-    structural checks fired keeps its model score; another rule only a workplace head found is
-    dropped. Most of the model's false alarms in cross-validation were a neighbouring rule of a
-    message the words had already decided (an insult also scored as defamation). A qualified head
-    (content.insult#public) is not deferred: public-comment abuse is its own register and comes with
-    other content (a sexist comment the porn words also fire on); deferring it cost 0.013 of COLD's
-    balanced accuracy."""
-    kept = [hit for hit in scored if hit.rule in decided or "#" in hit.head]
-    if trace is not None:
-        for hit in scored:
-            if hit not in kept:
-                trace.append(
-                    f"{hit.rule}: model score {hit.score:.3f} deferred to the words' decision {sorted(decided)}"
-                )
-    return kept
+def model_words(policy: Policy) -> Callable[[str], list[tuple[str, tuple[str, ...]]]]:
+    """The dictionaries' hits on a text as (rule, terms), as the policy's detector finds them (the
+    model off): what training counts to find the ambiguous terms (streams.content.training)."""
+    words = ContentDetector(replace_model(policy, enabled=False))
+    return lambda text: [(hit.rule, hit.terms) for hit in words.scan_words(text)]
 
 
-def _merge(hits: list[Hit]) -> list[Hit]:
-    """One hit per rule per field (a structural and a dictionary hit of one rule combine)."""
-    by_rule: dict[str, Hit] = {}
-    for hit in hits:
-        seen = by_rule.get(hit.rule)
-        if seen is None:
-            by_rule[hit.rule] = hit
-        else:
-            terms = tuple(dict.fromkeys((*seen.terms, *hit.terms)))
-            why = (*seen.why, *hit.why)
-            scored = next((h for h in (seen, hit) if isinstance(h, ModelHit)), None)
-            by_rule[hit.rule] = (
-                Hit(hit.rule, terms, seen.start, seen.end, why)
-                if scored is None
-                else ModelHit(
-                    hit.rule, terms, seen.start, seen.end, why, scored.score, scored.model, scored.head
-                )
-            )
-    return list(by_rule.values())
+def replace_model(policy: Policy, **model: Any) -> Policy:
+    """`policy` with `[content.model]` keys replaced."""
+    content = dict(policy.section("content"))
+    content["model"] = {**content.get("model", {}), **model}
+    return dataclasses.replace(policy, sections={**policy.sections, "content": content})
 
 
 def model_gates(policy: Policy) -> dict[str, Callable[[str], str | None]]:

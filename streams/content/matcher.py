@@ -45,6 +45,7 @@ class Hit:
     start: int
     end: int
     why: tuple[str, ...] = ()  # how it fired, for `qunguard scan`
+    spelled: bool = False  # some term matched as a pinyin or homophone spelling (an evasion)
 
     @classmethod
     def from_spans(cls, rule: str, found: list[tuple[str, int, int]]) -> Hit | None:

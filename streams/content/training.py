@@ -18,7 +18,12 @@ seed; fastText also carries state between trainings in one process, which here e
   the budget goes where it buys the most recall per benign turn); a head with a gate (`gates`:
   the policy's `[content.model] needs_target`, streams.content.targets) is chosen as it runs,
   scoring 0 on every example whose text the gate does not admit;
-- the final model on everything.
+- the final model on everything;
+- with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
+  terms: per rule, the dictionary terms that fired on more harmless messages of the training data
+  than on messages of their rule (`ambiguous_terms`). The detector lets the model veto those
+  (streams.content.combine.unconfirmed), so a notice that names a forbidden thing does not fire
+  on the name alone.
 The output is deterministic: the same inputs give the same model and metadata bytes.
 """
 
@@ -29,7 +34,7 @@ import json
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -56,6 +61,7 @@ from streams.content.thresholds import (
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
 MODEL_NAME = "qunguard-content"
+AMBIGUOUS_MIN_HARMLESS = 3  # a term is judged ambiguous on at least this many harmless messages
 ATTRIBUTION = (
     "Trained on COLD (Deng, Zhou, Sun, Zheng, Mi, Meng, Huang, 2022; Apache-2.0), LCCC (Wang et al., "
     "2020; MIT), KdConv (Zhou et al., 2020; Apache-2.0) and CrossWOZ (Zhu et al., 2020; Apache-2.0), "
@@ -207,9 +213,11 @@ def train(
     workers: int = 2,
     name: str = "content",
     gates: Mapping[str, Gate] | None = None,
+    words: WordHits | None = None,
 ) -> TrainingResult:
     """Train, calibrate and write `out_dir/NAME.bin` and `out_dir/NAME.json`. `gates`: per head, what
-    must hold of a text for the head to fire there (the detector applies the same)."""
+    must hold of a text for the head to fire there (the detector applies the same). `words`: the
+    dictionaries' (rule, terms) hits on a text, for `ambiguous_terms`; None: no term is ambiguous."""
     gates = dict(gates or {})
     examples = gather(labelled, datasets, params.oversample, params.negative_oversample)
     labels = tuple(sorted({e.label for e in examples}))
@@ -257,6 +265,7 @@ def train(
         "params": asdict(params),
         "calibration": calibration,
         "suggested_thresholds": suggested,
+        "ambiguous_terms": ambiguous_terms(examples, words) if words is not None else {},
         "cross_validation": {
             "thresholds_from": "leave-one-author-out over " + ", ".join(authors)
             if len(authors) > 1
@@ -278,6 +287,32 @@ def train(
 
 Scored = list[tuple[Example, tuple[float, ...]]]
 Gate = Callable[[str], object]  # truthy when a head may fire on the text
+WordHits = Callable[[str], Iterable[tuple[str, tuple[str, ...]]]]  # (rule, terms) per dictionary hit
+
+
+def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, list[str]]:
+    """Per rule, the dictionary terms that fired on more harmless training messages (a hard
+    negative, an ordinary line, a safe comment, a dialogue turn: label none) than on messages of
+    their rule, and on at least AMBIGUOUS_MIN_HARMLESS of them: the names of forbidden things that
+    notices, warnings and news use (赌博 in 严打网络赌博). Another rule's positives count for
+    neither side. Each text is counted once, however often it is repeated."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    seen: set[tuple[str, str]] = set()
+    for e in examples:
+        if (e.text, e.label) in seen:
+            continue
+        seen.add((e.text, e.label))
+        for rule, terms in words(e.text):
+            if e.label not in (rule, NONE):
+                continue
+            for term in set(terms):
+                count = counts.setdefault((rule, term), [0, 0])
+                count[e.label == NONE] += 1
+    out: dict[str, list[str]] = {}
+    for (rule, term), (violations, harmless) in sorted(counts.items()):
+        if harmless >= AMBIGUOUS_MIN_HARMLESS and harmless > violations:
+            out.setdefault(rule, []).append(term)
+    return out
 
 
 def _calibrate_all(

@@ -47,8 +47,9 @@ class ModelSettings:
     enabled: bool = False
     path: str = DEFAULT_PATH
     thresholds: Mapping[str, float] | None = None
-    defer_to_lexicon: bool = False  # streams.content.detector._deferred
+    defer_to_lexicon: bool = False  # streams.content.combine.deferred
     needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
+    lexicon_veto_below: float | None = None  # streams.content.combine.unconfirmed
 
     @classmethod
     def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
@@ -59,6 +60,9 @@ class ModelSettings:
             thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
             defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
             needs_target=tuple(str(head) for head in data.get("needs_target", ())),
+            lexicon_veto_below=None
+            if data.get("lexicon_veto_below") is None
+            else float(data["lexicon_veto_below"]),
         )
 
 
@@ -111,7 +115,16 @@ class ModelJudge:
         for head, score in confident.items():
             best[rule_of(head)] = max(best.get(rule_of(head), (0.0, "")), (score, head))
         return [
-            ModelHit(rule, (), 0, len(text), self._why(head, score, trace), score, self.model, head)
+            ModelHit(
+                rule,
+                (),
+                0,
+                len(text),
+                self._why(head, score, trace),
+                score=score,
+                model=self.model,
+                head=head,
+            )
             for rule, (score, head) in sorted(best.items())
         ]
 

@@ -404,3 +404,60 @@ def test_model_train_command_prints_a_summary(tmp_path: Path) -> None:
     assert cli.run_train(tiny_set(), None, tmp_path, 2, out) == 0
     text = out.getvalue()
     assert "content.bin" in text and "author_a" in text and "content.defamation" in text
+
+
+def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_vetoed(
+    tiny: Path, tmp_path: Path
+) -> None:
+    # the tiny model with 公司 and 造假 judged ambiguous for defamation (as training would, had our
+    # labelled data shown them mostly in harmless messages)
+    model = tmp_path / "content.bin"
+    shutil.copy(tiny, model)
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["ambiguous_terms"] = {"content.defamation": ["公司", "造假"]}
+    model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    assert TextClassifier.load(model).version != TextClassifier.load(tiny).version
+
+    def detector(path: Path, **model: object) -> ContentDetector:
+        return ContentDetector(with_model(path, thresholds={"content.defamation": 0.99}, **model))
+
+    text = "我们公司这几年的账目一直都在造假"  # the words say defamation; the tiny model reads ordinary chat
+    assert [f.rule for f in findings(detector(model), text)] == ["content.defamation"]  # no veto set
+    assert [f.rule for f in findings(detector(tiny, lexicon_veto_below=0.5), text)] == [
+        "content.defamation"
+    ]  # no term is ambiguous to that model
+    vetoing = detector(model, lexicon_veto_below=0.5)
+    assert findings(vetoing, text) == []
+    trace: list[str] = []
+    vetoing.scan_text(text, trace)
+    assert any("vetoed: terms mostly harmless" in line for line in trace)
+    # on a short text the model's score is its reading of the terms alone: the words decide
+    assert [f.rule for f in findings(vetoing, "公司一直在造假")] == ["content.defamation"]
+    # where the model agrees, the words' hit stands, with the words as its evidence
+    (finding,) = findings(vetoing, "周七的方案全是鼋鼍鼋鼍,公司一直在造假")
+    assert finding.evidence["terms"] == ["公司", "造假"]
+
+
+def test_a_hit_knows_whether_it_was_spelled_as_an_evasion() -> None:
+    words = ContentDetector(load_policy())
+    (literal,) = words.scan_words("赌博网站又换域名了")
+    (spelled,) = words.scan_words("堵博网站又换域名了")
+    assert (literal.spelled, spelled.spelled) == (False, True)
+
+
+def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
+    from streams.content.training import Example, ambiguous_terms
+
+    def ex(text: str, label: str) -> Example:
+        return Example(model_input(text), label, "author_a", text=text)
+
+    examples = [ex(f"严打赌博 通知{i}", "none") for i in range(4)]  # a notice's word, four times
+    examples += [ex("一起去赌博", "content.gambling"), ex("去赌场玩", "content.gambling")]
+    examples += [ex(f"赌场{i}", "content.gambling") for i in range(3)] + [ex("赌场 新闻", "none")]
+    examples += [ex("严打赌博 通知0", "none")] * 5  # a repeated text counts once
+    examples += [ex(f"赌博骗子{i}", "content.ad") for i in range(9)]  # another rule's positives: neither side
+
+    def words(text: str) -> list[tuple[str, tuple[str, ...]]]:
+        return [("content.gambling", (term,)) for term in ("赌博", "赌场") if term in text]
+
+    assert ambiguous_terms(examples, words) == {"content.gambling": ["赌博"]}
