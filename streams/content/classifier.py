@@ -183,12 +183,21 @@ class TextClassifier:
         self.version = model_version(meta)
         self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
         self.heads = tuple(sorted(self.calibration))
-        # Per rule, the dictionary terms our labelled data shows mostly in harmless messages
-        # (streams.content.training.ambiguous_terms): the detector lets the model veto them.
-        self.ambiguous: dict[str, frozenset[str]] = {
-            rule: frozenset(terms) for rule, terms in meta.get("ambiguous_terms", {}).items()
+        # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
+        # messages (streams.content.training.ambiguous_terms): the model may veto them.
+        self.ambiguous: dict[str, frozenset[frozenset[str]]] = {
+            rule: frozenset(frozenset(_terms(entry)) for entry in entries)
+            for rule, entries in meta.get("ambiguous_terms", {}).items()
         }
         self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
+
+    def is_ambiguous(self, rule: str, terms: tuple[str, ...]) -> bool:
+        """Whether a dictionary hit of `rule` on `terms` is one the labelled data shows mostly in
+        harmless messages: as a pairing, or every term on its own."""
+        known = self.ambiguous.get(rule)
+        if not known or not terms:
+            return False
+        return frozenset(terms) in known or all(frozenset((term,)) in known for term in terms)
 
     @classmethod
     def load(cls, path: Path | str) -> TextClassifier:
@@ -296,6 +305,13 @@ class TextClassifier:
             if len(out) == top:
                 break
         return out
+
+
+def _terms(entry: Any) -> list[str]:
+    """One entry of the metadata's `ambiguous_terms`: a list of terms (a term or a pairing)."""
+    if not isinstance(entry, list) or not all(isinstance(term, str) for term in entry):
+        raise TypeError(f"ambiguous_terms: expected a list of terms, got {entry!r}")
+    return entry
 
 
 def file_digest(path: Path) -> str:

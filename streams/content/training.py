@@ -20,8 +20,8 @@ seed; fastText also carries state between trainings in one process, which here e
   scoring 0 on every example whose text the gate does not admit;
 - the final model on everything;
 - with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
-  terms: per rule, the dictionary terms that fired on more harmless messages of the training data
-  than on messages of their rule (`ambiguous_terms`). The detector lets the model veto those
+  terms: per rule, the dictionary terms and pairings of terms that fired on more harmless messages
+  of the training data than on messages of their rule (`ambiguous_terms`). The detector lets the model veto those
   (streams.content.combine.unconfirmed), so a notice that names a forbidden thing does not fire
   on the name alone.
 The output is deterministic: the same inputs give the same model and metadata bytes.
@@ -290,13 +290,14 @@ Gate = Callable[[str], object]  # truthy when a head may fire on the text
 WordHits = Callable[[str], Iterable[tuple[str, tuple[str, ...]]]]  # (rule, terms) per dictionary hit
 
 
-def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, list[str]]:
-    """Per rule, the dictionary terms that fired on more harmless training messages (a hard
-    negative, an ordinary line, a safe comment, a dialogue turn: label none) than on messages of
-    their rule, and on at least AMBIGUOUS_MIN_HARMLESS of them: the names of forbidden things that
-    notices, warnings and news use (赌博 in 严打网络赌博). Another rule's positives count for
-    neither side. Each text is counted once, however often it is repeated."""
-    counts: dict[tuple[str, str], list[int]] = {}
+def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, list[list[str]]]:
+    """Per rule, the dictionary terms, and the pairings of terms an `@near` hit or a multi-term hit
+    makes (听说 + 是真的吗), that fired on more harmless training messages (a hard negative, an
+    ordinary line, a safe comment, a dialogue turn: label none) than on messages of their rule, and
+    on at least AMBIGUOUS_MIN_HARMLESS of them: the names of forbidden things that notices, warnings
+    and news use (赌博 in 严打网络赌博). Another rule's positives count for neither side. Each text
+    is counted once, however often it is repeated. Each entry is a sorted list of terms."""
+    counts: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     seen: set[tuple[str, str]] = set()
     for e in examples:
         if (e.text, e.label) in seen:
@@ -305,13 +306,16 @@ def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, l
         for rule, terms in words(e.text):
             if e.label not in (rule, NONE):
                 continue
-            for term in set(terms):
-                count = counts.setdefault((rule, term), [0, 0])
+            keys = {(term,) for term in terms} | (
+                {tuple(sorted(set(terms)))} if len(set(terms)) > 1 else set()
+            )
+            for key in keys:
+                count = counts.setdefault((rule, key), [0, 0])
                 count[e.label == NONE] += 1
-    out: dict[str, list[str]] = {}
-    for (rule, term), (violations, harmless) in sorted(counts.items()):
+    out: dict[str, list[list[str]]] = {}
+    for (rule, key), (violations, harmless) in sorted(counts.items()):
         if harmless >= AMBIGUOUS_MIN_HARMLESS and harmless > violations:
-            out.setdefault(rule, []).append(term)
+            out.setdefault(rule, []).append(list(key))
     return out
 
 

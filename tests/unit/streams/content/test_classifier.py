@@ -414,7 +414,7 @@ def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_veto
     model = tmp_path / "content.bin"
     shutil.copy(tiny, model)
     meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
-    meta["ambiguous_terms"] = {"content.defamation": ["公司", "造假"]}
+    meta["ambiguous_terms"] = {"content.defamation": [["公司", "造假"]]}  # the pairing
     model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     assert TextClassifier.load(model).version != TextClassifier.load(tiny).version
 
@@ -460,4 +460,10 @@ def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
     def words(text: str) -> list[tuple[str, tuple[str, ...]]]:
         return [("content.gambling", (term,)) for term in ("赌博", "赌场") if term in text]
 
-    assert ambiguous_terms(examples, words) == {"content.gambling": ["赌博"]}
+    assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
+
+    def pairs(text: str) -> list[tuple[str, tuple[str, ...]]]:  # an @near hit: marker and subject
+        return [("content.rumor", ("听说", "食堂"))] if "食堂" in text else []
+
+    chat = [ex(f"听说食堂{i}", "none") for i in range(3)] + [ex("听说食堂要关", "content.rumor")]
+    assert ambiguous_terms(chat, pairs) == {"content.rumor": [["听说"], ["听说", "食堂"], ["食堂"]]}
