@@ -15,12 +15,13 @@ VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 def unconfirmed(
     hits: list[Hit], text: str, length: int, classifier: TextClassifier, below: float, trace: list[str] | None
 ) -> list[Hit]:
-    """The dictionary hits the model does not contradict. A hit made only of terms, or of a pairing
-    of terms, the labelled data shows mostly in harmless messages (the model's ambiguous terms: a
-    notice names the forbidden thing, 听说 + 是真的吗 asks), written as they are spelled (an evasion is no notice), is vetoed where the model scores
-    its rule below `below`: the words alone do not decide those. Only with VETO_CONTEXT characters
-    of context besides the terms (`length`: the normalised text's): on less, the model's score is
-    little more than its reading of the terms themselves (来赌博啊), which is not evidence."""
+    """The dictionary hits (`hits`: the words' alone) the model does not contradict. A hit made of
+    terms, or of a pairing of terms, the labelled data shows mostly in harmless messages (the
+    model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
+    they are spelled (an evasion is no notice), is vetoed where the model scores its rule below
+    `below`: the words alone do not decide those. Only with VETO_CONTEXT characters of context
+    besides the terms (`length`: the normalised text's): on less, the model's score is little more
+    than its reading of the terms themselves (来赌博啊), which is not evidence."""
     vetoable = [
         hit
         for hit in hits
