@@ -19,10 +19,10 @@ of another register gets its own calibration and threshold and still fires its r
 A model is two files side by side: the fastText model (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, one isotonic calibration table per head fitted
 on out-of-fold predictions at training time, the suggested thresholds, the ambiguous dictionary
-terms per rule and a summary of the training data). The model file's digest is checked before fastText reads a byte, so a truncated or swapped
-file is a clear error, not a crash in C++; the version (`model_version`) digests it with the
-calibration tables and the ambiguous terms, so a model recalibrated around the same fastText file
-gets a new one.
+terms per rule and a summary of the training data). The model file's digest is checked before
+fastText reads a byte, so a truncated or swapped file is a clear error, not a crash in C++; the
+version (`model_version`) digests it with the calibration tables and the ambiguous terms, so a
+model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
 simplified, noise removed: `model_input`), links become a placeholder word and numbers are left

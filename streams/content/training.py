@@ -21,9 +21,9 @@ seed; fastText also carries state between trainings in one process, which here e
 - the final model on everything;
 - with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
   terms: per rule, the dictionary terms and pairings of terms that fired on more harmless messages
-  of the training data than on messages of their rule (`ambiguous_terms`). The detector lets the model veto those
-  (streams.content.combine.unconfirmed), so a notice that names a forbidden thing does not fire
-  on the name alone.
+  of the training data than on messages of their rule (`ambiguous_terms`). The detector lets the
+  model veto those (streams.content.combine.unconfirmed), so a notice that names a forbidden thing
+  does not fire on the name alone.
 The output is deterministic: the same inputs give the same model and metadata bytes.
 """
 
@@ -306,10 +306,9 @@ def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, l
         for rule, terms in words(e.text):
             if e.label not in (rule, NONE):
                 continue
-            keys = {(term,) for term in terms} | (
-                {tuple(sorted(set(terms)))} if len(set(terms)) > 1 else set()
-            )
-            for key in keys:
+            unique = tuple(sorted(set(terms)))
+            pairing = [unique] if len(unique) > 1 else []
+            for key in [(term,) for term in unique] + pairing:
                 count = counts.setdefault((rule, key), [0, 0])
                 count[e.label == NONE] += 1
     out: dict[str, list[list[str]]] = {}
