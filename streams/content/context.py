@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from streams.content.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
+from streams.content.links import holds_address
 from streams.content.matcher import (
     ALLOW,
     FRAME,
@@ -48,8 +49,6 @@ _BUILTINS = {name: re.compile(pattern) for name, pattern in BUILTIN_GROUPS.items
 _NUMERAL_VIEW = frozenset({"%phone"})  # read 一三九… as digits
 _INSIDE_NOT_AMOUNT = frozenset(":：/／-－")  # inside a figure of the original: a time, date or range
 _AFTER_NOT_AMOUNT = frozenset("%％‰")  # after it: a ratio
-# A link, an IP address or a domain name: a token of its characters is an address, not a secret.
-_LINKISH = re.compile(r"://|\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9-]{2,}\.[a-z]{2,}", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 # Eleven digits in a row, numerals counted: the least a %phone match needs.
 _NUMERAL_RUN = re.compile(rf"[\d{''.join(map(chr, NUMERALS))}]{{11}}")
@@ -237,7 +236,7 @@ def _secret_token(original: str, span: tuple[int, int]) -> bool:
     or an IP address, which normalisation runs together (http://1.2.3.4/oa → http1234oa). A link
     with credentials in it (mysql://root:pw@host) is still a secret."""
     text = original[span[0] : span[1]]
-    return "@" in text or _LINKISH.search(text) is None
+    return "@" in text or not holds_address(text)
 
 
 # Built-in groups whose matches the original text must confirm (signs normalisation removed).

@@ -72,12 +72,24 @@ class LinkPolicy:
         )
 
 
+def _link_view() -> Normalizer:
+    return Normalizer(NormalizeOptions(t2s=False, strip_noise=False, collapse_repeats=False), _LINK_VIEW)
+
+
+_ADDRESS_VIEW = _link_view()
+
+
+def holds_address(text: str) -> bool:
+    """Whether `text` holds a link, a domain name or an IP address, as LinkChecker reads them, or a
+    scheme's `://` before a host written out of shape (hxxp://10.2.x.x)."""
+    view = _ADDRESS_VIEW(text)
+    return "://" in view or _URL.search(view) is not None
+
+
 class LinkChecker:
     def __init__(self, policy: LinkPolicy) -> None:
         self.policy = policy
-        self._view = Normalizer(
-            NormalizeOptions(t2s=False, strip_noise=False, collapse_repeats=False), _LINK_VIEW
-        )
+        self._view = _link_view()
         exts = "|".join(re.escape(e) for e in sorted(policy.executable_extensions, key=len, reverse=True))
         self._exec_in_path = re.compile(rf"\.(?:{exts})(?![a-z0-9])") if exts else None
         self._exec_name = re.compile(rf"\.(?:{exts})[\s.]*$") if exts else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from streams.content.detector import ContentDetector
-from streams.content.links import LinkChecker, LinkPolicy
+from streams.content.links import LinkChecker, LinkPolicy, holds_address
 from streams.core.policy import load_policy
 
 RULE = "content.malicious_link"
@@ -96,3 +96,18 @@ def test_lists_are_policy_data() -> None:
 def test_an_allow_listed_host_never_fires() -> None:
     checker = LinkChecker(LinkPolicy(allow_domains=("huodong.top",), risky_tlds=("top",)))
     assert checker.scan_text("入口 m.huodong.top") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("http://47.108.23.196:8080/oa", True),
+        ("t.cn/A6xYz1", True),
+        ("WWW。EXAMPLE。TOP", True),  # the link view: case folded, 。 read as a dot
+        ("hxxp://10.2.x.x/admin", True),
+        ("Zw@88990", False),
+        ("AbC123456", False),
+    ],
+)
+def test_holds_address_reads_text_as_the_link_checks_do(text: str, address: bool) -> None:
+    assert holds_address(text) is address

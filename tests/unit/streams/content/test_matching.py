@@ -226,6 +226,8 @@ def test_amount_is_a_figure_not_a_date_ratio_or_range(
         ("连接串 mysql://root:Lab888@10.2.3.4/prod 密码在里面", True),  # credentials in a link
         ("登录 http://47.108.23.196:8080/oa/login 重新验证账号", False),  # an address, not a secret
         ("新地址 perf-review-2024.top,用企业账号登录", False),
+        ("点 t.cn/A6xYz1 验证账号", False),  # a short link, as the link checks read it
+        ("登录 hxxp://10.2.x.x/admin 重新验证账号", False),  # a scheme before a defanged host
     ],
 )
 def test_token_is_not_the_characters_of_a_link(figures: ContentDetector, text: str, fires: bool) -> None:
