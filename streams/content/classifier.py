@@ -173,6 +173,11 @@ class Cutoffs:
     raw: Mapping[str, float]  # fastText label → least raw probability that can pass
     floor: float  # the least of `raw`: fastText returns no label below it
 
+    def passing(self, scores: Mapping[str, float]) -> dict[str, float]:
+        """The heads whose calibrated score in `scores` (TextClassifier.scores) reaches their
+        threshold: what `TextClassifier.confident` finds, from a prediction already made."""
+        return {head: s for head, t in self.thresholds.items() if (s := scores.get(head, 0.0)) >= t}
+
 
 class TextClassifier:
     def __init__(self, model: Any, meta: Mapping[str, Any], source: str = "<memory>") -> None:
@@ -191,13 +196,15 @@ class TextClassifier:
         }
         self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
 
-    def is_ambiguous(self, rule: str, terms: tuple[str, ...]) -> bool:
-        """Whether a dictionary hit of `rule` on `terms` is one the labelled data shows mostly in
-        harmless messages: as a pairing, or every term on its own."""
+    def is_ambiguous(self, rule: str, units: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether a dictionary hit of `rule` made of `units` (matcher.Hit.units: terms that fire
+        alone, `@near` pairings) is one the labelled data shows mostly in harmless messages: as a
+        whole, or every unit on its own."""
         known = self.ambiguous.get(rule)
-        if not known or not terms:
+        if not known or not units:
             return False
-        return frozenset(terms) in known or all(frozenset((term,)) in known for term in terms)
+        whole = frozenset(term for unit in units for term in unit)
+        return whole in known or all(frozenset(unit) in known for unit in units)
 
     @classmethod
     def load(cls, path: Path | str) -> TextClassifier:

@@ -14,8 +14,10 @@ VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 
 def unconfirmed(
     hits: list[Hit], text: str, length: int, classifier: TextClassifier, below: float, trace: list[str] | None
-) -> list[Hit]:
-    """The dictionary hits (`hits`: the words' alone) the model does not contradict. A hit made of
+) -> tuple[list[Hit], dict[str, float] | None]:
+    """The dictionary hits (`hits`: the words' alone) the model does not contradict, and the model's
+    scores of `text` where they were needed (for ModelJudge.hits, so the text is predicted once;
+    None otherwise). A hit made of
     terms, or of a pairing of terms, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
     they are spelled (an evasion is no notice), is vetoed where the model scores its rule below
@@ -27,10 +29,10 @@ def unconfirmed(
         for hit in hits
         if not hit.spelled
         and length - sum(map(len, hit.terms)) >= VETO_CONTEXT
-        and classifier.is_ambiguous(hit.rule, hit.terms)
+        and classifier.is_ambiguous(hit.rule, hit.units())
     ]
     if not vetoable:
-        return hits
+        return hits, None
     scores = classifier.scores(text)
     vetoed = [hit for hit in vetoable if scores.get(hit.rule, 1.0) < below]
     if trace is not None:
@@ -39,7 +41,7 @@ def unconfirmed(
                 f"{hit.rule}: words {list(hit.terms)} vetoed: terms mostly harmless in the labelled data,"
                 f" and the model scores the rule {scores[hit.rule]:.3f} < {below}"
             )
-    return [hit for hit in hits if hit not in vetoed]
+    return [hit for hit in hits if hit not in vetoed], scores
 
 
 def deferred(scored: list[ModelHit], decided: set[str], trace: list[str] | None) -> list[ModelHit]:
@@ -72,8 +74,9 @@ def merged(hits: list[Hit]) -> list[Hit]:
             why = (*seen.why, *hit.why)
             scored = next((h for h in (seen, hit) if isinstance(h, ModelHit)), None)
             spelled = seen.spelled or hit.spelled
+            pairings = (*seen.pairings, *hit.pairings)
             by_rule[hit.rule] = (
-                Hit(hit.rule, terms, seen.start, seen.end, why, spelled)
+                Hit(hit.rule, terms, seen.start, seen.end, why, spelled, pairings)
                 if scored is None
                 else ModelHit(
                     hit.rule,
@@ -82,6 +85,7 @@ def merged(hits: list[Hit]) -> list[Hit]:
                     seen.end,
                     why,
                     spelled,
+                    pairings,
                     score=scored.score,
                     model=scored.model,
                     head=scored.head,

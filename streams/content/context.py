@@ -130,17 +130,19 @@ class Context:
             why = [f"term {_describe(m, norm)}" for m in chosen] if trace is not None else []
             requirements = self.requirements.get(rule, ()) if grouped else ()
             groups = present.union(m.entry.group for m in found) if requirements else present
+            pairings = []
             for req in requirements:
                 picked = near(found + builtins, req) if groups.issuperset(req.groups) else []
                 if picked:
                     chosen.extend(picked)
+                    pairings.append(tuple(sorted({m.entry.term for m in picked})))
                     if trace is not None:
                         parts = " + ".join(f"{m.entry.group}:{_describe(m, norm)}" for m in picked)
                         why.append(f"@near {' '.join(req.groups)} within {req.within}: {parts}")
                 elif trace is not None and any(m.entry.group == req.groups[0] for m in found):
                     trace.append(f"{rule}: @near {' '.join(req.groups)} within {req.within} not met")
             if chosen:
-                hits.append(_hit(rule, chosen, norm, tuple(why)))
+                hits.append(_hit(rule, chosen, norm, tuple(why), tuple(pairings)))
             elif trace is not None:
                 trace.append(f"{rule}: only grouped terms {list(terms_of(found))}, no @near met")
         return hits
@@ -318,12 +320,18 @@ def _describe(m: Match, norm: Normalized) -> str:
     return repr(m.entry.term)
 
 
-def _hit(rule: str, chosen: list[Match], norm: Normalized, why: tuple[str, ...]) -> Hit:
+def _hit(
+    rule: str,
+    chosen: list[Match],
+    norm: Normalized,
+    why: tuple[str, ...],
+    pairings: tuple[tuple[str, ...], ...],
+) -> Hit:
     spelled = any(m.entry.spelling == PINYIN for m in chosen)
     if len(chosen) == 1:  # the usual hit: one term
         lo, hi = norm.span(chosen[0].start, chosen[0].end)
-        return Hit(rule, terms_of(chosen), lo, hi, why, spelled)
+        return Hit(rule, terms_of(chosen), lo, hi, why, spelled, pairings)
     start = min(m.start for m in chosen)
     end = max(m.end for m in chosen)
     lo, hi = norm.span(start, end)
-    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, spelled)
+    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, spelled, pairings)

@@ -218,13 +218,16 @@ class ContentDetector(Detector, Reloadable):
         view = self.normalizer.fast(text)
         hits, looked = self._lexical(text, trace, view)
         judge = self._compiled.judge
+        scores = None
         if hits and judge is not None and self.model.lexicon_veto_below is not None:
-            hits = unconfirmed(hits, text, len(view), judge.classifier, self.model.lexicon_veto_below, trace)
+            hits, scores = unconfirmed(
+                hits, text, len(view), judge.classifier, self.model.lexicon_veto_below, trace
+            )
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits, looked, trace)
         if judge is not None:
             matches = self._matches if looked is None else lambda _: looked
-            scored = judge.hits(text, matches, trace, view if self._shares_view else None)
+            scored = judge.hits(text, matches, trace, view if self._shares_view else None, scores)
             if hits and self.model.defer_to_lexicon:
                 scored = deferred(scored, {h.rule for h in hits}, trace)
             hits += scored
@@ -306,11 +309,12 @@ class ContentDetector(Detector, Reloadable):
         return Finding.of_message(rule, event, evidence)
 
 
-def model_words(policy: Policy) -> Callable[[str], list[tuple[str, tuple[str, ...]]]]:
-    """The dictionaries' hits on a text as (rule, terms), as the policy's detector finds them (the
-    model off): what training counts to find the ambiguous terms (streams.content.training)."""
+def model_words(policy: Policy) -> Callable[[str], list[tuple[str, tuple[tuple[str, ...], ...]]]]:
+    """The dictionaries' hits on a text as (rule, units: matcher.Hit.units), as the policy's detector
+    finds them (the model off): what training counts to find the ambiguous terms
+    (streams.content.training)."""
     words = ContentDetector(replace_model(policy, enabled=False))
-    return lambda text: [(hit.rule, hit.terms) for hit in words.scan_words(text)]
+    return lambda text: [(hit.rule, hit.units()) for hit in words.scan_words(text)]
 
 
 def replace_model(policy: Policy, **model: Any) -> Policy:

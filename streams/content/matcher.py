@@ -46,6 +46,15 @@ class Hit:
     end: int
     why: tuple[str, ...] = ()  # how it fired, for `qunguard scan`
     spelled: bool = False  # some term matched as a pinyin or homophone spelling (an evasion)
+    # The `@near` pairings that fired: per requirement met, the sorted terms of its matches, a
+    # built-in group by its name (工资 + %amount). Those terms do not fire alone.
+    pairings: tuple[tuple[str, ...], ...] = ()
+
+    def units(self) -> tuple[tuple[str, ...], ...]:
+        """What the hit is made of, as the labelled data is counted (training.ambiguous_terms):
+        each term that fires alone, and each `@near` pairing as a whole."""
+        paired = {term for pairing in self.pairings for term in pairing}
+        return (*((term,) for term in self.terms if term not in paired), *self.pairings)
 
     @classmethod
     def from_spans(cls, rule: str, found: list[tuple[str, int, int]]) -> Hit | None:

@@ -287,28 +287,32 @@ def train(
 
 Scored = list[tuple[Example, tuple[float, ...]]]
 Gate = Callable[[str], object]  # truthy when a head may fire on the text
-WordHits = Callable[[str], Iterable[tuple[str, tuple[str, ...]]]]  # (rule, terms) per dictionary hit
+# (rule, units) per dictionary hit: the terms that fire alone and the `@near` pairings (matcher.Hit.units)
+WordHits = Callable[[str], Iterable[tuple[str, tuple[tuple[str, ...], ...]]]]
 
 
 def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, list[list[str]]]:
-    """Per rule, the dictionary terms, and the pairings of terms an `@near` hit or a multi-term hit
-    makes (听说 + 是真的吗), that fired on more harmless training messages (a hard negative, an
-    ordinary line, a safe comment, a dialogue turn: label none) than on messages of their rule, and
-    on at least AMBIGUOUS_MIN_HARMLESS of them: the names of forbidden things that notices, warnings
-    and news use (赌博 in 严打网络赌博). Another rule's positives count for neither side. Each text
-    is counted once, however often it is repeated. Each entry is a sorted list of terms."""
+    """Per rule, the dictionary terms, the `@near` pairings (听说 + 是真的吗, 工资 + %amount) and the
+    combinations a multi-term hit makes (网络赌博 + 赌博) that fired on more harmless training
+    messages (a hard negative, an ordinary line, a safe comment, a dialogue turn: label none) than
+    on messages of their rule, and on at least AMBIGUOUS_MIN_HARMLESS of them: the names of
+    forbidden things that notices, warnings and news use (赌博 in 严打网络赌博). A term that fires
+    only through an `@near` pairing is counted in its pairings, never alone. Another rule's
+    positives count for neither side. Each text is counted once, however often it is repeated.
+    Each entry is a sorted list of terms."""
     counts: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     seen: set[tuple[str, str]] = set()
     for e in examples:
         if (e.text, e.label) in seen:
             continue
         seen.add((e.text, e.label))
-        for rule, terms in words(e.text):
+        for rule, units in words(e.text):
             if e.label not in (rule, NONE):
                 continue
-            unique = tuple(sorted(set(terms)))
-            pairing = [unique] if len(unique) > 1 else []
-            for key in [(term,) for term in unique] + pairing:
+            keys = sorted({tuple(sorted(set(unit))) for unit in units})
+            if len(keys) > 1:
+                keys.append(tuple(sorted({term for key in keys for term in key})))
+            for key in keys:
                 count = counts.setdefault((rule, key), [0, 0])
                 count[e.label == NONE] += 1
     out: dict[str, list[list[str]]] = {}

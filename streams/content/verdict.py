@@ -89,10 +89,19 @@ class ModelJudge:
         self.needs_target = frozenset(needs_target)
 
     def hits(
-        self, text: str, matches: Matches, trace: list[str] | None = None, view: str | None = None
+        self,
+        text: str,
+        matches: Matches,
+        trace: list[str] | None = None,
+        view: str | None = None,
+        scores: dict[str, float] | None = None,
     ) -> list[ModelHit]:
-        """`view`: the normalised text under the model's options (classifier.MODEL_OPTIONS), if known."""
-        confident = self.classifier.confident(text, self.cutoffs, view)
+        """`view`: the normalised text under the model's options (classifier.MODEL_OPTIONS), if known.
+        `scores`: the model's scores of `text` (TextClassifier.scores), if a veto already made them."""
+        if scores is None:
+            confident = self.classifier.confident(text, self.cutoffs, view)
+        else:
+            confident = self.cutoffs.passing(scores)
         if trace is not None:
             self._trace_scores(text, confident, trace)
         if confident and self.needs_target:

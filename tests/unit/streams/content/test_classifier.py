@@ -237,6 +237,15 @@ def test_confident_agrees_with_scores_at_the_bottom_of_the_scale() -> None:
             assert (head in classifier.confident(text, cutoffs)) == (score >= threshold), (head, text)
 
 
+def test_passing_finds_from_scores_what_confident_finds_from_a_prediction() -> None:
+    classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
+    cutoffs = classifier.cutoffs(load_policy().section("content")["model"]["thresholds"])
+    texts = ("明天上午十点开会", "你就是个废物,滚出去", "加微信领优惠券,日赚五百", "听说公司下个月要裁员了")
+    for text in texts:
+        assert cutoffs.passing(classifier.scores(text)) == classifier.confident(text, cutoffs), text
+    assert any(classifier.confident(text, cutoffs) for text in texts)  # some head passes somewhere
+
+
 def test_calibration_table_is_checked() -> None:
     with pytest.raises(ValueError):
         Calibration.from_json({"x": [0.0, 1.0], "y": [0.9, 0.1]})
@@ -457,13 +466,37 @@ def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
     examples += [ex("严打赌博 通知0", "none")] * 5  # a repeated text counts once
     examples += [ex(f"赌博骗子{i}", "content.ad") for i in range(9)]  # another rule's positives: neither side
 
-    def words(text: str) -> list[tuple[str, tuple[str, ...]]]:
-        return [("content.gambling", (term,)) for term in ("赌博", "赌场") if term in text]
+    def words(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+        return [("content.gambling", ((term,),)) for term in ("赌博", "赌场") if term in text]
 
     assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
 
-    def pairs(text: str) -> list[tuple[str, tuple[str, ...]]]:  # an @near hit: marker and subject
-        return [("content.rumor", ("听说", "食堂"))] if "食堂" in text else []
+    def pairs(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # an @near hit: one pairing
+        return [("content.rumor", (("听说", "食堂"),))] if "食堂" in text else []
 
     chat = [ex(f"听说食堂{i}", "none") for i in range(3)] + [ex("听说食堂要关", "content.rumor")]
-    assert ambiguous_terms(chat, pairs) == {"content.rumor": [["听说"], ["听说", "食堂"], ["食堂"]]}
+    # the pairing as a whole: its terms do not fire alone, so they are not counted alone
+    assert ambiguous_terms(chat, pairs) == {"content.rumor": [["听说", "食堂"]]}
+
+    def two_terms(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # terms that fire alone
+        return [("content.gambling", (("网络赌博",), ("赌博",)))]
+
+    notices = [ex(f"严打网络赌博 通知{i}", "none") for i in range(3)]
+    assert ambiguous_terms(notices, two_terms) == {
+        "content.gambling": [["网络赌博"], ["网络赌博", "赌博"], ["赌博"]]
+    }
+
+
+def test_an_at_near_hit_is_judged_by_its_pairing_not_by_its_words_alone(tiny: Path, tmp_path: Path) -> None:
+    words = ContentDetector(load_policy())
+    (salary,) = words.scan_words("小王这个月工资14800,比我多")
+    assert ("%amount", "工资") in salary.units() and ("工资",) not in salary.units()
+    model = tmp_path / "content.bin"
+    shutil.copy(tiny, model)
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["ambiguous_terms"] = {"content.confidential": [["工资"]]}  # 工资 alone: not what fires
+    model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    assert not TextClassifier.load(model).is_ambiguous("content.confidential", salary.units())
+    meta["ambiguous_terms"] = {"content.confidential": [["%amount", "工资"]]}  # the pairing
+    model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    assert TextClassifier.load(model).is_ambiguous("content.confidential", salary.units())
