@@ -1,7 +1,7 @@
 """The thresholds training suggests for the model's heads, from their held-out scores.
 
-- a workplace head: the least grid threshold from which on the leave-one-author-out predictions
-  keep the precision target, firing on at most a limit of the benign turns (`suggest_threshold`);
+- a workplace head: the least grid threshold at which the leave-one-author-out predictions keep
+  the precision target, firing on at most a limit of the benign turns (`suggest_threshold`);
 - the public head (learned from COLD): the best out-of-fold balanced accuracy on COLD train under
   the same kind of limit (`suggest_balanced_threshold`);
 - then one budget of benign firings for all heads together (`within_budget`).
@@ -47,16 +47,19 @@ class Curve(NamedTuple):
 
 
 def suggest_threshold(curve: Curve, target: float, limit: float) -> float | None:
-    """The least grid threshold from which on every threshold keeps precision >= target (or fires
-    nothing) and that fires on at most `limit` of the benign scores; None when there is none."""
+    """The least grid threshold at which precision is >= target (or nothing fires) and that fires
+    on at most `limit` of the benign scores; None when there is none.
+
+    The precision a threshold gives is that of everything scored at or above it. Higher thresholds
+    need not keep the target too: the top of the scale holds few examples, and one false positive
+    among them (1 in 44 at 0.99, while 0.97 keeps 0.983 over 360) used to switch the head off."""
     chosen = None
     for t in reversed(GRID):
-        fired = [y for s, y in zip(curve.scores, curve.truth, strict=True) if s >= t]
-        if fired and sum(fired) / len(fired) < target:
-            break
         if curve.benign_fired(t) > limit * max(1, len(curve.benign)):
             break
-        chosen = t
+        fired = [y for s, y in zip(curve.scores, curve.truth, strict=True) if s >= t]
+        if not fired or sum(fired) / len(fired) >= target:
+            chosen = t
     return chosen
 
 
