@@ -7,8 +7,8 @@ the same findings, in about three quarters of the time on short chat (docs/bench
 Python imports the `.py` files and everything works, only slower.
 
 An extension older than its source would run old code, so `stale()` compares them: `make` rebuilds
-when a source changes, the test suite refuses to start on a stale build, and `qunguard bench`
-reports which modules ran compiled.
+when a source changes, the test suite and `qunguard eval` refuse to start on a stale build, and
+`qunguard bench` reports which modules ran compiled.
 
     python ops/compile.py            # build (needs mypy from the dev extra, a C compiler, Python headers)
     python ops/compile.py --clean    # remove the extensions: back to pure Python

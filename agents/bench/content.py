@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.machinery
 import json
 import os
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +43,7 @@ from typing import Any
 import ahocorasick
 import ahocorasick_rs
 
+from agents.bench.build import compiled_modules
 from config import CONFIG_DIR
 from streams.content.classifier import TextClassifier
 from streams.content.detector import ContentDetector, replace_model
@@ -198,19 +197,6 @@ def _model_load_seconds(detector: ContentDetector, loads: int = 3) -> dict[str, 
         "median": round(statistics.median(samples), 3),
         "max": round(max(samples), 3),
     }
-
-
-def compiled_modules() -> list[str]:
-    """The engine's modules that ran as mypyc extensions (`make compiled`, ops/compile.py); [] when
-    all ran as Python, as in an install without the build step."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    return sorted(
-        name
-        for name, module in list(sys.modules.items())
-        if name.startswith("streams.")
-        and "__mypyc" not in name  # mypyc's runtime, not a module of ours
-        and str(getattr(module, "__file__", "") or "").endswith(suffixes)
-    )
 
 
 def _events(texts: list[str], prefix: str) -> list[MessageEvent]:

@@ -339,9 +339,17 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
 def main_eval(args: argparse.Namespace) -> int:
     import tempfile
 
+    import streams.content.detector  # noqa: F401  (the compiled hot path, for the staleness check)
+    from agents.bench.build import stale_modules
     from streams.content.dictionary import DictionaryError
     from streams.core.policy import PolicyError, load_policy
 
+    stale = stale_modules()
+    if stale:
+        print(
+            f"qunguard eval: {', '.join(stale)} changed since compiled: run `make compiled`", file=sys.stderr
+        )
+        return ERROR
     sections = tuple(s.strip() for s in args.only.split(",")) if args.only else SECTIONS
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown or args.folds < 2:
