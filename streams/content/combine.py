@@ -17,8 +17,9 @@ def unconfirmed(
 ) -> tuple[list[Hit], dict[str, float] | None]:
     """The dictionary hits (`hits`: the words' alone) the model does not contradict, and the model's
     scores of `text` where they were needed (for ModelJudge.hits, so the text is predicted once;
-    None otherwise). A hit made of
-    terms, or of a pairing of terms, the labelled data shows mostly in harmless messages (the
+    None otherwise).
+
+    A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
     they are spelled (an evasion is no notice), is vetoed where the model scores its rule below
     `below`: the words alone do not decide those. Only with VETO_CONTEXT characters of context
