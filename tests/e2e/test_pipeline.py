@@ -39,8 +39,10 @@ def test_pipeline_end_to_end(bootstrap: str, redis_url: str, unique: str, tmp_pa
             found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
             found = [v for v in found if set(v["source_event_ids"]) & {gambling, clean}]
             # the ladder's discipline.* steps for the same event may or may not have arrived yet
-            # (tests/e2e/test_ladder.py covers them)
-            found = [v for v in found if not v["rule"].startswith("discipline.")]
+            # (tests/e2e/test_ladder.py covers them); flood.* depends on what other tests posted
+            # with the same text in the same group on the shared topic within the flood window
+            # (flood.duplicate fired here once, after three tests posted this gambling line)
+            found = [v for v in found if not v["rule"].startswith(("discipline.", "flood."))]
             letters = [m for m in msgs if m.topic() == DEADLETTER.name and m.key() == poison_key]
             return found, letters
 
