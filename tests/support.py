@@ -163,6 +163,45 @@ def violations_for(bootstrap: str, event_ids: set[str], timeout: float = 60.0) -
     )
 
 
+# A line that fires content.gambling: sent last into one group (one partition), its violation means
+# every message sent before it was judged.
+JUDGED_MARKER = "今晚一起买六合彩,赌球稳赚"
+
+
+def verdicts_in_order(
+    bootstrap: str,
+    bodies: Iterable[tuple[str, str]],
+    marker: str,
+    log: Path,
+    counts: Callable[[str], bool],
+    client: str = "e2e-verdicts",
+) -> dict[str, list[dict]]:
+    """Send (event id, text) `bodies` and then JUDGED_MARKER as event `marker` into group g-sales,
+    read the violations until the marker's shows up, and return those of rules `counts` keeps,
+    per source event. `log`: the worker's log, shown when the marker never comes out."""
+    producer = Producer(producer_config(bootstrap, client))
+    for event_id, body in [*bodies, (marker, JUDGED_MARKER)]:
+        producer.produce(
+            MESSAGES.name, key=b"g-sales", value=message(event_id, "g-sales", "wx_wanglei", body)
+        )
+    assert producer.flush(10) == 0
+
+    def kept(msgs) -> list[dict]:
+        found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+        return [v for v in found if counts(v["rule"])]
+
+    def judged(msgs) -> bool:
+        return any(marker in v["source_event_ids"] for v in kept(msgs))
+
+    msgs = read_until(bootstrap, judged, timeout=120)
+    assert judged(msgs), log.read_text()[-3000:]
+    by_event: dict[str, list[dict]] = {}
+    for violation in kept(msgs):
+        for event_id in violation["source_event_ids"]:
+            by_event.setdefault(event_id, []).append(violation)
+    return by_event
+
+
 def distinct(msgs, event_ids: set[str], rule: str | None = None) -> list[dict]:
     """Distinct violations (by violation id: delivery is at-least-once) on any of `event_ids`,
     of `rule` if given."""

@@ -9,14 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import orjson
-from confluent_kafka import Producer
-
-from agents.connect.kafka import producer_config
 from agents.dev.embedded import worker
 from config import CONFIG_DIR
-from tests.support import e2e_settings, load_sample, message, read_until
-from topics.catalog import MESSAGES, VIOLATIONS
+from tests.support import e2e_settings, load_sample, verdicts_in_order
 
 SHIPPED = re.compile(r'"content\.insult#public" = [0-9.]+')  # whatever training suggested
 LOWERED = '"content.insult#public" = 0.01'
@@ -37,32 +32,15 @@ def test_the_public_head_fires_only_where_a_group_is_named(
     load_sample(settings)
     proc = worker(tmp_path, settings.env()).start()
     try:
-        named, nobody, marker = f"{unique}-named", f"{unique}-nobody", f"{unique}-marker"
-        producer = Producer(producer_config(bootstrap, "e2e-gate"))
-        for event_id, body in (
-            (named, NAMES_A_GROUP),
-            (nobody, NAMES_NOBODY),
-            (marker, "今晚一起买六合彩,赌球稳赚"),
-        ):
-            # one group, one partition: the marker's violation means both messages before it were judged
-            producer.produce(
-                MESSAGES.name, key=b"g-sales", value=message(event_id, "g-sales", "wx_wanglei", body)
-            )
-        assert producer.flush(10) == 0
-
-        def ours(msgs) -> list[dict]:
-            found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
-            return [v for v in found if not v["rule"].startswith("discipline.")]
-
-        def judged(msgs) -> bool:
-            return any(marker in v["source_event_ids"] for v in ours(msgs))
-
-        msgs = read_until(bootstrap, judged, timeout=120)
-        assert judged(msgs), proc.log_path.read_text()[-3000:]
-        by_event = {}
-        for violation in ours(msgs):
-            for event_id in violation["source_event_ids"]:
-                by_event.setdefault(event_id, []).append(violation)
+        named, nobody = f"{unique}-named", f"{unique}-nobody"
+        by_event = verdicts_in_order(
+            bootstrap,
+            [(named, NAMES_A_GROUP), (nobody, NAMES_NOBODY)],
+            f"{unique}-marker",
+            proc.log_path,
+            counts=lambda rule: not rule.startswith("discipline."),
+            client="e2e-gate",
+        )
         assert [v["rule"] for v in by_event.get(named, [])] == ["content.insult"]
         evidence = by_event[named][0]["evidence"]
         assert evidence["model"]["head"] == "content.insult#public" and evidence["score"] >= 0.01

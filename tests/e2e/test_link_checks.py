@@ -7,13 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-from confluent_kafka import Producer
-
-from agents.connect.kafka import producer_config
 from agents.dev.embedded import worker
-from tests.support import e2e_settings, load_sample, message, read_until
-from topics.catalog import MESSAGES, VIOLATIONS
+from tests.support import e2e_settings, load_sample, verdicts_in_order
 
 MESSAGES_AND_TERMS = {
     "tld": ("报名入口 huodong-2025.top 手慢无", "risky_tld:huodong-2025.top"),
@@ -34,30 +29,17 @@ def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
     proc = worker(tmp_path, settings.env()).start()
     try:
         ids = {kind: f"{unique}-{kind}" for kind in MESSAGES_AND_TERMS}
-        warning, marker = f"{unique}-warning", f"{unique}-marker"
+        warning = f"{unique}-warning"
         bodies = [(ids[k], text) for k, (text, _) in MESSAGES_AND_TERMS.items()]
-        bodies += [(warning, WARNING), (marker, "今晚一起买六合彩,赌球稳赚")]
-        producer = Producer(producer_config(bootstrap, "e2e-links"))
-        for event_id, body in bodies:  # one group, one partition: the marker comes out last
-            producer.produce(
-                MESSAGES.name, key=b"g-sales", value=message(event_id, "g-sales", "wx_wanglei", body)
-            )
-        assert producer.flush(10) == 0
-
-        def ours(msgs) -> list[dict]:
-            found = [orjson.loads(m.value()) for m in msgs if m.topic() == VIOLATIONS.name]
+        by_event = verdicts_in_order(
+            bootstrap,
+            [*bodies, (warning, WARNING)],
+            f"{unique}-marker",
+            proc.log_path,
             # five messages from one sender in a row may also earn flood.rate: only content counts here
-            return [v for v in found if v["rule"].startswith("content.")]
-
-        def judged(msgs) -> bool:
-            return any(marker in v["source_event_ids"] for v in ours(msgs))
-
-        msgs = read_until(bootstrap, judged, timeout=120)
-        assert judged(msgs), proc.log_path.read_text()[-3000:]
-        by_event: dict[str, list[dict]] = {}
-        for violation in ours(msgs):
-            for event_id in violation["source_event_ids"]:
-                by_event.setdefault(event_id, []).append(violation)
+            counts=lambda rule: rule.startswith("content."),
+            client="e2e-links",
+        )
         for kind, (_, term) in MESSAGES_AND_TERMS.items():
             found = by_event.get(ids[kind], [])
             assert [v["rule"] for v in found] == ["content.malicious_link"], (kind, found)
