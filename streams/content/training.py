@@ -217,7 +217,7 @@ def train(
 ) -> TrainingResult:
     """Train, calibrate and write `out_dir/NAME.bin` and `out_dir/NAME.json`. `gates`: per head, what
     must hold of a text for the head to fire there (the detector applies the same). `words`: the
-    dictionaries' (rule, terms) hits on a text, for `ambiguous_terms`; None: no term is ambiguous."""
+    dictionaries' (rule, units) hits on a text, for `ambiguous_terms`; None: no term is ambiguous."""
     gates = dict(gates or {})
     examples = gather(labelled, datasets, params.oversample, params.negative_oversample)
     labels = tuple(sorted({e.label for e in examples}))

@@ -103,7 +103,7 @@ class ModelJudge:
         else:
             confident = self.cutoffs.passing(scores)
         if trace is not None:
-            self._trace_scores(text, confident, trace)
+            self._trace_scores(text, confident, trace, scores)
         if confident and self.needs_target:
             self._drop_untargeted(text, confident, trace)
         if not confident:
@@ -157,9 +157,13 @@ class ModelJudge:
         threshold = self.cutoffs.thresholds[head]
         return (f"model {self.model[0]}@{self.model[1]}: {head} score {score:.3f} >= {threshold:.2f}",)
 
-    def _trace_scores(self, text: str, confident: dict[str, float], trace: list[str]) -> None:
-        """For `qunguard scan`: the heads the model may fire that stayed below their threshold."""
-        scores = self.classifier.scores(text)
+    def _trace_scores(
+        self, text: str, confident: dict[str, float], trace: list[str], scores: dict[str, float] | None
+    ) -> None:
+        """For `qunguard scan`: the heads the model may fire that stayed below their threshold.
+        `scores`: the model's scores of `text`, if already made."""
+        if scores is None:
+            scores = self.classifier.scores(text)
         for head, threshold in sorted(self.cutoffs.thresholds.items()):
             score = scores.get(head, 0.0)
             if head not in confident and score >= 0.5 * threshold:
