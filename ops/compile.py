@@ -36,6 +36,7 @@ HOT_PATH = (
     "streams/content/detector.py",
     "streams/content/excerpt.py",
     "streams/content/identifiers.py",
+    "streams/content/linear.py",
     "streams/content/links.py",
     "streams/content/matcher.py",
     "streams/content/normalize.py",

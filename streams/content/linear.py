@@ -1,0 +1,192 @@
+"""The content model's weights: a linear model over a message's character n-grams, fitted by
+scikit-learn and stored in a fastText model file, so that fastText's C++ does the per-message work.
+
+Why both libraries. Leaving one labelled author out at a time, a linear model over TF-IDF weights
+of character 1-3-grams ranks violations better than fastText's own training over the same n-grams
+(docs/eval.md, "One model: fastText's file, scikit-learn's weights"), while fastText scores a
+message in a few microseconds and scikit-learn's pipeline in about a millisecond. fastText's
+supervised model averages its input rows over a line's ids (the characters it knows, the end of
+line, and the hashed bigrams and trigrams of the characters' hashes: `line_ids` reproduces them).
+So the file's input rows hold, for id f with inverse document frequency idf_f and head weights w_fk,
+
+    columns 0..H-1:  idf_f * w_fk     column H: idf_f ** 2     column H+1: 1 on the end-of-line row
+    (and zeros up to a multiple of 16 columns: `columns`)
+
+and from the average h over a line's n ids (`margins`):
+
+    h_k / sqrt(h_H * h_H+1) + b_k  =  sum_f c_f idf_f w_fk / sqrt(sum_f c_f idf_f ** 2) + b_k
+
+(c_f: how often id f occurs; h_H+1 = 1/n because the end of line occurs once), the decision function
+of a linear model over counts × IDF normalised by sqrt(sum_f c_f idf_f ** 2): the features `fit`
+trains on. For text without repeated n-grams that is the usual L2-normalised TF-IDF.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EOS = "</s>"  # fastText's end-of-line word: every line has exactly one
+_MASK64 = (1 << 64) - 1
+_NGRAM_PRIME = 116049371  # fastText's multiplier when it hashes a word n-gram
+_MAGIC, _VERSION = 793712314, 12  # fastText's model file signature
+_SUPERVISED, _SOFTMAX = 3, 3  # fastText's enums: model and loss
+
+
+def word_hash(token: str) -> int:
+    """fastText's hash of a word: 32-bit FNV-1a over its UTF-8 bytes, each byte read as a signed
+    char (so the bytes of a Chinese character are sign-extended before the xor)."""
+    h = 2166136261
+    for byte in token.encode("utf-8"):
+        h = ((h ^ (byte if byte < 0x80 else byte | 0xFFFFFF00)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def line_ids(line: str, words: dict[str, int], nwords: int, bucket: int, ngrams: int) -> list[int]:
+    """The input rows fastText averages for `line` (space-separated words, no newline): the known
+    words, the end of line, then every n-gram of 2..`ngrams` consecutive words' hashes (unknown
+    words included) in its bucket after the `nwords` word rows."""
+    tokens = [*line.split(), EOS]
+    ids = [words[t] for t in tokens if t in words]
+    # fastText keeps a word's hash as int32 and widens it to uint64 with the sign.
+    hashes = [(h - (1 << 32) if h >= 1 << 31 else h) & _MASK64 for h in map(word_hash, tokens)]
+    for i in range(len(hashes)):
+        h = hashes[i]
+        for j in range(i + 1, min(len(hashes), i + ngrams)):
+            h = (h * _NGRAM_PRIME + hashes[j]) & _MASK64
+            ids.append(nwords + h % bucket)
+    return ids
+
+
+def columns(heads: int) -> int:
+    """The file's columns for `heads`: the heads, the IDF squared and the end-of-line marker, padded
+    with zeros to a multiple of 16, so that a row is one 64-byte cache line (14 columns scored long
+    messages ~35 % slower in the engine: docs/bench.md)."""
+    return -(-(heads + 2) // 16) * 16
+
+
+def margins(hidden: Sequence[float], intercepts: Sequence[float]) -> list[float]:
+    """Each head's decision value from fastText's average row `hidden` (columns as above)."""
+    heads = len(intercepts)
+    scale = hidden[heads] * hidden[heads + 1]
+    if scale <= 0.0:  # no id the model knows: not even the end of line
+        return [b for b in intercepts]
+    norm = 1.0 / math.sqrt(scale)
+    return [hidden[k] * norm + intercepts[k] for k in range(heads)]
+
+
+def probability(margin: float) -> float:
+    """The raw score calibration tables map: a margin squashed into (0, 1), order kept."""
+    if margin >= 0.0:
+        return 1.0 / (1.0 + math.exp(-margin))
+    e = math.exp(margin)
+    return e / (1.0 + e)
+
+
+@dataclass(frozen=True, slots=True)
+class LinearFit:
+    """What `fit` returns: fastText's input rows (ids × `columns`) and the heads' intercepts."""
+
+    rows: Any  # numpy float32 array
+    intercepts: tuple[float, ...]
+
+
+def fit(
+    lines: Sequence[str],
+    labels: Sequence[str],
+    weights: Sequence[float],
+    heads: Sequence[str],
+    words: Sequence[str],
+    bucket: int,
+    ngrams: int,
+    alpha: float,
+    epochs: int,
+    seed: int,
+) -> LinearFit:
+    """Fit one-vs-rest linear classifiers (modified Huber loss) of `heads` over the lines' fastText
+    ids weighted as above, and lay their weights out as fastText input rows. `words`: the fastText
+    dictionary's words in id order; a label outside `heads` (none) is every head's negative."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.linear_model import SGDClassifier
+
+    index = {w: i for i, w in enumerate(words)}
+    nwords = len(words)
+    width = nwords + bucket
+    indptr, indices = [0], []
+    for line in lines:
+        indices.extend(line_ids(line, index, nwords, bucket, ngrams))
+        indptr.append(len(indices))
+    counts = sparse.csr_matrix(
+        (np.ones(len(indices), dtype=np.float64), np.array(indices, dtype=np.int64), np.array(indptr)),
+        shape=(len(lines), width),
+    )
+    counts.sum_duplicates()
+    documents = np.bincount(counts.indices, minlength=width)
+    idf = np.log((1.0 + len(lines)) / (1.0 + documents)) + 1.0  # scikit-learn's smoothed IDF
+    x = counts @ sparse.diags(idf)
+    norms = np.sqrt(np.asarray(counts @ (idf**2)[:, None]).ravel())
+    x = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+    rows = np.zeros((width, columns(len(heads))), dtype=np.float32)
+    intercepts = []
+    for k, head in enumerate(heads):
+        truth = np.array([label == head for label in labels])
+        if not truth.any():
+            intercepts.append(-10.0)
+            continue
+        model = SGDClassifier(
+            loss="modified_huber", alpha=alpha, max_iter=epochs, tol=None, random_state=seed
+        )
+        model.fit(x, truth, sample_weight=np.asarray(weights, dtype=np.float64))
+        rows[:, k] = idf * model.coef_[0]
+        intercepts.append(float(model.intercept_[0]))
+    rows[:, len(heads)] = idf**2
+    rows[index[EOS], len(heads) + 1] = 1.0
+    return LinearFit(rows, tuple(intercepts))
+
+
+def vocabulary(lines: Iterable[str]) -> list[tuple[str, int]]:
+    """The words of `lines` (space-separated) and the end of line, with their counts, most frequent
+    first (ties by the word: deterministic), as fastText's dictionary holds them."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        counts.update(line.split())
+        counts[EOS] += 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def save(
+    path: Path | str,
+    words: Sequence[tuple[str, int]],
+    labels: Sequence[tuple[str, int]],
+    found: LinearFit,
+    bucket: int,
+    ngrams: int,
+) -> None:
+    """Write a fastText supervised model file (format version 12) whose dictionary is `words` and
+    `labels` (full label words with their prefix, and counts) and whose input rows are `found`'s;
+    its output rows are zero: `margins` reads the average input row, not fastText's softmax."""
+    import numpy as np
+
+    rows = np.ascontiguousarray(found.rows, dtype="<f4")
+    dim = rows.shape[1]
+    if rows.shape[0] != len(words) + bucket:
+        raise ValueError(f"{rows.shape[0]} rows for {len(words)} words and {bucket} buckets")
+    out = [struct.pack("<ii", _MAGIC, _VERSION)]
+    # dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate, t
+    out.append(struct.pack("<12id", dim, 5, 0, 1, 5, ngrams, _SOFTMAX, _SUPERVISED, bucket, 0, 0, 100, 1e-4))
+    entries = [(w, c, 0) for w, c in words] + [(w, c, 1) for w, c in labels]
+    tokens = sum(c for _, c, _ in entries)
+    out.append(struct.pack("<iiiqq", len(entries), len(words), len(labels), tokens, -1))
+    for word, count, kind in entries:
+        out.append(word.encode("utf-8") + b"\0" + struct.pack("<qb", count, kind))
+    out.append(struct.pack("<?qq", False, rows.shape[0], dim))
+    out.append(rows.tobytes())
+    out.append(struct.pack("<?qq", False, len(labels), dim))
+    out.append(bytes(4 * len(labels) * dim))
+    Path(path).write_bytes(b"".join(out))

@@ -1,0 +1,116 @@
+"""streams.content.linear: scikit-learn's weights in a fastText file. fastText reads the file we
+write, averages the rows `line_ids` names, and `margins` turns that average into the decision
+value of the linear model that scikit-learn fitted."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import fasttext
+import numpy as np
+import pytest
+
+from streams.content import linear
+
+LINES = [
+    "今 天 开 会",
+    "你 是 猪 吧 哈 哈",
+    "垃 圾 公 司 垃 圾 公 司",
+    "明 天 交 报 告",
+    "鼋 鼍 鼋 鼍 全 是",
+    "中 午 一 起 吃 饭",
+] * 4
+LABELS = ["none", "content.insult", "content.insult", "none", "content.defamation", "none"] * 4
+HEADS = ("content.defamation", "content.insult")
+BUCKET, NGRAMS = 1 << 10, 3
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, linear.LinearFit]:
+    words = linear.vocabulary(LINES)
+    found = linear.fit(LINES, LABELS, [1.0] * len(LINES), HEADS, [w for w, _ in words], BUCKET, NGRAMS,
+                       alpha=1e-4, epochs=20, seed=1)  # fmt: skip
+    path = tmp_path_factory.mktemp("linear") / "model.bin"
+    labels = sorted(Counter(f"__label__{label}" for label in LABELS).items())
+    linear.save(path, words, labels, found, BUCKET, NGRAMS)
+    return path, found
+
+
+def test_fasttext_reads_the_file_we_write(saved: tuple[Path, linear.LinearFit]) -> None:
+    path, found = saved
+    model = fasttext.load_model(str(path))
+    assert model.get_dimension() == linear.columns(len(HEADS)) == 16
+    assert sorted(model.get_labels()) == [
+        "__label__content.defamation",
+        "__label__content.insult",
+        "__label__none",
+    ]
+    assert np.array_equal(model.get_input_matrix(), found.rows)
+
+
+@pytest.mark.parametrize("line", ["今 天 开 会", "陌 生 的 字 😀 哈", "垃 圾 垃 圾 垃 圾", "x"])
+def test_line_ids_are_the_rows_fasttext_averages(saved: tuple[Path, linear.LinearFit], line: str) -> None:
+    """Unknown characters included: fastText drops their own row but hashes them into n-grams."""
+    path, _ = saved
+    model = fasttext.load_model(str(path))
+    rows = np.random.default_rng(7).standard_normal(model.get_input_matrix().shape).astype(np.float32)
+    model.set_matrices(rows, model.get_output_matrix())
+    index = {w: i for i, w in enumerate(model.get_words())}
+    ids = linear.line_ids(line, index, len(index), BUCKET, NGRAMS)
+    assert np.allclose(rows[ids].mean(axis=0), model.get_sentence_vector(line), atol=1e-6)
+
+
+@pytest.mark.parametrize("line", ["你 是 猪 吧", "垃 圾 垃 圾 垃 圾", "明 天 开 会 吃 饭"])
+def test_margins_are_the_linear_models_decision(saved: tuple[Path, linear.LinearFit], line: str) -> None:
+    """sum_f c_f idf_f w_fk / sqrt(sum_f c_f idf_f^2) + b_k, computed here from the rows' own
+    columns (idf_f * w_fk and idf_f^2), against what fastText's average gives through `margins`."""
+    path, found = saved
+    model = fasttext.load_model(str(path))
+    index = {w: i for i, w in enumerate(model.get_words())}
+    counts = Counter(linear.line_ids(line, index, len(index), BUCKET, NGRAMS))
+    rows = found.rows.astype(np.float64)
+    norm = math.sqrt(sum(c * rows[f, len(HEADS)] for f, c in counts.items()))
+    expected = [
+        sum(c * rows[f, k] for f, c in counts.items()) / norm + found.intercepts[k] for k in range(len(HEADS))
+    ]
+    got = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts)
+    assert got == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def test_the_fit_separates_what_it_was_taught(saved: tuple[Path, linear.LinearFit]) -> None:
+    path, found = saved
+    model = fasttext.load_model(str(path))
+    insult = linear.margins(model.get_sentence_vector("你 是 猪 吧 哈 哈").tolist(), found.intercepts)
+    chat = linear.margins(model.get_sentence_vector("中 午 一 起 吃 饭").tolist(), found.intercepts)
+    assert insult[1] > 0 > chat[1] and linear.probability(insult[1]) > linear.probability(chat[1])
+
+
+@pytest.mark.parametrize("word", ["a", "今", "鼋鼍", "😀", "</s>"])
+def test_word_hash_is_fasttexts(saved: tuple[Path, linear.LinearFit], word: str) -> None:
+    path, _ = saved
+    model = fasttext.load_model(str(path))
+    assert model.get_subword_id(word) == len(model.get_words()) + linear.word_hash(word) % BUCKET
+
+
+def test_probability_keeps_the_order_and_does_not_overflow() -> None:
+    values = [-1000.0, -5.0, 0.0, 5.0, 1000.0]
+    probs = [linear.probability(v) for v in values]
+    assert probs == sorted(probs) and probs[2] == 0.5 and probs[0] >= 0.0 and probs[-1] <= 1.0
+
+
+def test_save_refuses_rows_that_do_not_fit_the_dictionary(tmp_path: Path) -> None:
+    found = linear.LinearFit(np.zeros((3, 4), dtype=np.float32), (0.0, 0.0))
+    with pytest.raises(ValueError, match="rows"):
+        linear.save(tmp_path / "m.bin", [("a", 1)], [("__label__none", 1)], found, BUCKET, NGRAMS)
+
+
+@pytest.mark.parametrize("raw", [0.0, 1e-9, 0.3, 0.5, 0.9, 0.97, 0.999999, 1.0 - 1e-13, 1.0, 2.0])
+def test_the_margin_prefilter_never_turns_away_a_passing_probability(raw: float) -> None:
+    from streams.content.classifier import _least_margin
+
+    least = _least_margin(raw)
+    for m in np.linspace(-40.0, 40.0, 8001):
+        if linear.probability(float(m)) >= raw:
+            assert m >= least, (raw, m, least)
