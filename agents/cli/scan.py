@@ -129,7 +129,7 @@ def render(result: Scanned, out: TextIO) -> None:
             model = hit["model"]
             print(f"  model:   {model['name']}@{model['version']} score {hit['score']}", file=out)
             shown = ", ".join(f"{f['ngram']!r} {f['drop']:.2f}" for f in hit["features"])
-            print(f"  drivers: {shown or 'none'} (log-odds lost without each n-gram)", file=out)
+            print(f"  drivers: {shown or 'none'} (decision value lost without each n-gram)", file=out)
         for term, steps in hit["normalisation"].items():
             print(
                 f"  matched {term!r} after: {', '.join(steps) if steps else 'no normalisation needed'}",

@@ -1,5 +1,5 @@
-"""The learned content classifier: a fastText model over the characters of a message, with calibrated
-per-head probabilities. Trained by `qunguard model train` (streams.content.training); used by the
+"""The learned content classifier: a linear model over the character n-grams of a message (scikit-learn's
+weights, scored by fastText's C++: streams.content.linear), with calibrated per-head probabilities. Trained by `qunguard model train` (streams.content.training); used by the
 content detector (streams.content.verdict) and by `qunguard eval`.
 
 Stable API (other modules rely on exactly this):
@@ -16,13 +16,14 @@ A head is one output of the model: a rule id (`content.insult`, learned from wor
 a rule id with a qualifier (`content.insult#public`, learned from public comments), so that data
 of another register gets its own calibration and threshold and still fires its rule (`rule_of`).
 
-A model is two files side by side: the fastText model (`NAME.bin`) and its metadata (`NAME.json`:
-name, format, the model file's SHA-256, the labels, one isotonic calibration table per head fitted
+A model is two files side by side: the fastText model file (`NAME.bin`) and its metadata (`NAME.json`:
+name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), one isotonic
+calibration table per head fitted
 on out-of-fold predictions at training time, the suggested thresholds, the ambiguous dictionary
 terms per rule and a summary of the training data). The model file's digest is checked before
 fastText reads a byte, so a truncated or swapped file is a clear error, not a crash in C++; the
-version (`model_version`) digests it with the calibration tables and the ambiguous terms, so a
-model recalibrated around the same fastText file gets a new one.
+version (`model_version`) digests it with the intercepts, the calibration tables and the ambiguous
+terms, so a model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
 simplified, noise removed: `model_input`), links become a placeholder word and numbers are left
@@ -44,22 +45,24 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from streams.content import linear
 from streams.content.normalize import NormalizeOptions, Normalizer
 
-FORMAT = 4  # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers
+# 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
+# 5: scikit-learn's linear weights in the fastText file (streams.content.linear)
+FORMAT = 5
 LABEL_PREFIX = "__label__"
 NONE = "none"  # the label of text that violates no rule
 HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
-_SMOOTHING = 1e-5  # fastText's predict reports exp(log(p + 1e-5))
 
 
 def model_version(meta: Mapping[str, Any]) -> str:
     """What a violation's evidence names the model by: a digest of the model file's digest, the
     calibration and the ambiguous terms, since a model recalibrated around the same fastText file,
     or vetoing other words, decides differently."""
-    tables = json.dumps(meta.get("calibration"), sort_keys=True)
+    tables = json.dumps([meta.get("linear"), meta.get("calibration")], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(f"{meta['sha256']}\n{tables}".encode()).hexdigest()[:12]
@@ -170,8 +173,11 @@ class Cutoffs:
     """Per-head thresholds on the calibrated score and the raw probabilities they amount to."""
 
     thresholds: Mapping[str, float]
-    raw: Mapping[str, float]  # fastText label → least raw probability that can pass
-    floor: float  # the least of `raw`: fastText returns no label below it
+    raw: Mapping[str, float]  # head → least raw probability (linear.probability) that can pass
+    floor: float  # the least of `raw`: above 1, nothing can pass
+    # Per column of the model (TextClassifier order), a margin below which its head cannot pass
+    # (inf: no threshold): most messages are turned away without an exp() per head.
+    margins: tuple[float, ...] = ()
 
     def passing(self, scores: Mapping[str, float]) -> dict[str, float]:
         """The heads whose calibrated score in `scores` (TextClassifier.scores) reaches their
@@ -181,6 +187,8 @@ class Cutoffs:
 
 class TextClassifier:
     def __init__(self, model: Any, meta: Mapping[str, Any], source: str = "<memory>") -> None:
+        from fasttext.FastText import fasttext as binding
+
         self._model = model
         self.meta = meta
         self.source = source
@@ -188,13 +196,21 @@ class TextClassifier:
         self.version = model_version(meta)
         self.calibration = {head: Calibration.from_json(t) for head, t in meta["calibration"].items()}
         self.heads = tuple(sorted(self.calibration))
+        # The order of the file's columns (streams.content.linear) and each head's intercept.
+        self._order = tuple(str(head) for head in meta["linear"]["heads"])
+        self._intercepts = tuple(float(b) for b in meta["linear"]["intercepts"])
+        if sorted(self._order) != list(self.heads) or len(self._intercepts) != len(self._order):
+            raise ValueError("the metadata's linear heads are not its calibrated heads")
+        if model.get_dimension() != linear.columns(len(self._order)):
+            raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
+        self._hidden = binding.Vector(model.get_dimension())  # reused: one line at a time
+        self._hidden_values = memoryview(self._hidden)
         # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
         # messages (streams.content.training.ambiguous_terms): the model may veto them.
         self.ambiguous: dict[str, frozenset[frozenset[str]]] = {
             rule: frozenset(frozenset(_terms(entry)) for entry in entries)
             for rule, entries in meta.get("ambiguous_terms", {}).items()
         }
-        self._labels = {f"{LABEL_PREFIX}{head}": head for head in self.heads}
 
     def is_ambiguous(self, rule: str, units: tuple[tuple[str, ...], ...]) -> bool:
         """Whether a dictionary hit of `rule` made of `units` (matcher.Hit.units: terms that fire
@@ -233,25 +249,27 @@ class TextClassifier:
             model = fasttext.FastText._FastText(model_path=str(path))
             classifier = cls(model, meta, str(path))
         except (ValueError, RuntimeError, KeyError, TypeError) as exc:
-            raise ModelError(f"{path}: not a usable fastText model ({exc})") from None
-        missing = sorted(set(classifier._labels) - set(model.get_labels()))
-        if missing:
-            raise ModelError(
-                f"{path}: the model has no label {', '.join(missing)} that {meta_path.name} names"
-            )
+            raise ModelError(f"{path}: not a usable qunguard model ({exc})") from None
         return classifier
 
     # -- scoring ------------------------------------------------------------------------------
 
-    def _raw(self, line: str, k: int = -1, floor: float = 0.0) -> list[tuple[float, str]]:
+    def _margins(self, line: str) -> list[float]:
+        """Each head's decision value (in `_order`) for one model line; [] for an empty line."""
         if not line:
             return []
-        return self._model.f.predict(line + "\n", k, floor, "replace")
+        self._model.f.getSentenceVector(self._hidden, line + "\n")
+        return linear.margins(self._hidden_values.tolist(), self._intercepts)
 
     def scores(self, text: str) -> dict[str, float]:
         """The calibrated probability of every head the model knows; {} for text with nothing to score."""
-        raw = {self._labels.get(label): p for p, label in self._raw(model_input(text))}
-        return {head: self.calibration[head](raw.get(head, 0.0)) for head in self.heads} if raw else {}
+        found = self._margins(model_input(text))
+        if not found:
+            return {}
+        return {
+            head: self.calibration[head](linear.probability(m))
+            for head, m in zip(self._order, found, strict=True)
+        }
 
     def score(self, text: str, head: str) -> float:
         return self.scores(text).get(head, 0.0)
@@ -261,44 +279,41 @@ class TextClassifier:
         unknown = sorted(set(thresholds) - set(self.heads))
         if unknown:
             raise ModelError(f"{self.source}: the model has no label for {', '.join(unknown)}")
-        raw = {f"{LABEL_PREFIX}{h}": self.calibration[h].inverse(t) for h, t in thresholds.items()}
-        return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0))
+        raw = {h: self.calibration[h].inverse(t) for h, t in thresholds.items()}
+        margins = tuple(_least_margin(raw.get(head, 2.0)) for head in self._order)
+        return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0), margins)
 
     def confident(self, text: str, cutoffs: Cutoffs, view: str | None = None) -> dict[str, float]:
         """The heads of `cutoffs` whose calibrated score reaches their threshold, with the score.
-        `view`: the caller's normalised view of `text` under `MODEL_OPTIONS`, when it has one. The
-        hot path: one prediction that returns only labels above the least raw cutoff (usually none)."""
+        `view`: the caller's normalised view of `text` under `MODEL_OPTIONS`, when it has one."""
         if cutoffs.floor > 1.0:
             return {}
         line = tokens(model_view(text) if view is None else bounded(view))
         out = {}
-        # fastText reports a probability plus 1e-5 (its log smoothing) but compares the threshold
-        # with the probability itself: ask for those from the floor less that, then compare as reported.
-        for p, label in self._raw(line, -1, max(0.0, cutoffs.floor - _SMOOTHING)):
-            need = cutoffs.raw.get(label)
-            if need is not None and p >= need:
-                head = self._labels[label]
-                out[head] = self.calibration[head](p)
+        for k, m in enumerate(self._margins(line)):
+            if m >= cutoffs.margins[k]:
+                head = self._order[k]
+                p = linear.probability(m)
+                if p >= cutoffs.raw[head]:
+                    out[head] = self.calibration[head](p)
         return out
 
     def explain(self, text: str, head: str, top: int = 5) -> list[tuple[str, float]]:
-        """The character n-grams of the normalised text whose removal lowers the log-odds of `head` most
+        """The character n-grams of the normalised text whose removal lowers the decision value of `head` most
         (occlusion), with that drop, strongest first, non-overlapping; [] when nothing lowers it.
-        Log-odds, not the calibrated score: that saturates at the top of its table."""
+        The decision value, not the calibrated score: that saturates at the top of its table."""
         view = model_view(text)
-        label = f"{LABEL_PREFIX}{head}"
+        k = self._order.index(head)
 
-        def log_odds(v: str) -> float:
-            found = self._raw(tokens(v))
-            mine = sum(p for p, lab in found if lab == label)
-            others = sum(p for p, lab in found if lab != label)
-            return math.log(max(mine, 1e-9)) - math.log(max(others, 1e-9))
+        def decision(v: str) -> float:
+            found = self._margins(tokens(v))
+            return found[k] if found else self._intercepts[k]
 
-        base = log_odds(view)
+        base = decision(view)
         drops = []
         for n in EXPLAIN_ORDERS:
             for i in range(len(view) - n + 1):
-                drop = base - log_odds(view[:i] + view[i + n :])
+                drop = base - decision(view[:i] + view[i + n :])
                 if drop > 0:
                     drops.append((drop, -n, i))
         taken: list[tuple[int, int]] = []
@@ -312,6 +327,18 @@ class TextClassifier:
             if len(out) == top:
                 break
         return out
+
+
+def _least_margin(raw: float) -> float:
+    """A margin a little below the one whose probability is `raw` (float rounding): a prefilter,
+    the probability itself is compared after it."""
+    if raw > 1.0:
+        return math.inf
+    if raw <= 0.0:
+        return -math.inf
+    if raw >= 1.0 - 1e-12:  # probability() reaches it only at margins of 27 or more
+        return 27.0
+    return math.log(raw / (1.0 - raw)) - 1e-6
 
 
 def _terms(entry: Any) -> list[str]:

@@ -24,7 +24,7 @@ from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent
 
 TS = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
-TINY = TrainingParams(folds=3, epoch=25, oversample=1, negative_oversample=1)
+TINY = TrainingParams(folds=3, oversample=1, negative_oversample=1)
 # A made-up vocabulary no dictionary knows: the tiny model learns that 鼋鼍 marks defamation.
 NAMES = ("张三", "李四", "王五", "赵六", "钱七", "孙八")
 THINGS = ("报告", "方案", "账目", "数据", "总结", "计划")
@@ -443,7 +443,7 @@ def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_veto
     # on a short text the model's score is its reading of the terms alone: the words decide
     assert [f.rule for f in findings(vetoing, "公司一直在造假")] == ["content.defamation"]
     # where the model agrees, the words' hit stands, with the words as its evidence
-    (finding,) = findings(vetoing, "周七的方案全是鼋鼍鼋鼍,公司一直在造假")
+    (finding,) = findings(vetoing, "周七的方案全是鼋鼍鼋鼍鼋鼍,公司一直在造假")
     assert finding.evidence["terms"] == ["公司", "造假"]
 
 
