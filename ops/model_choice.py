@@ -1,20 +1,18 @@
-"""Which learning library for the content model: leave-one-author-out figures and scoring cost.
+"""Which content model: leave-one-author-out figures and scoring cost.
 
-    .venv/bin/python ops/model_choice.py --fasttext '{}' '{"bucket": 262144, "epoch": 25}' \
-        --sklearn '{}' --speed
-    .venv/bin/python ops/model_choice.py --cascade 0.01 0.1 0.3
+    .venv/bin/python ops/model_choice.py --model '{}' '{"bucket": 262144}' --sklearn '{}' \
+        --speed config/model/content.bin
 
 Every variant is trained on what `qunguard model train` reads (COLD train, the benign training
 half, the labelled training authors) with one labelled author left out at a time, and scored on
 that author: the closest thing to a new author's text. Per rule it prints the average precision
 and the best recall at precision >= 0.98 over those scores (threshold-free: no calibration or
-policy threshold is involved), one JSON line per variant. `--fasttext` takes TrainingParams
-overrides (streams.content.training), `--sklearn` options of a linear model over TF-IDF of hashed
-character 1-3-grams (`alpha`, `ngram`, `n_features`). `--cascade` scores the two in a cascade: the
-linear model's score counts only where fastText gives some rule at least the gate's probability
-(left-out author's examples gated out score 0), and prints the share of the left-out authors'
-non-violations that pass the gate. `--speed` times one message at a time through each library's
-own scoring path, as the detector calls it. docs/eval.md has the figures.
+policy threshold is involved), one JSON line per variant. `--model` takes TrainingParams overrides
+of the shipped model (streams.content.training, .linear: scikit-learn's weights scored by fastText),
+`--sklearn` options of scikit-learn's own pipeline over TF-IDF of hashed character 1-3-grams
+(`alpha`, `ngram`, `n_features`, `sublinear`; `mean`: counts times IDF over the number of n-grams,
+fastText's averaging). `--speed` times one message at a time through a trained model's path and
+through scikit-learn's pipeline. docs/eval.md has the figures.
 Reads ../shared/datasets at run time; nothing of it is written anywhere.
 """
 
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -57,7 +54,8 @@ def figures(pairs, labels) -> dict:
     return {"mean": mean, "rules": rules}
 
 
-def fasttext_variant(examples, labels, authors, overrides: dict) -> list:
+def model_variant(examples, labels, authors, overrides: dict) -> list:
+    """The shipped model (streams.content.linear) with TrainingParams overrides."""
     params = replace(training.TrainingParams(), **overrides)
     # The examples carry the base oversampling as weights: reweigh them as this variant says.
     examples = [
@@ -67,25 +65,41 @@ def fasttext_variant(examples, labels, authors, overrides: dict) -> list:
         for e in examples
     ]
     jobs, scored = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for author in authors:
-            test = [e for e in examples if e.source == author]
-            rest = [e for e in examples if e.source != author]
-            path = training._write(rest, Path(tmp) / f"{author}.txt", params.seed)
-            jobs.append(training._Job(path, params.fasttext_args(), labels, training._lines(test)))
-            scored.append(test)
-        return training._paired(scored, training._run(jobs, 2))
+    for author in authors:
+        test = [e for e in examples if e.source == author]
+        jobs.append(training._job([e for e in examples if e.source != author], params, labels, test))
+        scored.append(test)
+    return training._paired(scored, [probs for probs, _ in training._run(jobs, 2)])
 
 
 def sklearn_pipeline(options: dict):
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
     from sklearn.linear_model import SGDClassifier
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
+    hashing = HashingVectorizer(
+        analyzer="char",
+        ngram_range=tuple(options.get("ngram", (1, 3))),
+        n_features=options.get("n_features", 1 << 20),
+        alternate_sign=False,
+        norm=None,
+    )
+    if options.get("mean"):  # fastText's features: counts times IDF over the number of n-grams
+        import scipy.sparse as sp
+
+        def per_ngram(x):
+            return sp.diags(1.0 / np.maximum(np.asarray(x.sum(axis=1)).ravel(), 1.0)) @ x
+
+        return make_pipeline(
+            hashing, FunctionTransformer(per_ngram, accept_sparse=True),
+            TfidfTransformer(norm=None, use_idf=options.get("idf", True)),
+            SGDClassifier(loss="modified_huber", alpha=options.get("alpha", 1e-5), max_iter=30, tol=None,
+                          random_state=1),
+        )  # fmt: skip
     return make_pipeline(
-        HashingVectorizer(analyzer="char", ngram_range=tuple(options.get("ngram", (1, 3))),
-                          n_features=options.get("n_features", 1 << 20), alternate_sign=False, norm=None),
-        TfidfTransformer(sublinear_tf=True),
+        hashing,
+        TfidfTransformer(sublinear_tf=options.get("sublinear", True)),
         SGDClassifier(loss="modified_huber", alpha=options.get("alpha", 1e-5), max_iter=30, tol=None,
                       random_state=1),
     )  # fmt: skip
@@ -105,33 +119,13 @@ def sklearn_variant(examples, labels, authors, options: dict) -> list:
     return pairs
 
 
-def cascade(examples, labels, authors, gates: list[float]) -> list[dict]:
-    """Figures of fastText (as shipped) gating the linear model (defaults), one per gate."""
-    ft = {(e.source, e.line, e.label): p for e, p in fasttext_variant(examples, labels, authors, {})}
-    sk = sklearn_variant(examples, labels, authors, {})
-    rules = [i for i, label in enumerate(labels) if label != NONE]
-    out = []
-    for gate in gates:
-        pairs, passed, negatives = [], 0, 0
-        for e, p in sk:
-            f = ft[(e.source, e.line, e.label)]  # a repeated line has one score: same text, same fold
-            through = max(f[i] for i in rules) >= gate
-            if e.label == NONE:
-                negatives, passed = negatives + 1, passed + through
-            pairs.append((e, p if through else (0.0,) * len(p)))
-        found = figures(pairs, labels)
-        out.append({"gate": gate, "mean": found["mean"], "negatives_through": round(passed / negatives, 3)})
-    return out
-
-
-def speed(examples, labels) -> dict:
-    """Microseconds per message, one message per call, for a model of each library."""
-    import fasttext
+def speed(examples, labels, model: Path) -> dict:
+    """Microseconds per message, one message per call: the shipped model's path and scikit-learn's
+    pipeline fitted on the same examples."""
+    from streams.content.classifier import TextClassifier
 
     lines = [e.line for e in examples[:: max(1, len(examples) // 1000)]]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = training._write(examples, Path(tmp) / "all.txt", 1)
-        ft = fasttext.train_supervised(path, **training.TrainingParams().fasttext_args())
+    shipped = TextClassifier.load(model)
     sk = sklearn_pipeline({})
     sk.fit([e.line.replace(" ", "") for e in examples], [labels.index(e.label) for e in examples])
 
@@ -144,10 +138,7 @@ def speed(examples, labels) -> dict:
     def sk_score(line: str):
         return sk.predict_proba([line.replace(" ", "")])
 
-    out = {
-        "fasttext": per_message(lambda line: ft.f.predict(line + "\n", -1, 0.0, "replace")),
-        "sklearn": per_message(sk_score),
-    }
+    out = {"shipped": per_message(shipped._margins), "sklearn": per_message(sk_score)}
     # SGDClassifier.decision_function multiplies by coef_.T: with coef_ in C order (as fitted) that
     # is a Fortran-order (n_features, classes) array, which scipy copies into C order on every call
     # (~100 MB at 2^20 features). The same weights in Fortran order make coef_.T C-contiguous.
@@ -159,10 +150,9 @@ def speed(examples, labels) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--fasttext", nargs="*", default=[], metavar="JSON")
+    parser.add_argument("--model", nargs="*", default=[], metavar="JSON")
     parser.add_argument("--sklearn", nargs="*", default=[], metavar="JSON")
-    parser.add_argument("--cascade", nargs="*", type=float, default=[], metavar="GATE")
-    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--speed", type=Path, metavar="MODEL", help="a trained model file (content.bin)")
     parser.add_argument(
         "--datasets", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets"
     )
@@ -175,7 +165,7 @@ def main() -> None:
     labels = tuple(sorted({e.label for e in examples}))
     authors = sorted({e.source for e in examples if e.source.startswith("author_")})
     for library, variants, run in (
-        ("fasttext", args.fasttext, fasttext_variant),
+        ("model", args.model, model_variant),
         ("sklearn", args.sklearn, sklearn_variant),
     ):
         for spec in variants:
@@ -186,10 +176,8 @@ def main() -> None:
                 json.dumps({"library": library, "variant": json.loads(spec), "seconds": seconds, **result}),
                 flush=True,
             )
-    for row in cascade(examples, labels, authors, args.cascade) if args.cascade else ():
-        print(json.dumps({"cascade": row}), flush=True)
     if args.speed:
-        print(json.dumps({"speed": speed(examples, labels)}), flush=True)
+        print(json.dumps({"speed": speed(examples, labels, args.speed)}), flush=True)
 
 
 if __name__ == "__main__":
