@@ -60,8 +60,8 @@ EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 
 def model_version(meta: Mapping[str, Any]) -> str:
     """What a violation's evidence names the model by: a digest of the model file's digest, the
-    calibration and the ambiguous terms, since a model recalibrated around the same fastText file,
-    or vetoing other words, decides differently."""
+    intercepts, the calibration and the ambiguous terms, since a model recalibrated around the same
+    file, or vetoing other words, decides differently."""
     tables = json.dumps([meta.get("linear"), meta.get("calibration")], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
@@ -177,7 +177,7 @@ class Cutoffs:
     floor: float  # the least of `raw`: above 1, nothing can pass
     # Per column of the model (TextClassifier order), a margin below which its head cannot pass
     # (inf: no threshold): most messages are turned away without an exp() per head.
-    margins: tuple[float, ...] = ()
+    margins: tuple[float, ...]
 
     def passing(self, scores: Mapping[str, float]) -> dict[str, float]:
         """The heads whose calibrated score in `scores` (TextClassifier.scores) reaches their
@@ -203,7 +203,8 @@ class TextClassifier:
             raise ValueError("the metadata's linear heads are not its calibrated heads")
         if model.get_dimension() != linear.columns(len(self._order)):
             raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
-        self._hidden = binding.Vector(model.get_dimension())  # reused: one line at a time
+        # Reused by every prediction: a detector scores on one thread (the worker's event loop).
+        self._hidden = binding.Vector(model.get_dimension())
         self._hidden_values = memoryview(self._hidden)
         # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
         # messages (streams.content.training.ambiguous_terms): the model may veto them.

@@ -2,12 +2,11 @@
 
 Data (streams.content.datasets reads it): COLD's train split (offensive → the head
 content.insult#public, safe → none), the training half of the benign dialogues (every turn → none) and our labelled workplace
-examples (a positive → its rule, a hard negative or benign line → none; repeated `oversample` times
-so a few thousand lines weigh against tens of thousands). Never the held-out authors.
+examples (a positive → its rule, a hard negative or benign line → none; weighing `oversample` times
+a dataset line, so a few thousand lines weigh against tens of thousands). Never the held-out authors.
 
 One model is fitted per job (streams.content.linear: scikit-learn's weights in a fastText file),
-each in a fresh single-threaded process (deterministic for a seed; fastText also carries state
-between trainings in one process, which here ended in NaN):
+each in a fresh single-threaded process (deterministic for a seed):
 - k folds over all examples (by a hash of the model's input line): out-of-fold probabilities of
   the dataset examples;
 - leave-one-author-out over the labelled authors: each author's examples scored by a model that
@@ -187,7 +186,8 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
         model = fasttext.load_model(path)
     out = []
     for line in job.score_lines:
-        margins = linear.margins(model.get_sentence_vector(line), found.intercepts)
+        # As TextClassifier computes them: from Python floats, not numpy's float32 arithmetic.
+        margins = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts)
         scores = dict(zip(heads, map(linear.probability, margins), strict=True))
         out.append(tuple(scores.get(label, 0.0) for label in job.labels))
     return out, found.intercepts
