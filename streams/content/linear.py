@@ -3,7 +3,7 @@ scikit-learn and stored in a fastText model file, so that fastText's C++ does th
 
 Why both libraries. Leaving one labelled author out at a time, a linear model over TF-IDF weights
 of character 1-3-grams ranks violations better than fastText's own training over the same n-grams
-(docs/eval.md, "One model: fastText's file, scikit-learn's weights"), while fastText scores a
+(docs/eval.md, "One model: scikit-learn's weights in fastText's file"), while fastText scores a
 message in a few microseconds and scikit-learn's pipeline in about a millisecond. fastText's
 supervised model averages its input rows over a line's ids (the characters it knows, the end of
 line, and the hashed bigrams and trigrams of the characters' hashes: `line_ids` reproduces them).
@@ -75,7 +75,7 @@ def margins(hidden: Sequence[float], intercepts: Sequence[float]) -> list[float]
     heads = len(intercepts)
     scale = hidden[heads] * hidden[heads + 1]
     if scale <= 0.0:  # no id the model knows: not even the end of line
-        return [b for b in intercepts]
+        return list(intercepts)
     norm = 1.0 / math.sqrt(scale)
     return [hidden[k] * norm + intercepts[k] for k in range(heads)]
 
