@@ -6,13 +6,13 @@ code and its behaviour stay the same: the unit suite passes either way and `qung
 the same findings, in about three quarters of the time on short chat (docs/bench.md). Without a build,
 Python imports the `.py` files and everything works, only slower.
 
-An extension older than its source would run old code, so `stale()` compares them: `make` rebuilds
-when a source changes, the test suite and `qunguard eval` refuse to start on a stale build, and
-`qunguard bench` reports which modules ran compiled.
+An extension older than its source would run old code: `make` rebuilds when a source changes, and
+the test suite and `qunguard eval` refuse to start on a stale build (agents/bench/build.py
+`stale_modules`, which also tells `qunguard bench` which modules ran compiled). This file needs
+nothing but the standard library and mypy: the Docker build runs it before the package is installed.
 
     python ops/compile.py            # build (needs mypy from the dev extra, a C compiler, Python headers)
     python ops/compile.py --clean    # remove the extensions: back to pure Python
-    python ops/compile.py --check    # exit 1 if an extension is older than its source
 """
 
 from __future__ import annotations
@@ -59,16 +59,6 @@ def extension(source: str) -> Path | None:
 def compiled() -> list[str]:
     """The hot-path modules that have an extension (dotted names)."""
     return [_dotted(s) for s in HOT_PATH if extension(s) is not None]
-
-
-def stale() -> list[str]:
-    """Hot-path sources changed since their extension was built."""
-    out = []
-    for source in HOT_PATH:
-        built = extension(source)
-        if built is not None and built.stat().st_mtime < (ROOT / source).stat().st_mtime:
-            out.append(source)
-    return out
 
 
 def clean() -> None:
@@ -121,18 +111,11 @@ def _dotted(source: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--clean", action="store_true", help="remove the extensions")
-    action.add_argument("--check", action="store_true", help="exit 1 when an extension is stale")
+    parser.add_argument("--clean", action="store_true", help="remove the extensions")
     args = parser.parse_args(argv)
     if args.clean:
         clean()
         return 0
-    if args.check:
-        old = stale()
-        for source in old:
-            print(f"{source}: changed since it was compiled: run `make compiled`", file=sys.stderr)
-        return 1 if old else 0
     build()
     print(f"compiled {len(compiled())} of {len(HOT_PATH)} hot-path modules with mypyc")
     return 0
