@@ -71,11 +71,10 @@ def recent_working_morning() -> datetime:
     return datetime.combine(day, clock_time(10), beijing).astimezone(UTC)
 
 
-def compile_tool() -> ModuleType:
-    """ops/compile.py, the mypyc build of the content hot path, loaded from its file (ops/ is not a
-    package); a fresh module object on every call."""
-    path = Path(__file__).resolve().parents[1] / "ops" / "compile.py"
-    spec = importlib.util.spec_from_file_location("qunguard_compile", path)
+def ops_tool(name: str) -> ModuleType:
+    """ops/NAME.py loaded from its file (ops/ is not a package); a fresh module object on every call."""
+    path = Path(__file__).resolve().parents[1] / "ops" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"qunguard_ops_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

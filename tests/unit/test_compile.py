@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import compile_tool
+from tests.support import ops_tool
 
 
 @pytest.fixture
 def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    module = compile_tool()
+    module = ops_tool("compile")  # the mypyc build of the content hot path
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "HOT_PATH", ("pkg/fast.py", "pkg/plain.py"))
     (tmp_path / "pkg").mkdir()

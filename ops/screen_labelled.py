@@ -1,0 +1,140 @@
+"""Screen a new author's labelled examples before they join config/labelled.
+
+    .venv/bin/python ops/screen_labelled.py NEW.jsonl... --out DIR [--datasets DIR]
+
+Helper sessions write labelled examples without reading the datasets, but stock phrases (好的，
+收到) and whatever a model has seen elsewhere can still coincide with a public text, and nothing of
+`../shared/datasets` may enter the project. An example is dropped when it
+
+- repeats an example already in config/labelled (or an earlier one of these files), or a
+  dataset text, after normalisation (NFKC, lower case, letters and digits only);
+- shares SEVEN consecutive normalised characters with a dataset text;
+- shares half its character trigrams or more with one dataset text;
+- names one of COLD's subjects (groups by race, region or gender: `TOPICS`), which the labelled
+  authors leave to the public-comment head and its data;
+- is shorter than two normalised characters.
+
+Each file is written to DIR under its own name with the examples kept, as they were written
+(`note` included); what was dropped is printed per reason with a few examples. The datasets are
+read at run time and nothing of them is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agents.cli.eval import default_datasets
+from streams.content.datasets import LABELLED_DIR, DatasetError, read_cold, read_dialogues, read_labelled
+
+SEVEN = 7
+# Groups of people by race, region or gender (COLD's subjects): the labelled authors do not write
+# about them (docs/eval.md, the sixth session's held-out authors).
+TOPICS = re.compile(
+    "黑人|白人|黑鬼|种族|女人|男人|女性|男性|女权|女拳|男权|同性恋|基佬|直男|地域黑|外地人|乡下人|农村人|老外|外国人|洋人|"
+    "(?:河南|东北|上海|广东|新疆|西藏|四川|湖南|山东|河北|安徽|福建|江西|湖北|广西|贵州|甘肃|陕西|山西|浙江|江苏|"
+    "北京|天津|重庆|云南|海南|内蒙|宁夏|青海|吉林|辽宁|黑龙江|台湾|香港)人"
+)
+
+
+def normalised(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def trigrams(text: str) -> set[str]:
+    return {text[i : i + 3] for i in range(len(text) - 2)}
+
+
+class DatasetIndex:
+    """What a new example is compared with: every dataset text, its 7-character runs, its trigrams."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.texts: set[str] = set()
+        self.runs: set[str] = set()
+        self.by_trigram: dict[str, set[int]] = defaultdict(set)
+        for number, text in enumerate(normalised(t) for t in texts):
+            self.texts.add(text)
+            self.runs.update(text[i : i + SEVEN] for i in range(len(text) - SEVEN + 1))
+            for gram in trigrams(text):
+                self.by_trigram[gram].add(number)
+
+    @classmethod
+    def load(cls, datasets: Path) -> DatasetIndex:
+        cold = [c.text for name in ("train.csv", "dev.csv") for c in read_cold(datasets / "cold" / name)]
+        turns = [turn for d in read_dialogues(datasets / "benign") for turn in d.turns]
+        return cls(cold + turns)
+
+    def why_close(self, text: str) -> str | None:
+        """Why a normalised example is too close to a dataset text, or None."""
+        if text in self.texts:
+            return "a dataset text"
+        if any(text[i : i + SEVEN] in self.runs for i in range(len(text) - SEVEN + 1)):
+            return f"{SEVEN} characters of a dataset text"
+        grams = trigrams(text)
+        shared = Counter(n for gram in grams for n in self.by_trigram.get(gram, ()))
+        if shared and 2 * shared.most_common(1)[0][1] >= len(grams):
+            return "half its trigrams in one dataset text"
+        return None
+
+
+def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list[dict], dict[str, list[str]]]:
+    """The examples kept, and the dropped texts by reason. `seen` (normalised texts already in the
+    project) grows with every example kept."""
+    kept: list[dict] = []
+    dropped: dict[str, list[str]] = defaultdict(list)
+    for example in lines:
+        text = normalised(example["text"])
+        if len(text) < 2:
+            why: str | None = "too short"
+        elif text in seen:
+            why = "a repeat"
+        elif TOPICS.search(example["text"]):
+            why = "COLD's subjects"
+        else:
+            why = index.why_close(text)
+        if why:
+            dropped[why].append(example["text"])
+        else:
+            seen.add(text)
+            kept.append(example)
+    return kept, dropped
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path, help="new author_*.jsonl files")
+    parser.add_argument("--out", type=Path, required=True, help="where the screened files go")
+    parser.add_argument("--datasets", type=Path, help="default: $QUNGUARD_DATASETS or ../shared/datasets")
+    parser.add_argument("--labelled", type=Path, default=LABELLED_DIR, help="the project's labelled examples")
+    args = parser.parse_args(argv)
+    try:
+        for path in args.files:
+            read_labelled(path)  # names the file, line and field of a malformed example
+        index = DatasetIndex.load(args.datasets or default_datasets())
+        seen = {normalised(e.text) for p in sorted(args.labelled.glob("*.jsonl")) for e in read_labelled(p)}
+    except (DatasetError, OSError) as exc:
+        print(f"screen_labelled: {exc}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in args.files:
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        kept, dropped = screen(lines, index, seen)
+        with (args.out / path.name).open("w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in kept)
+        print(f"{path.name}: kept {len(kept)} of {len(lines)}")
+        for why, texts in dropped.items():
+            print(f"  {why}: {len(texts)}, e.g. {texts[:2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
