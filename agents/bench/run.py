@@ -151,7 +151,7 @@ def measure(
             timeout=timeout,
         )  # fmt: skip
     except BenchError as exc:
-        tails = "\n".join(f"--- {s.name}\n{s.log_path.read_text(errors='replace')[-2000:]}" for s in services)
+        tails = "\n".join(f"--- {s.name}\n{s.log_excerpt()}" for s in services)
         raise BenchError(f"{exc}\n{tails}") from None
 
 

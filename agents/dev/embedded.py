@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
 import shutil
 import signal
 import socket
@@ -25,9 +27,33 @@ class EmbeddedError(RuntimeError):
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing is bound to, from below the kernel's ephemeral range. bind(0) would
+    hand out an ephemeral port, which any outgoing connection of a busy test run may take between
+    this call and the child's own bind (a notifier in CI exited on "address already in use").
+    SystemRandom: pytest-randomly seeds `random` alike in every xdist process."""
+    low = ephemeral_ports()[0]
+    for _ in range(200):
+        port = _PORTS.randrange(max(1024, low - 16384), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise EmbeddedError(f"no free loopback port below {low}")
+
+
+_PORTS = random.SystemRandom()
+_ERROR = re.compile(r'"level":\s*"(error|critical)"|^Traceback|^\w*(Error|Exception)\b')
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range for ports it picks itself (Linux; the usual default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
@@ -86,9 +112,16 @@ class Service:
             wait_for_port(self.port, self.proc, timeout)
         except EmbeddedError as exc:
             self.stop()
-            tail = self.log_path.read_text(errors="replace")[-2000:]
-            raise EmbeddedError(f"{self.name}: {exc}\n{tail}") from None
+            raise EmbeddedError(f"{self.name}: {exc}\n{self.log_excerpt()}") from None
         return self
+
+    def log_excerpt(self, chars: int = 2000) -> str:
+        """The last `chars` characters of the log, after its first error lines if the tail lacks
+        them: a child that exits logs why before the many lines of its shutdown."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        tail = text[-chars:]
+        errors = [line[:800] for line in text[: -chars or None].splitlines() if _ERROR.search(line)][:5]
+        return "\n".join([*errors, "…" if errors else "", tail]).lstrip("\n")
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:

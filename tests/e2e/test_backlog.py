@@ -101,7 +101,7 @@ def backlog(redis_service: Service, tmp_path_factory: pytest.TempPathFactory) ->
             live = distinct(orjson.loads(m.value()) for m in reader.seen)
         (tmp_path / "live.jsonl").write_bytes(b"".join(orjson.dumps(v) + b"\n" for v in live.values()))
         _, metrics = get(settings.web_port, "/metrics")
-        assert proc.running, tail(proc)
+        assert proc.running, proc.log_excerpt(3000)
         output, _ = replay.communicate(timeout=120)
         assert replay.returncode == 0, output.decode(errors="replace")
     finally:
@@ -159,8 +159,10 @@ def wait_caught_up(bootstrap: str, app_id: str, reader: Reader, proc: Service) -
     deadline = time.monotonic() + CATCH_UP_TIMEOUT
     streak, count, quiet_since = 0, -1, time.monotonic()
     while streak < 3 or time.monotonic() - quiet_since < QUIET:
-        assert proc.running, tail(proc)
-        assert time.monotonic() < deadline, f"not caught up after {CATCH_UP_TIMEOUT:.0f} s\n{tail(proc)}"
+        assert proc.running, proc.log_excerpt(3000)
+        assert time.monotonic() < deadline, (
+            f"not caught up after {CATCH_UP_TIMEOUT:.0f} s\n{proc.log_excerpt(3000)}"
+        )
         reader.until(lambda _: False, timeout=1.0)  # read violations meanwhile
         if len(reader.seen) != count:
             count, quiet_since = len(reader.seen), time.monotonic()
@@ -173,10 +175,6 @@ def wait_caught_up(bootstrap: str, app_id: str, reader: Reader, proc: Service) -
     total = sum(end_offsets(bootstrap, [VIOLATIONS.name]).values())
     reader.until(lambda seen: len(seen) >= total, timeout=30)
     assert len(reader.seen) >= total, f"read {len(reader.seen)} of {total} violation records"
-
-
-def tail(proc: Service) -> str:
-    return proc.log_path.read_text(errors="replace")[-3000:]
 
 
 # Comparing

@@ -118,12 +118,10 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: Callable[[], s
         time.sleep(0.2)
 
 
-def tail(service: Service) -> str:
-    return service.log_path.read_text(errors="replace")[-3000:]
-
-
 def missing(down: Downstream, expected: set[str], service: Service) -> Callable[[], str]:
-    return lambda: f"{len(expected - down.ids())} of {len(expected)} violations missing\n{tail(service)}"
+    return lambda: (
+        f"{len(expected - down.ids())} of {len(expected)} violations missing\n{service.log_excerpt(3000)}"
+    )
 
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
@@ -149,7 +147,7 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
             assert done_at_kill < len(expected)  # the kill really happened mid-stream
             wait_for(lambda: down.ids() >= expected, 120, missing(down, expected, proc))
             ends = {tp: end for tp, end in end_offsets(bootstrap, [MESSAGES.name]).items()}
-            wait_for(lambda: caught_up(bootstrap, settings.app_id, ends), 30, lambda: tail(proc))
+            wait_for(lambda: caught_up(bootstrap, settings.app_id, ends), 30, lambda: proc.log_excerpt(3000))
         finally:
             proc.stop()
     assert down.ids() == expected  # every violation once after dedupe by id, none other
@@ -185,7 +183,7 @@ def test_frozen_broker_worker_recovers_without_restart(redis_url: str, unique: s
             produce(bootstrap, after)
             wait_for(lambda: down.ids() >= expected, 120, missing(down, expected, proc))
         assert down.ids() == expected
-        assert proc.running and proc.proc.pid == pid, tail(proc)
+        assert proc.running and proc.proc.pid == pid, proc.log_excerpt(3000)
     finally:
         broker.resume()
         proc.stop()
@@ -216,7 +214,7 @@ def test_redis_down_and_back_loses_nothing(chaos_bootstrap: str, unique: str, tm
             store = redis(tmp_path, port=store.port).start()
             wait_for(lambda: down.ids() >= expected, 120, missing(down, expected, proc))
         assert down.ids() == expected
-        assert proc.running and proc.proc.pid == pid, tail(proc)
+        assert proc.running and proc.proc.pid == pid, proc.log_excerpt(3000)
         assert "redis unavailable" in proc.log_path.read_text(errors="replace")
     finally:
         proc.stop()
@@ -286,7 +284,7 @@ def test_poison_records_go_to_dead_letters_and_valid_events_all_processed(
                 lambda: down.ids() >= expected and len(down.dead_letters) >= len(bad), 120,
                 lambda: f"{len(down.dead_letters)} dead letters; " + missing(down, expected, proc)(),
             )  # fmt: skip
-            assert proc.running and proc.proc.pid == pid, tail(proc)
+            assert proc.running and proc.proc.pid == pid, proc.log_excerpt(3000)
         finally:
             proc.stop()
     assert down.ids() == expected

@@ -192,9 +192,7 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(
     ]
 
     def logs() -> str:
-        return "\n".join(
-            f"--- {s.name} ---\n{s.log_path.read_text(errors='replace')[-1500:]}" for s in services
-        )
+        return "\n".join(f"--- {s.name} ---\n{s.log_excerpt(1500)}" for s in services)
 
     def poll(done, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
