@@ -1,7 +1,7 @@
 """Readers of the text the content engine is trained and evaluated on, and the splits over it.
 
 - our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
-  kind positive | hard_negative | benign); authors c, g, p-s, l-o and aa are held out (`HELD_OUT_AUTHORS`);
+  kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa and ab-ag are held out (`HELD_OUT_AUTHORS`);
 - COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
 - the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
 
@@ -32,8 +32,9 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # Read only by `qunguard eval`: never trained or tuned on. p, q, r and s (sixth session) were written
 # in four registers none of the others has; training on them was measured and not shipped (docs/eval.md).
 # l, m, n, o and aa (ninth session) write every rule in five more workplace registers; training on them
-# was measured and not shipped either, so they joined the held-out authors.
-HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o")
+# was measured and not shipped either, so they joined the held-out authors. So did ab-ag (eleventh
+# session: a bank, online education, pharma sales, a power-supply bureau, a car dealership, a TV station).
+HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o", "ab", "ac", "ad", "ae", "af", "ag")  # fmt: skip
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 
