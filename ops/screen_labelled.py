@@ -7,7 +7,9 @@ Helper sessions write labelled examples without reading the datasets, but stock 
 `../shared/datasets` may enter the project. An example is dropped when it
 
 - repeats an example already in config/labelled (or an earlier one of these files), or a
-  dataset text, after normalisation (NFKC, lower case, letters and digits only);
+  dataset text, after normalisation (NFKC, lower case, letters and digits only); a committed
+  file of the same name as one screened is left out of that comparison, so a committed author
+  can be screened again;
 - shares SEVEN consecutive normalised characters with a dataset text;
 - shares half its character trigrams or more with one dataset text;
 - names one of COLD's subjects (groups by race, region or gender: `TOPICS`), which the labelled
@@ -120,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.files:
             read_labelled(path)  # names the file, line and field of a malformed example
         index = DatasetIndex.load(args.datasets or default_datasets())
-        seen = {normalised(e.text) for p in sorted(args.labelled.glob("*.jsonl")) for e in read_labelled(p)}
+        # A file of the same name is the one being screened again, not another author's.
+        names = {path.name for path in args.files}
+        committed = [p for p in sorted(args.labelled.glob("*.jsonl")) if p.name not in names]
+        seen = {normalised(e.text) for p in committed for e in read_labelled(p)}
     except (DatasetError, OSError) as exc:
         print(f"screen_labelled: {exc}", file=sys.stderr)
         return 2

@@ -62,6 +62,7 @@ def test_the_command_writes_the_kept_examples_as_written(tmp_path: Path) -> None
     new.write_text(
         "".join(json.dumps(example(t), ensure_ascii=False) + "\n" for t in ["下午三点开会", "这部电影的配乐"])
     )
+    (labelled / new.name).write_text(new.read_text())  # committed already: screened again, not a repeat
     out = tmp_path / "out"
     code = screen_tool.main(
         [str(new), "--out", str(out), "--datasets", str(datasets), "--labelled", str(labelled)]
