@@ -21,6 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_PORTS = random.SystemRandom()  # free_port
+# A log line that says why a child failed: a JSON log's error, or a bare traceback.
+_ERROR = re.compile(r'"level":\s*"(error|critical)"|^Traceback|^\w*(Error|Exception)\b')
+
 
 class EmbeddedError(RuntimeError):
     pass
@@ -41,10 +45,6 @@ def free_port() -> int:
                 continue
             return port
     raise EmbeddedError(f"no free loopback port below {low}")
-
-
-_PORTS = random.SystemRandom()
-_ERROR = re.compile(r'"level":\s*"(error|critical)"|^Traceback|^\w*(Error|Exception)\b')
 
 
 def ephemeral_ports() -> tuple[int, int]:
@@ -121,7 +121,7 @@ class Service:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         tail = text[-chars:]
         errors = [line[:800] for line in text[: -chars or None].splitlines() if _ERROR.search(line)][:5]
-        return "\n".join([*errors, "…" if errors else "", tail]).lstrip("\n")
+        return "\n".join([*errors, "…", tail]) if errors else tail
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
