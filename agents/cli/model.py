@@ -112,6 +112,7 @@ def run_train(
         print(f"  {source:<12} {count}", file=report)
     print(f"suggested thresholds ({meta['cross_validation']['thresholds_from']}):", file=report)
     gated = meta["cross_validation"]["gated_heads"]
+    about = meta["cross_validation"].get("about_heads", [])
     figures = meta["cross_validation"]["at_suggested_threshold"]
     for rule, threshold in meta["suggested_thresholds"].items():
         if threshold is None:
@@ -125,6 +126,7 @@ def run_train(
             else f"precision {f['precision']}  recall {f['recall']}"
         )
         gate = "  (only where a group of people is named)" if rule in gated else ""
+        gate += "  (unless its about head scores higher)" if rule in about else ""
         print(
             f"  {rule:<22} {threshold:.2f}  {judged}  benign fired {f['benign_fired']:.3%}{gate}", file=report
         )

@@ -7,6 +7,7 @@ Stable API (other modules rely on exactly this):
     classifier = TextClassifier.load(Path("config/model/content.bin"))   # ModelError names the file
     classifier.name, classifier.version, classifier.heads, classifier.meta
     classifier.scores(text) -> dict[head, float]          # calibrated P(head | text), every head it knows
+    classifier.outranked(text) -> dict[head, float]       # the heads their about head vetoed there
     classifier.score(text, head) -> float
     cutoffs = classifier.cutoffs({"content.insult": 0.9})  # per-head thresholds, checked once
     classifier.confident(text, cutoffs) -> dict[head, float]   # the heads at or above their threshold
@@ -15,6 +16,10 @@ Stable API (other modules rely on exactly this):
 A head is one output of the model: a rule id (`content.insult`, learned from workplace examples) or
 a rule id with a qualifier (`content.insult#public`, learned from public comments), so that data
 of another register gets its own calibration and threshold and still fires its rule (`rule_of`).
+A model may also have an about head for a head (`about_head`: `about:content.confidential`, learned
+from the rule's hard negatives: notices, warnings and training about the rule). It fires nothing and
+has no calibration; where its decision value is at least its head's, that head scores 0 (a notice
+about secrecy read as one). Training chooses the thresholds with this veto applied.
 
 A model is two files side by side: the fastText model file (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), one isotonic
@@ -53,6 +58,7 @@ from streams.content.normalize import NormalizeOptions, Normalizer
 FORMAT = 5
 LABEL_PREFIX = "__label__"
 NONE = "none"  # the label of text that violates no rule
+ABOUT = "about:"  # the prefix of a head that vetoes another (`about_head`); it fires nothing
 HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
@@ -71,6 +77,12 @@ def model_version(meta: Mapping[str, Any]) -> str:
 def rule_of(head: str) -> str:
     """The rule a model head fires: `content.insult#public` → `content.insult`."""
     return head.partition("#")[0]
+
+
+def about_head(head: str) -> str:
+    """The label of messages about `head`'s rule that do not break it (its hard negatives: a
+    secrecy training notice for content.confidential), where training gives them a head of their own."""
+    return ABOUT + head
 
 
 class ModelError(ValueError):
@@ -199,8 +211,17 @@ class TextClassifier:
         # The order of the file's columns (streams.content.linear) and each head's intercept.
         self._order = tuple(str(head) for head in meta["linear"]["heads"])
         self._intercepts = tuple(float(b) for b in meta["linear"]["intercepts"])
-        if sorted(self._order) != list(self.heads) or len(self._intercepts) != len(self._order):
+        scored = [head for head in self._order if not head.startswith(ABOUT)]
+        if sorted(scored) != list(self.heads) or len(self._intercepts) != len(self._order):
             raise ValueError("the metadata's linear heads are not its calibrated heads")
+        # Per column, the column of the head that vetoes it (-1: none). A head is outranked where
+        # its about head's decision value is at least its own: the model reads the message as one
+        # about the rule (a notice, a warning), not one that breaks it.
+        about = {head: k for k, head in enumerate(self._order) if head.startswith(ABOUT)}
+        if any(head[len(ABOUT) :] not in self.heads for head in about):
+            raise ValueError("an about head of a head the model does not calibrate")
+        self._about = tuple(about.get(about_head(head), -1) for head in self._order)
+        self.about = tuple(sorted(head[len(ABOUT) :] for head in about))  # the heads that have one
         if model.get_dimension() != linear.columns(len(self._order)):
             raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
         # Reused by every prediction: a detector scores on one thread (the worker's event loop).
@@ -263,14 +284,30 @@ class TextClassifier:
         return linear.margins(self._hidden_values.tolist(), self._intercepts)
 
     def scores(self, text: str) -> dict[str, float]:
-        """The calibrated probability of every head the model knows; {} for text with nothing to score."""
+        """The calibrated probability of every head the model knows, 0 where its about head outranks
+        it; {} for text with nothing to score."""
         found = self._margins(model_input(text))
         if not found:
             return {}
         return {
-            head: self.calibration[head](linear.probability(m))
-            for head, m in zip(self._order, found, strict=True)
+            head: 0.0 if self._outranked(found, k) else self.calibration[head](linear.probability(m))
+            for k, (head, m) in enumerate(zip(self._order, found, strict=True))
+            if not head.startswith(ABOUT)
         }
+
+    def outranked(self, text: str) -> dict[str, float]:
+        """The heads `scores` gives 0 because their about head outranks them, with the calibrated
+        score they have otherwise (for `qunguard scan`)."""
+        found = self._margins(model_input(text))
+        return {
+            self._order[k]: self.calibration[self._order[k]](linear.probability(found[k]))
+            for k in range(len(found))
+            if self._outranked(found, k)
+        }
+
+    def _outranked(self, found: list[float], k: int) -> bool:
+        about = self._about[k]
+        return about >= 0 and found[about] >= found[k]
 
     def score(self, text: str, head: str) -> float:
         return self.scores(text).get(head, 0.0)
@@ -291,8 +328,9 @@ class TextClassifier:
             return {}
         line = tokens(model_view(text) if view is None else bounded(view))
         out = {}
-        for k, m in enumerate(self._margins(line)):
-            if m >= cutoffs.margins[k]:
+        found = self._margins(line)
+        for k, m in enumerate(found):
+            if m >= cutoffs.margins[k] and not self._outranked(found, k):
                 head = self._order[k]
                 p = linear.probability(m)
                 if p >= cutoffs.raw[head]:

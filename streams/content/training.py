@@ -2,8 +2,9 @@
 
 Data (streams.content.datasets reads it): COLD's train split (offensive → the head
 content.insult#public, safe → none), the training half of the benign dialogues (every turn → none) and our labelled workplace
-examples (a positive → its rule, a hard negative or benign line → none; weighing `oversample` times
-a dataset line, so a few thousand lines weigh against tens of thousands). Never the held-out authors.
+examples (a positive → its rule, a hard negative or benign line → none, a hard negative of a rule in
+`about_rules` → the rule's about head, classifier.about_head; weighing `oversample` times a dataset
+line, so a few thousand lines weigh against tens of thousands). Never the held-out authors.
 
 One model is fitted per job (streams.content.linear: scikit-learn's weights in a fastText file),
 each in a fresh single-threaded process (deterministic for a seed):
@@ -42,7 +43,17 @@ from pathlib import Path
 from typing import Any
 
 from streams.content import linear
-from streams.content.classifier import FORMAT, HEAD, LABEL_PREFIX, NONE, TAIL, Calibration, model_input
+from streams.content.classifier import (
+    ABOUT,
+    FORMAT,
+    HEAD,
+    LABEL_PREFIX,
+    NONE,
+    TAIL,
+    Calibration,
+    about_head,
+    model_input,
+)
 from streams.content.datasets import (
     HELD_OUT_AUTHORS,
     Labelled,
@@ -93,6 +104,11 @@ class TrainingParams:
     # counts underestimating new chat (0.20 % became 0.25 %: docs/eval.md). None: each head only
     # under benign_limit.
     benign_budget: float | None = 0.0015
+    # Rules whose hard negatives get a head of their own (classifier.about_head) that vetoes the
+    # rule's head where it scores higher, instead of joining `none`. Leaving one author out, it
+    # raised recall at precision 0.98 for these two and moved no other rule (docs/eval.md); each
+    # is a column, and 16 columns keep a row one cache line (streams.content.linear.columns).
+    about_rules: tuple[str, ...] = ("content.confidential", "content.gambling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +142,19 @@ def gather(
     datasets: Path | None,
     oversample: int,
     negative_oversample: int | None = None,
+    about_rules: Sequence[str] = (),
 ) -> list[Example]:
-    """Every training example; `datasets` None trains on the labelled examples alone (tests)."""
+    """Every training example; `datasets` None trains on the labelled examples alone (tests). A hard
+    negative of a rule in `about_rules` is labelled about the rule (classifier.about_head), not none."""
     out: list[Example] = []
     for example in labelled:
         author = author_of(example)
         if author in {f"author_{held}" for held in HELD_OUT_AUTHORS}:
             raise ValueError(f"{example.source}: {author} is held out: never trained on")
         label = example.rule if example.kind == "positive" and example.rule else NONE
-        weight = oversample if label != NONE or negative_oversample is None else negative_oversample
+        if example.kind == "hard_negative" and example.rule in about_rules:
+            label = about_head(example.rule)
+        weight = oversample if harmful(label) or negative_oversample is None else negative_oversample
         out.append(Example(model_input(example.text), label, author, weight, example.text))
     if datasets is not None:
         for comment in read_cold(datasets / "cold" / "train.csv"):
@@ -225,9 +245,9 @@ def train(
     must hold of a text for the head to fire there (the detector applies the same). `words`: the
     dictionaries' (rule, units) hits on a text, for `ambiguous_terms`; None: no term is ambiguous."""
     gates = dict(gates or {})
-    examples = gather(labelled, datasets, params.oversample, params.negative_oversample)
+    examples = gather(labelled, datasets, params.oversample, params.negative_oversample, params.about_rules)
     labels = tuple(sorted({e.label for e in examples}))
-    rules = tuple(label for label in labels if label != NONE)
+    rules = tuple(label for label in labels if harmful(label))
     authors = sorted({e.source for e in examples if e.source.startswith("author_")})
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.bin"
@@ -280,6 +300,7 @@ def train(
             f"{params.folds}-fold out-of-fold for the datasets",
             "at_suggested_threshold": figures,
             "gated_heads": sorted(gates),
+            "about_heads": sorted(label[len(ABOUT) :] for label in labels if label.startswith(ABOUT)),
         },
         "training_data": data,
         "attribution": ATTRIBUTION,
@@ -313,14 +334,14 @@ def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, l
             continue
         seen.add((e.text, e.label))
         for rule, units in words(e.text):
-            if e.label not in (rule, NONE):
+            if e.label != rule and harmful(e.label):
                 continue
             keys = sorted({tuple(sorted(set(unit))) for unit in units})
             if len(keys) > 1:
                 keys.append(tuple(sorted({term for key in keys for term in key})))
             for key in keys:
                 count = counts.setdefault((rule, key), [0, 0])
-                count[e.label == NONE] += 1
+                count[not harmful(e.label)] += 1
     out: dict[str, list[list[str]]] = {}
     for (rule, key), (violations, harmless) in sorted(counts.items()):
         if harmless >= AMBIGUOUS_MIN_HARMLESS and harmless > violations:
@@ -332,16 +353,18 @@ def _calibrate_all(
     labels: tuple[str, ...], oof: Scored, loao: Scored, params: TrainingParams, gates: Mapping[str, Gate]
 ):
     """Per rule: the calibration table, the suggested threshold and the figures at it. A gated
-    head's threshold and figures count an example its gate does not admit as scoring 0."""
+    head's threshold and figures count an example its gate does not admit as scoring 0; a head
+    with an about head, an example where that scores at least as high (TextClassifier.scores)."""
     calibration: dict[str, Any] = {}
     suggested: dict[str, float | None] = {}
     curves: dict[str, Curve] = {}
     cold_accuracy = None
     for i, rule in enumerate(labels):
-        if rule == NONE:
+        if not harmful(rule):
             continue
         calibration[rule] = table = calibrate([p[i] for _, p in oof], [e.label == rule for e, _ in oof])
-        score = _gated(Calibration.from_json(table), i, gates.get(rule))
+        about = labels.index(about_head(rule)) if about_head(rule) in labels else None
+        score = _gated(Calibration.from_json(table), i, gates.get(rule), about)
         benign = [score(e, p) for e, p in oof if e.source == "benign"]
         curves[rule] = curve = Curve(
             [score(e, p) for e, p in loao], [e.label == rule for e, _ in loao], benign
@@ -364,13 +387,23 @@ def _calibrate_all(
     return calibration, suggested, figures
 
 
-def _gated(cal: Calibration, i: int, admit: Gate | None) -> Callable[[Example, tuple[float, ...]], float]:
-    """An example's calibrated score of label `i`; 0 where `admit` rejects its text."""
+def _gated(
+    cal: Calibration, i: int, admit: Gate | None, about: int | None = None
+) -> Callable[[Example, tuple[float, ...]], float]:
+    """An example's calibrated score of label `i`; 0 where `admit` rejects its text or where label
+    `about` scores at least as high (the probability is monotone in the decision value)."""
 
     def score(e: Example, p: tuple[float, ...]) -> float:
-        return cal(p[i]) if admit is None or admit(e.text) else 0.0
+        if (about is not None and p[about] >= p[i]) or not (admit is None or admit(e.text)):
+            return 0.0
+        return cal(p[i])
 
     return score
+
+
+def harmful(label: str) -> bool:
+    """Whether a training label is a rule's (not none, not about a rule)."""
+    return label != NONE and not label.startswith(ABOUT)
 
 
 def _paired(parts, results) -> list[tuple[Example, tuple[float, ...]]]:

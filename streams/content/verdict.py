@@ -11,7 +11,7 @@ reach) and allow-list entries are set aside and the text scored again; a head th
 reaches its threshold is vetoed. Several heads of one rule make one hit, the best score's. The hit
 carries the model's name, version, head and score for the violation's evidence (`ModelHit`).
 A head listed in `needs_target` fires only on a message that names a group of people
-(streams.content.targets).
+(streams.content.targets). A head the model's about head outranks scores 0 (classifier.about_head).
 """
 
 from __future__ import annotations
@@ -164,9 +164,15 @@ class ModelJudge:
         `scores`: the model's scores of `text`, if already made."""
         if scores is None:
             scores = self.classifier.scores(text)
+        outranked = self.classifier.outranked(text) if self.classifier.about else {}
         for head, threshold in sorted(self.cutoffs.thresholds.items()):
             score = scores.get(head, 0.0)
-            if head not in confident and score >= 0.5 * threshold:
+            if head in outranked and outranked[head] >= threshold:
+                trace.append(
+                    f"{head}: model score {outranked[head]:.3f} vetoed: its about head scores the"
+                    " message higher (a message about the rule, not one that breaks it)"
+                )
+            elif head not in confident and score >= 0.5 * threshold:
                 trace.append(f"{head}: model score {score:.3f} below threshold {threshold:.2f}")
 
 

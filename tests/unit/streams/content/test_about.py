@@ -1,0 +1,105 @@
+"""About heads (streams.content.classifier.about_head): a rule's hard negatives learned as a head of
+their own that vetoes the rule's head where it scores higher, in training's thresholds, in the
+classifier's scores and in the detector, with `qunguard scan` saying so."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from streams.content.classifier import Calibration, TextClassifier, about_head
+from streams.content.datasets import Labelled
+from streams.content.detector import ContentDetector
+from streams.content.training import Example, _gated, gather, train
+from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
+
+RULE = "content.defamation"
+ABOUT_TINY = replace(TINY, about_rules=(RULE,))
+# Notices about the made-up slur 鼋鼍 (tiny_set: it marks defamation), never using it on anyone.
+NOTICES = ("培训通知：什么是鼋鼍", "课件第三页讲鼋鼍的识别", "考试题：举例说明鼋鼍")
+
+
+def notices() -> list[Labelled]:
+    out = []
+    for author in ("a", "b"):
+        for i, notice in enumerate(NOTICES * 4):
+            source = f"labelled/author_{author}.jsonl:{100 + i}"
+            out.append(Labelled(f"{notice}{THINGS[i % len(THINGS)]}", RULE, "hard_negative", source))
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("about")
+    train(tiny_set() + notices(), None, out, ABOUT_TINY)
+    return out / "content.bin"
+
+
+def test_a_rules_hard_negatives_are_labelled_about_it_only_when_asked() -> None:
+    examples = [
+        *notices(),
+        Labelled("周五交周报", "content.ad", "hard_negative", "labelled/author_a.jsonl:1"),
+    ]
+    assert {e.label for e in gather(examples, None, 1, 1)} == {"none"}
+    labels = [e.label for e in gather(examples, None, 1, 1, about_rules=(RULE,))]
+    assert labels == [about_head(RULE)] * len(notices()) + ["none"]
+
+
+def test_the_about_head_is_a_column_not_a_scored_head(model: Path) -> None:
+    classifier = TextClassifier.load(model)
+    meta = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    assert classifier.about == (RULE,)
+    assert about_head(RULE) in meta["linear"]["heads"] and about_head(RULE) not in meta["calibration"]
+    assert meta["cross_validation"]["about_heads"] == [RULE]
+    assert meta["rules"] == [RULE]
+    assert set(classifier.scores("周五交周报")) == {RULE}
+
+
+def test_a_notice_about_the_rule_scores_zero_and_a_violation_does_not(model: Path) -> None:
+    classifier = TextClassifier.load(model)
+    notice = "培训通知：什么是鼋鼍，课件第三页"
+    assert classifier.scores(notice)[RULE] == 0.0
+    assert RULE in classifier.outranked(notice)
+    violation = f"{NAMES[0]}的{THINGS[0]}全是鼋鼍鼋鼍"
+    assert classifier.scores(violation)[RULE] > 0.5 and classifier.outranked(violation) == {}
+    cutoffs = classifier.cutoffs({RULE: 0.01})
+    assert classifier.confident(notice, cutoffs) == {}
+    assert RULE in classifier.confident(violation, cutoffs)
+
+
+def test_the_detector_lets_the_about_head_veto_and_scan_says_so(model: Path) -> None:
+    detector = ContentDetector(with_model(model, thresholds={RULE: 0.3}))
+    notice = "课件第三页讲鼋鼍鼋鼍"  # the rule's head alone scores it high: the about head higher
+    assert detector.judge is not None and detector.judge.classifier.outranked(notice)[RULE] > 0.3
+    assert findings(detector, notice) == []
+    trace: list[str] = []
+    detector.scan_text(notice, trace)
+    assert any("about head" in line for line in trace if line.startswith(RULE)), trace
+    assert [f.rule for f in findings(detector, f"{NAMES[1]}的{THINGS[1]}全是鼋鼍鼋鼍")] == [RULE]
+
+
+def test_the_rules_own_head_is_the_same_fit_with_or_without_its_about_head(
+    model: Path, tmp_path: Path
+) -> None:
+    """One-vs-rest: the notices are negatives of the rule's head either way, so the about head only
+    adds a veto."""
+    plain = train(tiny_set() + notices(), None, tmp_path, TINY).meta
+    about = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    assert plain["cross_validation"]["about_heads"] == []
+    assert plain["linear"]["heads"] == [RULE]
+    assert about["linear"]["heads"] == [about_head(RULE), RULE]
+    assert plain["linear"]["intercepts"][0] == about["linear"]["intercepts"][1]
+
+
+def test_thresholds_are_chosen_with_the_veto_applied() -> None:
+    """An example its about head outranks counts as scoring 0 for the rule's head, as it does in
+    the detector."""
+    identity = Calibration((0.0, 1.0), (0.0, 1.0))
+    score = _gated(identity, 1, None, about=0)
+    example = Example("x", RULE, "author_a")
+    assert score(example, (0.2, 0.9)) == 0.9
+    assert score(example, (0.9, 0.9)) == 0.0
+    assert _gated(identity, 1, None)(example, (0.9, 0.8)) == 0.8
