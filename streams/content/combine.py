@@ -13,7 +13,7 @@ VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 
 
 def unconfirmed(
-    hits: list[Hit], text: str, length: int, classifier: TextClassifier, below: float, trace: list[str] | None
+    hits: list[Hit], text: str, view: str, classifier: TextClassifier, below: float, trace: list[str] | None
 ) -> tuple[list[Hit], dict[str, float] | None]:
     """The dictionary hits (`hits`: the words' alone) the model does not contradict, and the model's
     scores of `text` where they were needed (for ModelJudge.hits, so the text is predicted once;
@@ -23,14 +23,15 @@ def unconfirmed(
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
     they are spelled (an evasion is no notice), is vetoed where the model scores its rule below
     `below`: the words alone do not decide those. Only with VETO_CONTEXT characters of context
-    besides the terms (`length`: the normalised text's): on less, the model's score is little more
-    than its reading of the terms themselves (来赌博啊), which is not evidence."""
+    besides every occurrence of the terms in `view` (the normalised text): on less, the model's
+    score is little more than its reading of the terms themselves (来赌博啊, 赌博赌博…), which is
+    not evidence."""
     vetoable = [
         hit
         for hit in hits
         if not hit.spelled
-        and length - sum(map(len, hit.terms)) >= VETO_CONTEXT
         and classifier.is_ambiguous(hit.rule, hit.units())
+        and _context(view, hit.terms) >= VETO_CONTEXT
     ]
     if not vetoable:
         return hits, None
@@ -43,6 +44,13 @@ def unconfirmed(
                 f" and the model scores the rule {scores[hit.rule]:.3f} < {below}"
             )
     return [hit for hit in hits if hit not in vetoed], scores
+
+
+def _context(view: str, terms: tuple[str, ...]) -> int:
+    """The characters of `view` besides every occurrence of `terms` (longest first)."""
+    for term in sorted(terms, key=len, reverse=True):
+        view = view.replace(term, "")
+    return len(view)
 
 
 def deferred(scored: list[ModelHit], decided: set[str], trace: list[str] | None) -> list[ModelHit]:
