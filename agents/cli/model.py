@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 from config import CONFIG_DIR
+from streams.content.training import TrainingParams
+from streams.core.policy_schema import CONTENT_RULES
 
 MODEL_DIR = CONFIG_DIR / "model"
 ERROR = 2
@@ -48,6 +50,14 @@ def add_model_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="policy TOML whose [content.model] needs_target heads are trained as gated (default: the shipped one)",
     )
+    p.add_argument(
+        "--about",
+        metavar="RULE",
+        action="append",
+        choices=CONTENT_RULES,
+        help="a rule whose hard negatives get an about head that vetoes it (repeatable; default: "
+        f"{', '.join(TrainingParams().about_rules)}; docs/eval.md)",
+    )
     p.set_defaults(func=cmd_model_train)
 
 
@@ -64,6 +74,7 @@ def cmd_model_train(args: argparse.Namespace) -> int:
             raise DatasetError(f"{datasets}: no cold/train.csv (pass --datasets DIR)")
         policy = load_policy(args.policy)
         labelled = training_examples(Path(args.labelled) if args.labelled else LABELLED_DIR, args.feedback)
+        params = TrainingParams() if args.about is None else TrainingParams(about_rules=tuple(args.about))
         return run_train(
             labelled,
             datasets,
@@ -72,6 +83,7 @@ def cmd_model_train(args: argparse.Namespace) -> int:
             sys.stdout,
             model_gates(policy),
             model_words(policy),
+            params,
         )
     except (DatasetError, PolicyError, OSError, ValueError, RuntimeError) as exc:
         print(f"qunguard model train: {exc}", file=sys.stderr)
@@ -97,12 +109,14 @@ def run_train(
     report: TextIO,
     gates: Mapping | None = None,
     words: Callable | None = None,
+    params: TrainingParams | None = None,
 ) -> int:
     from streams.content.classifier import model_version
     from streams.content.training import train
 
     started = time.perf_counter()
-    result = train(labelled, datasets, out, workers=workers, gates=gates, words=words)
+    params = params or TrainingParams()
+    result = train(labelled, datasets, out, params, workers=workers, gates=gates, words=words)
     seconds = time.perf_counter() - started
     meta = result.meta
     size = result.model.stat().st_size

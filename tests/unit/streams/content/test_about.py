@@ -4,6 +4,7 @@ classifier's scores and in the detector, with `qunguard scan` saying so."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -103,3 +104,17 @@ def test_thresholds_are_chosen_with_the_veto_applied() -> None:
     assert score(example, (0.2, 0.9)) == 0.9
     assert score(example, (0.9, 0.9)) == 0.0
     assert _gated(identity, 1, None)(example, (0.9, 0.8)) == 0.8
+
+
+def test_model_train_takes_the_about_rules_and_says_which_heads_have_one(tmp_path: Path) -> None:
+    from agents.cli import model as cli
+    from agents.cli.parser import build_parser
+
+    args = build_parser().parse_args(["model", "train", "--about", RULE, "--about", "content.gambling"])
+    assert args.about == [RULE, "content.gambling"]
+    assert build_parser().parse_args(["model", "train"]).about is None  # TrainingParams' default
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["model", "train", "--about", "content.nope"])
+    out = io.StringIO()
+    assert cli.run_train(tiny_set() + notices(), None, tmp_path, 2, out, params=ABOUT_TINY) == 0
+    assert "unless its about head scores higher" in out.getvalue()
