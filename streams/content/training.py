@@ -18,7 +18,8 @@ each in a fresh single-threaded process (deterministic for a seed):
   raised where needed so that all heads together fire on at most `benign_budget` (`within_budget`:
   the budget goes where it buys the most recall per benign turn); a head with a gate (`gates`:
   the policy's `[content.model] needs_target`, streams.content.targets) is chosen as it runs,
-  scoring 0 on every example whose text the gate does not admit;
+  scoring 0 on every example whose text the gate does not admit, and a head with an about head
+  (`about_rules`) scoring 0 wherever that scores at least as high;
 - the final model on everything;
 - with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
   terms: per rule, the dictionary terms and pairings of terms that fired on more harmless messages

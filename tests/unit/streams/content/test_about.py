@@ -14,7 +14,7 @@ import pytest
 from streams.content.classifier import Calibration, TextClassifier, about_head
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import Example, _gated, gather, train
+from streams.content.training import Example, _gated, ambiguous_terms, gather, train
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
 
 RULE = "content.defamation"
@@ -118,3 +118,16 @@ def test_model_train_takes_the_about_rules_and_says_which_heads_have_one(tmp_pat
     out = io.StringIO()
     assert cli.run_train(tiny_set() + notices(), None, tmp_path, 2, out, params=ABOUT_TINY) == 0
     assert "unless its about head scores higher" in out.getvalue()
+
+
+def test_a_message_about_a_rule_counts_as_harmless_for_the_ambiguous_terms() -> None:
+    def ex(text: str, label: str) -> Example:
+        return Example(text, label, "author_a", text=text)
+
+    examples = [ex(f"严打赌博 通知{i}", about_head("content.gambling")) for i in range(3)]
+    examples.append(ex("一起去赌博", "content.gambling"))
+
+    def words(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
+        return [("content.gambling", (("赌博",),))] if "赌博" in text else []
+
+    assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
