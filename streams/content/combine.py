@@ -38,10 +38,12 @@ def unconfirmed(
     scores = classifier.scores(text)
     vetoed = [hit for hit in vetoable if scores.get(hit.rule, 1.0) < below]
     if trace is not None:
+        outranked = classifier.outranked(text) if classifier.about else {}
         for hit in vetoed:
+            why = " (its about head outranks it)" if hit.rule in outranked else ""
             trace.append(
                 f"{hit.rule}: words {list(hit.terms)} vetoed: terms mostly harmless in the labelled data,"
-                f" and the model scores the rule {scores[hit.rule]:.3f} < {below}"
+                f" and the model scores the rule {scores[hit.rule]:.3f} < {below}{why}"
             )
     return [hit for hit in hits if hit not in vetoed], scores
 

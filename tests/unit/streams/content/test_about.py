@@ -15,6 +15,7 @@ from streams.content.classifier import Calibration, TextClassifier, about_head
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
 from streams.content.training import Example, _gated, ambiguous_terms, gather, train
+from streams.core.policy import load_policy
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
 
 RULE = "content.defamation"
@@ -131,3 +132,11 @@ def test_a_message_about_a_rule_counts_as_harmless_for_the_ambiguous_terms() -> 
         return [("content.gambling", (("赌博",),))] if "赌博" in text else []
 
     assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
+
+
+def test_scan_says_when_the_shipped_gambling_about_head_vetoed_a_notices_words() -> None:
+    detector = ContentDetector(load_policy())
+    notice = "这周单位组织观看了一部关于网赌害人的纪录片，大家看完都挺有感触的"
+    trace: list[str] = []
+    assert detector.scan_text(notice, trace) == []
+    assert any("网赌" in line and "about head outranks" in line for line in trace), trace
