@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from config import CONFIG_DIR
-from streams.content.training import TrainingParams
+from streams.content.training import TrainingParams, train
 from streams.core.policy_schema import CONTENT_RULES
 
 MODEL_DIR = CONFIG_DIR / "model"
@@ -74,7 +74,7 @@ def cmd_model_train(args: argparse.Namespace) -> int:
             raise DatasetError(f"{datasets}: no cold/train.csv (pass --datasets DIR)")
         policy = load_policy(args.policy)
         labelled = training_examples(Path(args.labelled) if args.labelled else LABELLED_DIR, args.feedback)
-        params = TrainingParams() if args.about is None else TrainingParams(about_rules=tuple(args.about))
+        params = None if args.about is None else TrainingParams(about_rules=tuple(args.about))
         return run_train(
             labelled,
             datasets,
@@ -112,11 +112,11 @@ def run_train(
     params: TrainingParams | None = None,
 ) -> int:
     from streams.content.classifier import model_version
-    from streams.content.training import train
 
     started = time.perf_counter()
-    params = params or TrainingParams()
-    result = train(labelled, datasets, out, params, workers=workers, gates=gates, words=words)
+    result = train(
+        labelled, datasets, out, params or TrainingParams(), workers=workers, gates=gates, words=words
+    )
     seconds = time.perf_counter() - started
     meta = result.meta
     size = result.model.stat().st_size
@@ -160,7 +160,6 @@ def train_fold(training: Sequence, workdir: Path, policy, datasets: Path | None 
     """Train on `training` (labelled examples) plus the datasets; the policy that loads the result."""
     from agents.cli.eval import default_datasets
     from streams.content.detector import model_gates, model_words, replace_model
-    from streams.content.training import train
 
     datasets = datasets or default_datasets()
     result = train(training, datasets, workdir, gates=model_gates(policy), words=model_words(policy))
