@@ -1,9 +1,12 @@
-"""The eighth session's two fixes for content false alarms, in a live worker over the broker with
-the shipped policy and model (issue 14; docs/eval.md, eighth session):
+"""Fixes for content false alarms (issue 14; docs/eval.md, eighth and twelfth sessions) in a live
+worker over the broker with the shipped policy and model:
 
 - the model's veto of ambiguous dictionary words: a talk notice that names 网赌 (a term the labelled
   data shows mostly in harmless messages, which the model reads as harmless) fires nothing, while a
   short invitation naming 赌博 (too little context for the model's score to count) still fires;
+- (twelfth session) gambling's about head: a union reminder that mahjong for stakes can be gambling,
+  which the engine before it fired on (words and model, 0.875), is read as a message about gambling:
+  the about head outranks the gambling head, which vetoes both;
 - a salary figure is an amount (`%amount`): a pay date next to 工资 fires nothing, a named
   colleague's payslip figures do (the model agrees there, so the veto of 工资 does not apply)."""
 
@@ -17,6 +20,7 @@ from tests.support import e2e_settings, load_sample, verdicts_in_order
 CASES = {  # message → the content rules the worker reports for it
     "派出所的民警下周二来厂里宣讲，网赌就是网骗，大家都认真听一下": [],
     "来赌博啊": ["content.gambling"],
+    "工会提醒：春节期间打麻将带彩头也可能构成赌博，大家注意分寸": [],
     "本月工资将于15日发放，请大家查收": [],
     "财务部小王的工资条截图：应发18500，实发14230": ["content.confidential"],
 }
