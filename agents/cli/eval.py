@@ -112,6 +112,7 @@ def cross_validation(
     expected: list[frozenset[str]] = []
     got: list[frozenset[str]] = []
     kinds: list[str] = []
+    tested: list[Labelled] = []
     per_fold = []
     for fold in range(options.folds):
         test = [e for e in examples if fold_of(e.text, options.folds) == fold]
@@ -138,6 +139,7 @@ def cross_validation(
         expected += [e.expected for e in test]
         got += fired
         kinds += [e.kind for e in test]
+        tested += test
     files = " + ".join(_shown(author_file(a, options.labelled)) for a in TRAINING_AUTHORS)
     if options.trainer is not None:
         how = (
@@ -156,6 +158,7 @@ def cross_validation(
         "retrained": options.trainer is not None,
         **_scored(expected, got, shipped.rules, kinds),
         "folds": per_fold,
+        "by_author": _by_author(TRAINING_AUTHORS, tested, expected, got, shipped.rules),
     }
 
 
@@ -164,20 +167,23 @@ def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
     examples = [e for e in read_authors(HELD_OUT_AUTHORS, options.labelled) if _keep(options.quick)(e.text)]
     expected = [e.expected for e in examples]
     got = evaluation.predict(detector, [e.text for e in examples])
-    by_author = {}  # each held-out author on their own too: they wrote to different briefs
-    for author in HELD_OUT_AUTHORS:
-        mine = [i for i, e in enumerate(examples) if author_of(e) == f"author_{author}"]
-        by_author[author] = _scored(
-            [expected[i] for i in mine],
-            [got[i] for i in mine],
-            detector.rules,
-            [examples[i].kind for i in mine],
-        )
     return {
         "data": f"{files}: {len(examples)} examples of the held-out authors (never trained or tuned on)",
         **_scored(expected, got, detector.rules, [e.kind for e in examples]),
-        "by_author": by_author,
+        "by_author": _by_author(HELD_OUT_AUTHORS, examples, expected, got, detector.rules),
     }
+
+
+def _by_author(authors, examples, expected, got, rules) -> dict[str, Any]:
+    """Each author's figures on their own: they wrote to different briefs, and a subset of authors
+    can be pooled again from the counts (the training authors of an earlier model, say)."""
+    by_author = {}
+    for author in authors:
+        mine = [i for i, e in enumerate(examples) if author_of(e) == f"author_{author}"]
+        by_author[author] = _scored(
+            [expected[i] for i in mine], [got[i] for i in mine], rules, [examples[i].kind for i in mine]
+        )
+    return by_author
 
 
 def cold(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:

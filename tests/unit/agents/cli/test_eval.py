@@ -120,6 +120,8 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     by_author = sections["held_out"]["by_author"]  # each held-out author's own figures beside the pooled
     assert list(by_author) == list(HELD_OUT_AUTHORS)
     assert all(part["rules"][GAMBLING]["support"] == 1 for part in by_author.values())
+    assert list(cv["by_author"]) == list(TRAINING_AUTHORS)  # so a subset of authors can be pooled again
+    assert all(part["rules"][GAMBLING]["support"] == 1 for part in cv["by_author"].values())
     assert sections["cold"]["tp"] + sections["cold"]["fn"] == 1
     assert sections["cold"]["tn"] + sections["cold"]["fp"] == 1
     benign = sections["benign"]
