@@ -109,10 +109,8 @@ def cross_validation(
 ) -> dict[str, Any]:
     keep = _keep(options.quick)
     examples = [e for e in read_authors(TRAINING_AUTHORS, options.labelled) if keep(e.text)]
-    expected: list[frozenset[str]] = []
+    tested: list[Labelled] = []  # in the order of `got`: fold by fold
     got: list[frozenset[str]] = []
-    kinds: list[str] = []
-    tested: list[Labelled] = []
     per_fold = []
     for fold in range(options.folds):
         test = [e for e in examples if fold_of(e.text, options.folds) == fold]
@@ -136,10 +134,8 @@ def cross_validation(
                 **evaluation.summary(scores),
             }
         )
-        expected += [e.expected for e in test]
-        got += fired
-        kinds += [e.kind for e in test]
         tested += test
+        got += fired
     files = " + ".join(_shown(author_file(a, options.labelled)) for a in TRAINING_AUTHORS)
     if options.trainer is not None:
         how = (
@@ -156,34 +152,39 @@ def cross_validation(
     return {
         "data": f"{files}: {len(examples)} examples, {options.folds} folds by a hash of the text; {how}",
         "retrained": options.trainer is not None,
-        **_scored(expected, got, shipped.rules, kinds),
+        **_scored([e.expected for e in tested], got, shipped.rules, [e.kind for e in tested]),
         "folds": per_fold,
-        "by_author": _by_author(TRAINING_AUTHORS, tested, expected, got, shipped.rules),
+        "by_author": _by_author(TRAINING_AUTHORS, tested, got, shipped.rules),
     }
 
 
 def held_out(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
     files = " + ".join(_shown(author_file(a, options.labelled)) for a in HELD_OUT_AUTHORS)
     examples = [e for e in read_authors(HELD_OUT_AUTHORS, options.labelled) if _keep(options.quick)(e.text)]
-    expected = [e.expected for e in examples]
     got = evaluation.predict(detector, [e.text for e in examples])
     return {
         "data": f"{files}: {len(examples)} examples of the held-out authors (never trained or tuned on)",
-        **_scored(expected, got, detector.rules, [e.kind for e in examples]),
-        "by_author": _by_author(HELD_OUT_AUTHORS, examples, expected, got, detector.rules),
+        **_scored([e.expected for e in examples], got, detector.rules, [e.kind for e in examples]),
+        "by_author": _by_author(HELD_OUT_AUTHORS, examples, got, detector.rules),
     }
 
 
-def _by_author(authors, examples, expected, got, rules) -> dict[str, Any]:
-    """Each author's figures on their own: they wrote to different briefs, and a subset of authors
-    can be pooled again from the counts (the training authors of an earlier model, say)."""
-    by_author = {}
+def _by_author(
+    authors: Sequence[str], examples: Sequence[Labelled], got: Sequence[frozenset[str]], rules
+) -> dict[str, Any]:
+    """Each author's figures on their own (`got[i]`: what fired on `examples[i]`): they wrote to
+    different briefs, and a subset of authors can be pooled again from the counts (the training
+    authors of an earlier model, say)."""
+    mine: dict[str, list[tuple[Labelled, frozenset[str]]]] = {f"author_{a}": [] for a in authors}
+    for example, fired in zip(examples, got, strict=True):
+        mine[author_of(example)].append((example, fired))
+    out = {}
     for author in authors:
-        mine = [i for i, e in enumerate(examples) if author_of(e) == f"author_{author}"]
-        by_author[author] = _scored(
-            [expected[i] for i in mine], [got[i] for i in mine], rules, [examples[i].kind for i in mine]
+        pairs = mine[f"author_{author}"]
+        out[author] = _scored(
+            [e.expected for e, _ in pairs], [f for _, f in pairs], rules, [e.kind for e, _ in pairs]
         )
-    return by_author
+    return out
 
 
 def cold(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
