@@ -29,10 +29,10 @@ from streams.content.normalize import NormalizeOptions, Normalizer
 
 RULE = "content.malicious_link"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
-# 。 and 点 read as dots and square brackets vanish, so written-out and defanged links (xx点top,
-# xx[.]top, xx[点]top) are read as links.
-_DISGUISED_DOTS = "。点["
-_LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": ".", "点": ".", "[": "", "]": ""}
+# 。 and 点 (點 in traditional script: this view does not convert scripts) read as dots and square
+# brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx[点]top) are read as links.
+_DISGUISED_DOTS = "。点點["
+_LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": ".", "点": ".", "點": ".", "[": "", "]": ""}
 _SP = r"[ \t]?"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # What ends a file name written in text, looking back from its extension: a space, a character a
@@ -136,7 +136,7 @@ class LinkChecker:
         return Hit(RULE, (f"executable:{match.group(0).strip(' .')}",), 0, len(name))
 
     def _verdict(self, url: re.Match[str], disguised: bool = False) -> str | None:
-        """`disguised`: the original wrote a dot as 。, 点 or [.]: whoever writes a link so means it."""
+        """`disguised`: the original wrote a dot as 。, 点 (點) or [.]: whoever writes a link so means it."""
         host = re.sub(r"\s", "", url.group("host"))
         path = url.group("path") or ""
         explicit = bool(url.group("scheme") or url.group("port") or path or disguised)

@@ -39,6 +39,7 @@ def link_terms(detector: ContentDetector, text: str) -> tuple[str, ...]:
         ("新版考勤：kaoqin_v2.APK 装一下", "executable:apk"),
         ("发票.pdf.exe 请查收", "executable:exe"),
         ("入口 huodong点top 复制到浏览器", "risky_tld:huodong.top"),
+        ("入口 huodong點top 複製到瀏覽器", "risky_tld:huodong.top"),  # the same, traditional script
         ("入口 huodong[.]top 复制到浏览器", "risky_tld:huodong.top"),
     ],
 )
@@ -58,6 +59,7 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "结尾是“.apk”的都是安装包",
         "方案见 plan.pdf 和 budget.xlsx",
         "下午3点pm开会",
+        "下午3點pm開會",
         "官网 www.example-corp.com 已更新",
         "本地起服务后看 http://127.0.0.1:8080/health",
         "改一下 main.cc 第三十行",
