@@ -283,10 +283,10 @@ class TextClassifier:
         self._model.f.getSentenceVector(self._hidden, line + "\n")
         return linear.margins(self._hidden_values.tolist(), self._intercepts)
 
-    def scores(self, text: str) -> dict[str, float]:
+    def scores(self, text: str, view: str | None = None) -> dict[str, float]:
         """The calibrated probability of every head the model knows, 0 where its about head outranks
-        it; {} for text with nothing to score."""
-        found = self._margins(model_input(text))
+        it; {} for text with nothing to score. `view`: as for `confident`."""
+        found = self._margins(tokens(model_view(text) if view is None else bounded(view)))
         if not found:
             return {}
         return {

@@ -221,7 +221,14 @@ class ContentDetector(Detector, Reloadable):
         scores = None
         if hits and judge is not None and self.model.lexicon_veto_below is not None:
             hits, scores = unconfirmed(
-                hits, text, view, judge.classifier, self.model.lexicon_veto_below, trace
+                hits,
+                text,
+                view,
+                judge.classifier,
+                self.model.lexicon_veto_below,
+                self.model.lexicon_veto_every_below,
+                trace,
+                view if self._shares_view else None,
             )
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits, looked, trace)

@@ -50,6 +50,7 @@ class ModelSettings:
     defer_to_lexicon: bool = False  # streams.content.combine.deferred
     needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
     lexicon_veto_below: float | None = None  # streams.content.combine.unconfirmed
+    lexicon_veto_every_below: float | None = None  # the same, for every term
 
     @classmethod
     def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
@@ -63,6 +64,9 @@ class ModelSettings:
             lexicon_veto_below=None
             if data.get("lexicon_veto_below") is None
             else float(data["lexicon_veto_below"]),
+            lexicon_veto_every_below=None
+            if data.get("lexicon_veto_every_below") is None
+            else float(data["lexicon_veto_every_below"]),
         )
 
 

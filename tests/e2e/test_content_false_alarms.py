@@ -7,6 +7,9 @@ worker over the broker with the shipped policy and model:
 - (twelfth session) gambling's about head: a union reminder that mahjong for stakes can be gambling,
   which the engine before it fired on (words and model, 0.875), is read as a message about gambling:
   the about head outranks the gambling head, which vetoes both;
+- (fourteenth session) the model's veto of any dictionary word it all but rules out
+  (`lexicon_veto_every_below`): a secrecy-training notice naming 机密 and a safety-month notice
+  naming 枪支 fire nothing, while a leak of a 机密 file and a threat with a gun still fire;
 - a salary figure is an amount (`%amount`): a pay date next to 工资 fires nothing, a named
   colleague's payslip figures do (the model agrees there, so the veto of 工资 does not apply)."""
 
@@ -21,6 +24,10 @@ CASES = {  # message → the content rules the worker reports for it
     "派出所的民警下周二来厂里宣讲，网赌就是网骗，大家都认真听一下": [],
     "来赌博啊": ["content.gambling"],
     "工会提醒：春节期间打麻将带彩头也可能构成赌博，大家注意分寸": [],
+    "保密办通知：下周三下午组织机密载体管理培训，各部门派一人参加": [],
+    "安全月活动：请大家观看枪支管理条例宣传片，周五前交观后感": [],
+    "这份机密文件我拍照发你了，别外传：下季度裁员名单": ["content.confidential"],
+    "谁再敢举报，我就带枪去他家门口等着": ["content.violence"],
     "本月工资将于15日发放，请大家查收": [],
     "财务部小王的工资条截图：应发18500，实发14230": ["content.confidential"],
 }

@@ -447,6 +447,27 @@ def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_veto
     assert finding.evidence["terms"] == ["公司", "造假"]
 
 
+def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_below(tiny: Path) -> None:
+    """`lexicon_veto_every_below` reaches the terms that are not ambiguous too, from its own (far
+    lower) cutoff; an evasion and a short text stay the words' to decide."""
+
+    def detector(**model: object) -> ContentDetector:
+        return ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.99}, **model))
+
+    text = "我们公司这几年的账目一直都在造假"  # the words say defamation; the tiny model reads ordinary chat
+    assert [f.rule for f in findings(detector(lexicon_veto_below=0.01), text)] == ["content.defamation"]
+    vetoing = detector(lexicon_veto_below=0.01, lexicon_veto_every_below=0.99)
+    assert findings(vetoing, text) == []
+    trace: list[str] = []
+    vetoing.scan_text(text, trace)
+    assert any("vetoed: the model all but rules it out" in line for line in trace)
+    assert [f.rule for f in findings(vetoing, "公司一直在造假")] == ["content.defamation"]
+    score = vetoing.judge.classifier.scores(text)["content.defamation"]
+    assert [
+        f.rule for f in findings(detector(lexicon_veto_below=0.01, lexicon_veto_every_below=score / 2), text)
+    ] == ["content.defamation"]  # the model's score above the cutoff: the words' hit stands
+
+
 def test_a_hit_knows_whether_it_was_spelled_as_an_evasion() -> None:
     words = ContentDetector(load_policy())
     (literal,) = words.scan_words("赌博网站又换域名了")

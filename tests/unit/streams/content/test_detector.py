@@ -206,7 +206,9 @@ def test_secret_is_masked(detector: ContentDetector) -> None:
 
 def test_finding_shape(detector: ContentDetector) -> None:
     # 赌场 alone: 澳门赌场 + 赌场 is an ambiguous pairing (tourist talk), which the model may veto
-    # in a message it reads as ordinary work chat (streams.content.combine.unconfirmed)
+    # in a message it reads as ordinary work chat (streams.content.combine.unconfirmed). The model
+    # scores the whole message under lexicon_veto_every_below, but not the sentence 赌场 is in: the
+    # ordinary lines around it do not dilute it into a veto.
     text = "前面都是正常的工作安排,没有什么问题。" * 5 + "周末去赌场玩两把" + "。后面也是正常内容" * 5
     (finding,) = list(detector.detect(message(text), "g", CTX))
     assert finding.rule == "content.gambling"
