@@ -71,6 +71,8 @@ def model_version(meta: Mapping[str, Any]) -> str:
     tables = json.dumps([meta.get("linear"), meta.get("calibration")], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
+    if meta.get("seen_terms"):
+        tables += json.dumps(meta["seen_terms"], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(f"{meta['sha256']}\n{tables}".encode()).hexdigest()[:12]
 
 
@@ -228,11 +230,20 @@ class TextClassifier:
         self._hidden = binding.Vector(model.get_dimension())
         self._hidden_values = memoryview(self._hidden)
         # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
-        # messages (streams.content.training.ambiguous_terms): the model may veto them.
+        # messages (streams.content.training.term_evidence): the model may veto them.
         self.ambiguous: dict[str, frozenset[frozenset[str]]] = {
             rule: frozenset(frozenset(_terms(entry)) for entry in entries)
             for rule, entries in meta.get("ambiguous_terms", {}).items()
         }
+        self.seen: dict[str, frozenset[str]] = {
+            rule: frozenset(_terms(entries)) for rule, entries in meta.get("seen_terms", {}).items()
+        }
+
+    def is_seen(self, rule: str, terms: tuple[str, ...]) -> bool:
+        """Whether every term of a dictionary hit of `rule` fired on some training example
+        (streams.content.training.term_evidence): the model can judge only words it has read."""
+        known = self.seen.get(rule, frozenset())
+        return bool(terms) and all(term in known for term in terms)
 
     def is_ambiguous(self, rule: str, units: tuple[tuple[str, ...], ...]) -> bool:
         """Whether a dictionary hit of `rule` made of `units` (matcher.Hit.units: terms that fire

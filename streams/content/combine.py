@@ -36,41 +36,47 @@ def unconfirmed(
     score is little more than its reading of the terms themselves (来赌博啊, 赌博赌博…), which is
     not evidence.
 
-    With `every_below`, any other hit so spelled and in such context is vetoed where the model scores
+    With `every_below`, any other hit so spelled and in such context, of terms the model read in
+    training (a word an operator has just added stays the words'), is vetoed where the model scores
     its rule below that (far lower): a notice that names 机密 or a news line about a killing, which
     the model is all but sure is not the rule. Leaving one author out, that was 44 % of the
     dictionaries' false alarms on the training authors for 1.3 % of their true hits (docs/eval.md,
     fourteenth session). The sentence the hit is in must score below it too: otherwise ordinary
     lines around an explicit one would dilute the model's reading of the whole message into a veto."""
 
-    def cutoff(hit: Hit) -> float | None:
+    def cutoff(hit: Hit) -> tuple[float, bool] | None:
+        """The score below which the hit is vetoed, and whether its terms are ambiguous."""
         if hit.spelled or _context(view, hit.terms) < VETO_CONTEXT:
             return None
-        return below if classifier.is_ambiguous(hit.rule, hit.units()) else every_below
+        if classifier.is_ambiguous(hit.rule, hit.units()):
+            return below, True
+        if every_below is None or not classifier.is_seen(hit.rule, hit.terms):
+            return None
+        return every_below, False
 
-    vetoable = [(hit, at) for hit in hits if (at := cutoff(hit)) is not None]
+    vetoable = [(hit, c) for hit in hits if (c := cutoff(hit)) is not None]
     if not vetoable:
         return hits, None
     scores = classifier.scores(text, model_view)
     vetoed = [
-        (hit, at)
-        for hit, at in vetoable
-        if scores.get(hit.rule, 1.0) < at and (at == below or _sentence_below(classifier, text, hit, at))
+        (hit, at, ambiguous)
+        for hit, (at, ambiguous) in vetoable
+        if scores.get(hit.rule, 1.0) < at and (ambiguous or _sentence_below(classifier, text, hit, at))
     ]
     if trace is not None:
         outranked = classifier.outranked(text) if classifier.about else {}
-        for hit, at in vetoed:
+        for hit, at, ambiguous in vetoed:
             why = " (its about head outranks it)" if hit.rule in outranked else ""
-            terms = (
+            reason = (
                 "terms mostly harmless in the labelled data"
-                if at == below
+                if ambiguous
                 else "the model all but rules it out"
             )
             trace.append(
-                f"{hit.rule}: words {list(hit.terms)} vetoed: {terms},"
+                f"{hit.rule}: words {list(hit.terms)} vetoed: {reason},"
                 f" and the model scores the rule {scores[hit.rule]:.3f} < {at}{why}"
             )
-    dropped = [hit for hit, _ in vetoed]
+    dropped = [hit for hit, _, _ in vetoed]
     return [hit for hit in hits if hit not in dropped], scores
 
 

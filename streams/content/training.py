@@ -23,9 +23,9 @@ each in a fresh single-threaded process (deterministic for a seed):
 - the final model on everything;
 - with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
   terms: per rule, the dictionary terms and pairings of terms that fired on more harmless messages
-  of the training data than on messages of their rule (`ambiguous_terms`). The detector lets the
-  model veto those (streams.content.combine.unconfirmed), so a notice that names a forbidden thing
-  does not fire on the name alone.
+  of the training data than on messages of their rule, and the terms seen at all (`term_evidence`).
+  The detector lets the model veto the ambiguous ones (streams.content.combine.unconfirmed), so a
+  notice that names a forbidden thing does not fire on the name alone, and, far lower, the seen ones.
 The output is deterministic: the same inputs give the same model and metadata bytes.
 """
 
@@ -246,7 +246,7 @@ def train(
 ) -> TrainingResult:
     """Train, calibrate and write `out_dir/NAME.bin` and `out_dir/NAME.json`. `gates`: per head, what
     must hold of a text for the head to fire there (the detector applies the same). `words`: the
-    dictionaries' (rule, units) hits on a text, for `ambiguous_terms`; None: no term is ambiguous."""
+    dictionaries' (rule, units) hits on a text, for `term_evidence`; None: no term is ambiguous or seen."""
     gates = dict(gates or {})
     examples = gather(labelled, datasets, params.oversample, params.negative_oversample, params.about_rules)
     labels = tuple(sorted({e.label for e in examples}))
@@ -276,6 +276,7 @@ def train(
     oof = [(e, p) for e, p in folds if not (loao and e.source.startswith("author_"))] + loao
     calibration, suggested, figures = _calibrate_all(labels, oof, loao, params, gates)
     data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
+    ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
     meta = {
         "format": FORMAT,
         "name": MODEL_NAME,
@@ -294,7 +295,8 @@ def train(
         "linear": {"heads": list(heads), "intercepts": [round(b, 9) for b in results[-1][1]]},
         "calibration": calibration,
         "suggested_thresholds": suggested,
-        "ambiguous_terms": ambiguous_terms(examples, words) if words is not None else {},
+        "ambiguous_terms": ambiguous,
+        "seen_terms": seen,
         "cross_validation": {
             "thresholds_from": "leave-one-author-out over " + ", ".join(authors)
             if len(authors) > 1
@@ -321,7 +323,9 @@ Gate = Callable[[str], object]  # truthy when a head may fire on the text
 WordHits = Callable[[str], Iterable[tuple[str, tuple[tuple[str, ...], ...]]]]
 
 
-def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, list[list[str]]]:
+def term_evidence(
+    examples: Sequence[Example], words: WordHits
+) -> tuple[dict[str, list[list[str]]], dict[str, list[str]]]:
     """Per rule, the dictionary terms, the `@near` pairings (听说 + 是真的吗, 工资 + %amount) and the
     combinations a multi-term hit makes (网络赌博 + 赌博) that fired on more harmless training
     messages (a hard negative, an ordinary line, a safe comment, a dialogue turn: label none) than
@@ -329,8 +333,13 @@ def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, l
     forbidden things that notices, warnings and news use (赌博 in 严打网络赌博). A term that fires
     only through an `@near` pairing is counted in its pairings, never alone. Another rule's
     positives count for neither side. Each text is counted once, however often it is repeated.
-    Each entry is a sorted list of terms."""
+    Each entry is a sorted list of terms.
+
+    Second, per rule, every term counted on either side: the terms the model saw in training
+    (TextClassifier.is_seen). A term nobody's examples hold, such as a code word an operator has just
+    added to a dictionary, is one the model cannot judge."""
     counts: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    terms: dict[str, set[str]] = {}
     seen: set[tuple[str, str]] = set()
     for e in examples:
         if (e.text, e.label) in seen:
@@ -345,11 +354,12 @@ def ambiguous_terms(examples: Sequence[Example], words: WordHits) -> dict[str, l
             for key in keys:
                 count = counts.setdefault((rule, key), [0, 0])
                 count[not harmful(e.label)] += 1
+            terms.setdefault(rule, set()).update(term for unit in units for term in unit)
     out: dict[str, list[list[str]]] = {}
     for (rule, key), (violations, harmless) in sorted(counts.items()):
         if harmless >= AMBIGUOUS_MIN_HARMLESS and harmless > violations:
             out.setdefault(rule, []).append(list(key))
-    return out
+    return out, {rule: sorted(found) for rule, found in sorted(terms.items())}
 
 
 def _calibrate_all(

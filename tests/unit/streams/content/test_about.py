@@ -14,7 +14,7 @@ import pytest
 from streams.content.classifier import Calibration, TextClassifier, about_head
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import Example, _gated, ambiguous_terms, gather, train
+from streams.content.training import Example, _gated, gather, term_evidence, train
 from streams.core.policy import load_policy
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
 
@@ -131,7 +131,9 @@ def test_a_message_about_a_rule_counts_as_harmless_for_the_ambiguous_terms() -> 
     def words(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
         return [("content.gambling", (("赌博",),))] if "赌博" in text else []
 
-    assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
+    ambiguous, seen = term_evidence(examples, words)
+    assert ambiguous == {"content.gambling": [["赌博"]]}
+    assert seen == {"content.gambling": ["赌博"]}
 
 
 def test_scan_says_when_the_shipped_gambling_about_head_vetoed_a_notices_words() -> None:

@@ -447,24 +447,39 @@ def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_veto
     assert finding.evidence["terms"] == ["公司", "造假"]
 
 
-def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_below(tiny: Path) -> None:
+def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_below(
+    tiny: Path, tmp_path: Path
+) -> None:
     """`lexicon_veto_every_below` reaches the terms that are not ambiguous too, from its own (far
-    lower) cutoff; an evasion and a short text stay the words' to decide."""
+    lower) cutoff, where the model read them in training; an evasion, a short text and a word the
+    model never read stay the words' to decide."""
+    model = tmp_path / "content.bin"
+    shutil.copy(tiny, model)
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["seen_terms"] = {"content.defamation": ["公司", "造假"]}
+    model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    assert TextClassifier.load(model).version != TextClassifier.load(tiny).version
 
-    def detector(**model: object) -> ContentDetector:
-        return ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.99}, **model))
+    def detector(path: Path, **settings: object) -> ContentDetector:
+        return ContentDetector(with_model(path, thresholds={"content.defamation": 0.99}, **settings))
 
     text = "我们公司这几年的账目一直都在造假"  # the words say defamation; the tiny model reads ordinary chat
-    assert [f.rule for f in findings(detector(lexicon_veto_below=0.01), text)] == ["content.defamation"]
-    vetoing = detector(lexicon_veto_below=0.01, lexicon_veto_every_below=0.99)
+    assert [f.rule for f in findings(detector(model, lexicon_veto_below=0.01), text)] == [
+        "content.defamation"
+    ]
+    vetoing = detector(model, lexicon_veto_below=0.01, lexicon_veto_every_below=0.99)
     assert findings(vetoing, text) == []
     trace: list[str] = []
     vetoing.scan_text(text, trace)
     assert any("vetoed: the model all but rules it out" in line for line in trace)
     assert [f.rule for f in findings(vetoing, "公司一直在造假")] == ["content.defamation"]
+    # the tiny model as trained has no seen terms (trained without the dictionaries): no veto
+    unseen = detector(tiny, lexicon_veto_below=0.01, lexicon_veto_every_below=0.99)
+    assert [f.rule for f in findings(unseen, text)] == ["content.defamation"]
     score = vetoing.judge.classifier.scores(text)["content.defamation"]
     assert [
-        f.rule for f in findings(detector(lexicon_veto_below=0.01, lexicon_veto_every_below=score / 2), text)
+        f.rule
+        for f in findings(detector(model, lexicon_veto_below=0.01, lexicon_veto_every_below=score / 2), text)
     ] == ["content.defamation"]  # the model's score above the cutoff: the words' hit stands
 
 
@@ -476,7 +491,7 @@ def test_a_hit_knows_whether_it_was_spelled_as_an_evasion() -> None:
 
 
 def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
-    from streams.content.training import Example, ambiguous_terms
+    from streams.content.training import Example, term_evidence
 
     def ex(text: str, label: str) -> Example:
         return Example(model_input(text), label, "author_a", text=text)
@@ -490,20 +505,20 @@ def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
     def words(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
         return [("content.gambling", ((term,),)) for term in ("赌博", "赌场") if term in text]
 
-    assert ambiguous_terms(examples, words) == {"content.gambling": [["赌博"]]}
+    assert term_evidence(examples, words)[0] == {"content.gambling": [["赌博"]]}
 
     def pairs(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # an @near hit: one pairing
         return [("content.rumor", (("听说", "食堂"),))] if "食堂" in text else []
 
     chat = [ex(f"听说食堂{i}", "none") for i in range(3)] + [ex("听说食堂要关", "content.rumor")]
     # the pairing as a whole: its terms do not fire alone, so they are not counted alone
-    assert ambiguous_terms(chat, pairs) == {"content.rumor": [["听说", "食堂"]]}
+    assert term_evidence(chat, pairs)[0] == {"content.rumor": [["听说", "食堂"]]}
 
     def two_terms(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # terms that fire alone
         return [("content.gambling", (("网络赌博",), ("赌博",)))]
 
     notices = [ex(f"严打网络赌博 通知{i}", "none") for i in range(3)]
-    assert ambiguous_terms(notices, two_terms) == {
+    assert term_evidence(notices, two_terms)[0] == {
         "content.gambling": [["网络赌博"], ["网络赌博", "赌博"], ["赌博"]]
     }
 
