@@ -6,11 +6,11 @@ hits deferring to what the words decided (`deferred`), and one hit per rule (`me
 from __future__ import annotations
 
 from streams.content.classifier import TextClassifier
+from streams.content.context import SENTENCE_BREAKS
 from streams.content.matcher import Hit
-from streams.content.verdict import ModelHit
+from streams.content.verdict import ModelHit, first_break, last_break
 
 VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
-_SENTENCE_ENDS = frozenset("。！？!?；;\n")
 SENTENCE_MAX = 120  # characters each side of a hit's span, so a 64 KiB line stays cheap
 
 
@@ -19,7 +19,7 @@ def unconfirmed(
     text: str,
     view: str,
     classifier: TextClassifier,
-    below: float,
+    below: float | None,
     every_below: float | None,
     trace: list[str] | None,
     model_view: str | None = None,
@@ -48,7 +48,7 @@ def unconfirmed(
         """The score below which the hit is vetoed, and whether its terms are ambiguous."""
         if hit.spelled or _context(view, hit.terms) < VETO_CONTEXT:
             return None
-        if classifier.is_ambiguous(hit.rule, hit.units()):
+        if below is not None and classifier.is_ambiguous(hit.rule, hit.units()):
             return below, True
         if every_below is None or not classifier.is_seen(hit.rule, hit.terms):
             return None
@@ -83,12 +83,8 @@ def unconfirmed(
 def _sentence_below(classifier: TextClassifier, text: str, hit: Hit, at: float) -> bool:
     """Whether the model scores the sentence of `text` that holds the hit's quoted span below `at`
     (true when that sentence is the whole text: its score is the message's)."""
-    start = hit.start
-    while start > 0 and hit.start - start < SENTENCE_MAX and text[start - 1] not in _SENTENCE_ENDS:
-        start -= 1
-    end = hit.end
-    while end < len(text) and end - hit.end < SENTENCE_MAX and text[end] not in _SENTENCE_ENDS:
-        end += 1
+    start = last_break(text, max(0, hit.start - SENTENCE_MAX), hit.start, SENTENCE_BREAKS)
+    end = first_break(text, hit.end, min(len(text), hit.end + SENTENCE_MAX), SENTENCE_BREAKS)
     if start == 0 and end == len(text):
         return True
     return classifier.scores(text[start:end]).get(hit.rule, 1.0) < at

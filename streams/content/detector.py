@@ -219,7 +219,8 @@ class ContentDetector(Detector, Reloadable):
         hits, looked = self._lexical(text, trace, view)
         judge = self._compiled.judge
         scores = None
-        if hits and judge is not None and self.model.lexicon_veto_below is not None:
+        vetoes = (self.model.lexicon_veto_below, self.model.lexicon_veto_every_below)
+        if hits and judge is not None and vetoes != (None, None):
             hits, scores = unconfirmed(
                 hits,
                 text,

@@ -61,13 +61,13 @@ class ModelSettings:
             thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
             defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
             needs_target=tuple(str(head) for head in data.get("needs_target", ())),
-            lexicon_veto_below=None
-            if data.get("lexicon_veto_below") is None
-            else float(data["lexicon_veto_below"]),
-            lexicon_veto_every_below=None
-            if data.get("lexicon_veto_every_below") is None
-            else float(data["lexicon_veto_every_below"]),
+            lexicon_veto_below=_optional_float(data, "lexicon_veto_below"),
+            lexicon_veto_every_below=_optional_float(data, "lexicon_veto_every_below"),
         )
+
+
+def _optional_float(data: Mapping[str, Any], key: str) -> float | None:
+    return None if data.get(key) is None else float(data[key])
 
 
 # (the normalised text, every dictionary match in it): computed only when the model fired
@@ -193,19 +193,21 @@ def vetoed_regions(
         elif kind == FRAME and m.end < len(offsets):
             start = offsets[m.end - 1] + 1
             reach = offsets[min(len(offsets), m.end + window) - 1] + 1
-            out.append((start, _first_break(original, start, reach, CLAUSE_BREAKS)))
+            out.append((start, first_break(original, start, reach, CLAUSE_BREAKS)))
         elif kind == FRAME_AFTER and m.start > 0:
             end = offsets[m.start]
             reach = offsets[max(0, m.start - window)]
-            out.append((_last_break(original, reach, end, SENTENCE_BREAKS), end))
+            out.append((last_break(original, reach, end, SENTENCE_BREAKS), end))
     return [(a, b) for a, b in out if a < b]
 
 
-def _first_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+def first_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+    """The index of the first of `breaks` in text[start:end], else `end`."""
     return next((i for i in range(start, end) if text[i] in breaks), end)
 
 
-def _last_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+def last_break(text: str, start: int, end: int, breaks: frozenset[str]) -> int:
+    """Just after the last of `breaks` in text[start:end], else `start`."""
     return next((i + 1 for i in range(end - 1, start - 1, -1) if text[i] in breaks), start)
 
 

@@ -469,6 +469,7 @@ def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_be
     ]
     vetoing = detector(model, lexicon_veto_below=0.01, lexicon_veto_every_below=0.99)
     assert findings(vetoing, text) == []
+    assert findings(detector(model, lexicon_veto_every_below=0.99), text) == []  # on its own too
     trace: list[str] = []
     vetoing.scan_text(text, trace)
     assert any("vetoed: the model all but rules it out" in line for line in trace)
