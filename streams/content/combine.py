@@ -30,13 +30,13 @@ def unconfirmed(
 
     A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
-    they are spelled (an evasion is no notice), is vetoed where the model scores its rule below
+    they are spelled (Hit.disguised: an evasion, 堵博 or 赌.博, is no notice), is vetoed where the model scores its rule below
     `below`: the words alone do not decide those. Only with VETO_CONTEXT characters of context
     besides every occurrence of the terms in `view` (the normalised text): on less, the model's
     score is little more than its reading of the terms themselves (来赌博啊, 赌博赌博…), which is
     not evidence.
 
-    With `every_below`, any other hit so spelled and in such context, of terms the model read in
+    With `every_below`, any other hit so written and in such context, of terms the model read in
     training (a word an operator has just added stays the words'), is vetoed where the model scores
     its rule below that (far lower): a notice that names 机密 or a news line about a killing, which
     the model is all but sure is not the rule. Leaving one author out, that was 44 % of the
@@ -46,7 +46,7 @@ def unconfirmed(
 
     def cutoff(hit: Hit) -> tuple[float, bool] | None:
         """The score below which the hit is vetoed, and whether its terms are ambiguous."""
-        if hit.spelled or _context(view, hit.terms) < VETO_CONTEXT:
+        if hit.disguised or _context(view, hit.terms) < VETO_CONTEXT:
             return None
         if below is not None and classifier.is_ambiguous(hit.rule, hit.units()):
             return below, True
@@ -126,10 +126,10 @@ def merged(hits: list[Hit]) -> list[Hit]:
             terms = tuple(dict.fromkeys((*seen.terms, *hit.terms)))
             why = (*seen.why, *hit.why)
             scored = next((h for h in (seen, hit) if isinstance(h, ModelHit)), None)
-            spelled = seen.spelled or hit.spelled
+            disguised = seen.disguised or hit.disguised
             pairings = (*seen.pairings, *hit.pairings)
             by_rule[hit.rule] = (
-                Hit(hit.rule, terms, seen.start, seen.end, why, spelled, pairings)
+                Hit(hit.rule, terms, seen.start, seen.end, why, disguised, pairings)
                 if scored is None
                 else ModelHit(
                     hit.rule,
@@ -137,7 +137,7 @@ def merged(hits: list[Hit]) -> list[Hit]:
                     seen.start,
                     seen.end,
                     why,
-                    spelled,
+                    disguised,
                     pairings,
                     score=scored.score,
                     model=scored.model,

@@ -38,7 +38,7 @@ from streams.content.matcher import (
     Match,
     terms_of,
 )
-from streams.content.normalize import NUMERALS, Normalized
+from streams.content.normalize import NUMERALS, Normalized, NormalizeOptions, Normalizer
 from streams.content.segment import MessageWords, Segmenter
 
 # A frame before a hit reaches to the end of its clause; a frame after a hit reaches back to the
@@ -142,7 +142,7 @@ class Context:
                 elif trace is not None and any(m.entry.group == req.groups[0] for m in found):
                     trace.append(f"{rule}: @near {' '.join(req.groups)} within {req.within} not met")
             if chosen:
-                hits.append(_hit(rule, chosen, norm, tuple(why), tuple(pairings)))
+                hits.append(_hit(rule, chosen, original, norm, tuple(why), tuple(pairings)))
             elif trace is not None:
                 trace.append(f"{rule}: only grouped terms {list(terms_of(found))}, no @near met")
         return hits
@@ -323,15 +323,33 @@ def _describe(m: Match, norm: Normalized) -> str:
 def _hit(
     rule: str,
     chosen: list[Match],
+    original: str,
     norm: Normalized,
     why: tuple[str, ...],
     pairings: tuple[tuple[str, ...], ...],
 ) -> Hit:
-    spelled = any(m.entry.spelling == PINYIN for m in chosen)
+    disguised = any(_disguised(original, norm, m) for m in chosen)
     if len(chosen) == 1:  # the usual hit: one term
         lo, hi = norm.span(chosen[0].start, chosen[0].end)
-        return Hit(rule, terms_of(chosen), lo, hi, why, spelled, pairings)
+        return Hit(rule, terms_of(chosen), lo, hi, why, disguised, pairings)
     start = min(m.start for m in chosen)
     end = max(m.end for m in chosen)
     lo, hi = norm.span(start, end)
-    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, spelled, pairings)
+    return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, disguised, pairings)
+
+
+# How a term is typed without disguise: width, case and script (traditional characters are how
+# some workplaces write: read as a disguise, every notice of a traditional-script company would fire).
+_AS_TYPED = Normalizer(NormalizeOptions(variants=False, strip_noise=False, collapse_repeats=False))
+
+
+def _disguised(original: str, norm: Normalized, m: Match) -> bool:
+    """Whether a term's match was written as an evasion: a pinyin or homophone spelling, or
+    characters that read as the term only once look-alike variants, noise or repeats inside it are
+    normalised away (赌.博, ᴀv). A built-in group's figure (%amount) is not a term."""
+    if m.entry.spelling == PINYIN:
+        return True
+    if m.entry.term.startswith("%"):
+        return False
+    lo, hi = norm.span(m.start, m.end)
+    return _AS_TYPED(original[lo:hi]) != norm.text[m.start : m.end]

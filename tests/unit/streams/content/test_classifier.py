@@ -484,11 +484,16 @@ def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_be
     ] == ["content.defamation"]  # the model's score above the cutoff: the words' hit stands
 
 
-def test_a_hit_knows_whether_it_was_spelled_as_an_evasion() -> None:
+def test_a_hit_knows_whether_it_was_written_as_an_evasion() -> None:
     words = ContentDetector(load_policy())
-    (literal,) = words.scan_words("赌博网站又换域名了")
-    (spelled,) = words.scan_words("堵博网站又换域名了")
-    assert (literal.spelled, spelled.spelled) == (False, True)
+    typed = [
+        "赌博网站又换域名了",
+        "ＡＶ网站又换域名了",
+        "賭博網站又換域名了",
+    ]  # width, case, script: as people type
+    disguises = ["堵博网站又换域名了", "赌.博网站又换域名了"]  # a homophone; noise inside the term
+    assert [hit.disguised for text in typed for hit in words.scan_words(text)] == [False] * 3
+    assert [hit.disguised for text in disguises for hit in words.scan_words(text)] == [True, True]
 
 
 def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
