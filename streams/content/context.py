@@ -65,11 +65,14 @@ class Context:
         frame_window: int,
         split_words: str = ALL,
         segmenter: Segmenter | None = None,
+        traditional_is_disguise: bool = False,
     ) -> None:
-        """`split_words`: which matches must align with the words (`segmenter`; None: none)."""
+        """`split_words`: which matches must align with the words (`segmenter`; None: none).
+        `traditional_is_disguise`: a term written in traditional characters is an evasion (Hit.disguised)."""
         if split_words not in SPLIT_MODES:
             raise ValueError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
         self.frame_window = frame_window
+        self.as_typed = _AS_TYPED_SIMPLIFIED if traditional_is_disguise else _AS_TYPED
         self.split_words = split_words if segmenter is not None else OFF
         self.segmenter = segmenter
         self.requirements: dict[str, list[Requirement]] = defaultdict(list)
@@ -142,7 +145,7 @@ class Context:
                 elif trace is not None and any(m.entry.group == req.groups[0] for m in found):
                     trace.append(f"{rule}: @near {' '.join(req.groups)} within {req.within} not met")
             if chosen:
-                hits.append(_hit(rule, chosen, original, norm, tuple(why), tuple(pairings)))
+                hits.append(_hit(rule, chosen, original, norm, self.as_typed, tuple(why), tuple(pairings)))
             elif trace is not None:
                 trace.append(f"{rule}: only grouped terms {list(terms_of(found))}, no @near met")
         return hits
@@ -325,10 +328,11 @@ def _hit(
     chosen: list[Match],
     original: str,
     norm: Normalized,
+    as_typed: Normalizer,
     why: tuple[str, ...],
     pairings: tuple[tuple[str, ...], ...],
 ) -> Hit:
-    disguised = any(_disguised(original, norm, m) for m in chosen)
+    disguised = any(_disguised(original, norm, m, as_typed) for m in chosen)
     if len(chosen) == 1:  # the usual hit: one term
         lo, hi = norm.span(chosen[0].start, chosen[0].end)
         return Hit(rule, terms_of(chosen), lo, hi, why, disguised, pairings)
@@ -338,18 +342,21 @@ def _hit(
     return Hit(rule, terms_of(sorted(chosen, key=lambda m: m.start)), lo, hi, why, disguised, pairings)
 
 
-# How a term is typed without disguise: width, case and script (traditional characters are how
-# some workplaces write: read as a disguise, every notice of a traditional-script company would fire).
+# How a term is typed without disguise: width, case and script. Where people write simplified
+# characters, a term in traditional ones is a disguise too (`traditional_is_disguise`).
 _AS_TYPED = Normalizer(NormalizeOptions(variants=False, strip_noise=False, collapse_repeats=False))
+_AS_TYPED_SIMPLIFIED = Normalizer(
+    NormalizeOptions(t2s=False, variants=False, strip_noise=False, collapse_repeats=False)
+)
 
 
-def _disguised(original: str, norm: Normalized, m: Match) -> bool:
+def _disguised(original: str, norm: Normalized, m: Match, as_typed: Normalizer) -> bool:
     """Whether a term's match was written as an evasion: a pinyin or homophone spelling, or
-    characters that read as the term only once look-alike variants, noise or repeats inside it are
-    normalised away (赌.博, ᴀv). A built-in group's figure (%amount) is not a term."""
+    characters that read as the term only once more than `as_typed` normalises them (look-alike
+    variants, noise or repeats inside it: 赌.博, ᴀv). A built-in group's figure (%amount) is not a term."""
     if m.entry.spelling == PINYIN:
         return True
     if m.entry.term.startswith("%"):
         return False
     lo, hi = norm.span(m.start, m.end)
-    return _AS_TYPED(original[lo:hi]) != norm.text[m.start : m.end]
+    return as_typed(original[lo:hi]) != norm.text[m.start : m.end]

@@ -205,6 +205,7 @@ SCHEMA = Table(
                 "frame_window": COUNT,
                 "split_words": OneOf(("spellings", "all", "off"), "a split_words mode"),
                 "split_word_min_frequency": COUNT,
+                "traditional_is_disguise": Flag(),
                 "reload_seconds": SECONDS,
                 "excerpt_chars": COUNT,
                 "skip_msg_types": ListOf(OneOf(tuple(sorted(MSG_TYPES)), "a msg_type")),
