@@ -31,7 +31,7 @@ version (`model_version`) digests it with the intercepts, the calibration tables
 terms, so a model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
-simplified, noise removed: `model_input`), links become a placeholder word and numbers are left
+simplified, noise removed: `model_input`) clause by clause, with a break between clauses, links become a placeholder word and numbers are left
 out, and only its first `HEAD` and last `TAIL` characters are scored, so 64 KiB of text, control
 characters, lone surrogates or 10,000 emoji cost no more than a long chat message (emoji and
 control characters are noise: they normalise away).
@@ -54,8 +54,8 @@ from streams.content import linear
 from streams.content.normalize import NormalizeOptions, Normalizer
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
-# 5: scikit-learn's linear weights in the fastText file (streams.content.linear)
-FORMAT = 5
+# 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks
+FORMAT = 6
 LABEL_PREFIX = "__label__"
 NONE = "none"  # the label of text that violates no rule
 ABOUT = "about:"  # the prefix of a head that vetoes another (`about_head`); it fires nothing
@@ -94,16 +94,27 @@ class ModelError(ValueError):
 MODEL_OPTIONS = NormalizeOptions()  # every step: as the dictionaries are normalised by default
 
 
+# Where the text breaks between clauses: punctuation that ends one, and white space (not the ASCII
+# colon, which every link holds). The model's view holds a BREAK there: two "|" tokens, so that not
+# even a trigram spans two clauses (保密，先别转 holds neither 密先别 nor 密 | 先). A "|" of the text
+# itself is noise, as for the dictionaries: these can only be breaks.
+_CLAUSE_BREAKS = re.compile(r"[。！？!?；;，,、：\s]+")
+BREAK = "||"
+_BREAK_RUN = re.compile(r"\|+")
+
+
 @cache
 def _normalizer() -> Normalizer:
-    return Normalizer(MODEL_OPTIONS, precompute=True)
+    return Normalizer(MODEL_OPTIONS, precompute=True, breaks="|")
 
 
 def model_view(text: str) -> str:
-    """The bounded normalised view the model reads (before tokenisation)."""
+    """The bounded normalised view the model reads (before tokenisation): the clauses normalised
+    (noise removed, traditional → simplified …) and joined by BREAK."""
     if len(text) > _RAW_SLICE * (HEAD + TAIL):
         text = text[: _RAW_SLICE * HEAD] + text[-_RAW_SLICE * TAIL :]
-    return bounded(_normalizer().fast(text))
+    # Regex passes in C: a "|" of the text goes, each run of break characters becomes one.
+    return bounded(_normalizer().fast(_CLAUSE_BREAKS.sub("|", text.replace("|", ""))))
 
 
 # Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers).
@@ -128,6 +139,8 @@ def bounded(view: str) -> str:
     out, then at most the first HEAD and the last TAIL characters."""
     if _ASCII_ALNUM.search(view):
         view = _STRUCTURAL.sub(_placeholder, view)
+    if "|" in view:  # one BREAK between clauses, none at the ends (a number left out leaves none)
+        view = _BREAK_RUN.sub(BREAK, view).strip("|")
     return view if len(view) <= HEAD + TAIL else view[:HEAD] + view[-TAIL:]
 
 
@@ -140,6 +153,14 @@ def tokens(view: str) -> str:
 def model_input(text: str) -> str:
     """The line the model scores for `text` (training writes the same lines)."""
     return tokens(model_view(text))
+
+
+def _line(text: str, view: str | None) -> str:
+    """`model_input(text)`, from `view` (`text` normalised under MODEL_OPTIONS, as the dictionaries
+    read it) where that is the same: a text short enough to be read whole, with no clause break."""
+    if view is None or len(text) > _RAW_SLICE * (HEAD + TAIL) or _CLAUSE_BREAKS.search(text):
+        return model_input(text)
+    return tokens(bounded(view))
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +318,7 @@ class TextClassifier:
     def scores(self, text: str, view: str | None = None) -> dict[str, float]:
         """The calibrated probability of every head the model knows, 0 where its about head outranks
         it; {} for text with nothing to score. `view`: as for `confident`."""
-        found = self._margins(tokens(model_view(text) if view is None else bounded(view)))
+        found = self._margins(_line(text, view))
         if not found:
             return {}
         return {
@@ -334,12 +355,12 @@ class TextClassifier:
 
     def confident(self, text: str, cutoffs: Cutoffs, view: str | None = None) -> dict[str, float]:
         """The heads of `cutoffs` whose calibrated score reaches their threshold, with the score.
-        `view`: the caller's normalised view of `text` under `MODEL_OPTIONS`, when it has one."""
+        `view`: the caller's normalised view of `text` under `MODEL_OPTIONS` (without clause breaks),
+        when it has one: it is the model's where `text` has no clause break (`_line`)."""
         if cutoffs.floor > 1.0:
             return {}
-        line = tokens(model_view(text) if view is None else bounded(view))
         out = {}
-        found = self._margins(line)
+        found = self._margins(_line(text, view))
         for k, m in enumerate(found):
             if m >= cutoffs.margins[k] and not self._outranked(found, k):
                 head = self._order[k]

@@ -84,13 +84,14 @@ class ContentDetector(Detector, Reloadable):
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
         self.normalizer = Normalizer(options, precompute=True)
-        self._shares_view = options == MODEL_OPTIONS  # the model reads the dictionaries' view
+        self._shares_view = options == MODEL_OPTIONS  # the model may read the dictionaries' view
         self.folder = _dictionaries(policy)
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
         self.targets_path = _target_words(policy)
         self.frame_window = int(section.get("frame_window", 20))
         self.split_words = str(section.get("split_words", ALL))
+        self.traditional_is_disguise = bool(section.get("traditional_is_disguise", False))
         if self.split_words not in SPLIT_MODES:
             raise PolicyError(f"[content].split_words: expected one of {', '.join(SPLIT_MODES)}")
         self.known_rules = tuple(rule for rule in policy.rules if rule.startswith("content."))
@@ -102,8 +103,10 @@ class ContentDetector(Detector, Reloadable):
         self.rules = tuple(sorted(self.known_rules))
         self.model = ModelSettings.from_section(section.get("model", {}))
         self.model_path = _dictionary_folder(policy, self.model.path) if self.model.enabled else None
-        if self.model_path is not None and not self._shares_view:
-            model_view("")  # the model reads its own view: build its normaliser now, not on a message
+        if self.model_path is not None:
+            model_view(
+                ""
+            )  # the model reads its own view where a text has clause breaks: build its normaliser now, not on a message
         try:
             self._compiled = self._compile()  # a bad dictionary or model at start-up is fatal
         except ValueError as exc:
@@ -125,7 +128,9 @@ class ContentDetector(Detector, Reloadable):
         )
         compiled = CompiledLexicon(lexicon, self.normalizer, self.pinyin)
         segmenter = compiled.segmenter if self.split_words != OFF else None
-        decider = Decider(lexicon.requirements, self.frame_window, self.split_words, segmenter)
+        decider = Decider(
+            lexicon.requirements, self.frame_window, self.split_words, segmenter, self.traditional_is_disguise
+        )
         judge = None
         if self.model_path is not None:
             needs = self.model.needs_target

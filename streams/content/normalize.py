@@ -44,6 +44,7 @@ VARIANTS = {
 # Plain Chinese numerals, read as digits only where a phone number is looked for (a view of the
 # same length, so positions carry over).
 NUMERALS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
+BREAK = "|"  # what `breaks` normalise to: "|" is noise, so otherwise no character does
 STEPS = ("nfkc", "casefold", "t2s", "variants", "strip_noise", "collapse_repeats")
 
 
@@ -107,8 +108,10 @@ class Normalizer:
         options: NormalizeOptions | None = None,
         replace: Mapping[str, str] | None = None,
         precompute: bool = False,
+        breaks: str = "",
     ) -> None:
         """`replace` maps single output characters to replacements, applied after the other steps.
+        `breaks`: characters kept as BREAK whatever the steps (the model's clause breaks).
 
         `precompute` classifies the whole BMP here (a fraction of a second, at start-up rather than
         on a live message) so that `fast` can skip the per-character table for text that only needs
@@ -116,6 +119,7 @@ class Normalizer:
         """
         self.options = options or NormalizeOptions()
         self._replace = dict(replace or {})
+        self._breaks = frozenset(breaks)
         self._precompute = precompute
         self._converter: Any = None
         self._noise: re.Pattern[str] | None = None
@@ -137,6 +141,8 @@ class Normalizer:
         return self._converter
 
     def _char(self, ch: str) -> str:
+        if ch in self._breaks:
+            return BREAK
         opts = self.options
         out = unicodedata.normalize("NFKC", ch) if opts.nfkc else ch
         if opts.casefold:

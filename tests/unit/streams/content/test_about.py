@@ -73,9 +73,9 @@ def test_a_notice_about_the_rule_scores_zero_and_a_violation_does_not(model: Pat
 
 
 def test_the_detector_lets_the_about_head_veto_and_scan_says_so(model: Path) -> None:
-    detector = ContentDetector(with_model(model, thresholds={RULE: 0.3}))
+    detector = ContentDetector(with_model(model, thresholds={RULE: 0.1}))
     notice = "课件第三页讲鼋鼍鼋鼍"  # the rule's head alone scores it high: the about head higher
-    assert detector.judge is not None and detector.judge.classifier.outranked(notice)[RULE] > 0.3
+    assert detector.judge is not None and detector.judge.classifier.outranked(notice)[RULE] > 0.1
     assert findings(detector, notice) == []
     trace: list[str] = []
     detector.scan_text(notice, trace)

@@ -198,9 +198,18 @@ def test_bad_input_is_bounded(name: str) -> None:
 
 
 def test_numbers_are_left_out_and_links_are_a_placeholder() -> None:
-    assert model_input("2号线抽检 180 件,合格 180 件") == model_input("号线抽检件,合格件")
+    assert model_input("2号线抽检 180 件,合格 180 件") == model_input("号线抽检 件,合格 件")
+    assert model_input("抽检 180") == model_input("抽检")
     assert model_input("发票代码 044031900111") == model_input("发票代码")
     assert "网 址" in model_input("详见 https://example.com/a?b=1")
+
+
+def test_the_model_reads_clause_breaks() -> None:
+    """No character n-gram, trigrams included, spans two clauses; noise inside a clause still
+    normalises away."""
+    assert model_input("请注意保密，先别转给客户") == "请 注 意 保 密 | | 先 别 转 给 客 户"
+    assert model_input("好的。。 \n明天 见😀 ") == "好 的 | | 明 天 | | 见"
+    assert model_input("賭.博") == model_input("赌博") == "赌 博"
 
 
 def test_bad_input_through_the_detector() -> None:
@@ -290,18 +299,18 @@ def test_a_model_hit_carries_model_and_score(tiny: Path) -> None:
 
 
 def test_deferring_to_the_lexicon_drops_a_rule_only_the_model_found(tiny: Path) -> None:
-    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation
-    both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation (0.37)
+    both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.3}))
     assert {f.rule for f in findings(both, text)} == {"content.insult", "content.defamation"}
     deferring = ContentDetector(
-        with_model(tiny, thresholds={"content.defamation": 0.5}, defer_to_lexicon=True)
+        with_model(tiny, thresholds={"content.defamation": 0.3}, defer_to_lexicon=True)
     )
     assert {f.rule for f in findings(deferring, text)} == {"content.insult"}
     assert [f.rule for f in findings(deferring, "周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
 
 
 def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:
-    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.5}))
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.3}))
     assert findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍") == []
     trace: list[str] = []
     detector.scan_text("严禁说周七的方案全是鼋鼍鼋鼍", trace)
@@ -432,10 +441,10 @@ def test_a_dictionary_hit_of_ambiguous_terms_the_model_reads_as_harmless_is_veto
 
     text = "我们公司这几年的账目一直都在造假"  # the words say defamation; the tiny model reads ordinary chat
     assert [f.rule for f in findings(detector(model), text)] == ["content.defamation"]  # no veto set
-    assert [f.rule for f in findings(detector(tiny, lexicon_veto_below=0.5), text)] == [
+    assert [f.rule for f in findings(detector(tiny, lexicon_veto_below=0.3), text)] == [
         "content.defamation"
     ]  # no term is ambiguous to that model
-    vetoing = detector(model, lexicon_veto_below=0.5)
+    vetoing = detector(model, lexicon_veto_below=0.3)
     assert findings(vetoing, text) == []
     trace: list[str] = []
     vetoing.scan_text(text, trace)
@@ -485,15 +494,23 @@ def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_be
 
 
 def test_a_hit_knows_whether_it_was_written_as_an_evasion() -> None:
-    words = ContentDetector(load_policy())
-    typed = [
-        "赌博网站又换域名了",
-        "ＡＶ网站又换域名了",
+    policy = load_policy()
+    words = ContentDetector(policy)
+    typed = ["赌博网站又换域名了", "ＡＶ网站又换域名了"]  # width and case: how people type
+    disguises = [
+        "堵博网站又换域名了",
+        "赌.博网站又换域名了",
         "賭博網站又換域名了",
-    ]  # width, case, script: as people type
-    disguises = ["堵博网站又换域名了", "赌.博网站又换域名了"]  # a homophone; noise inside the term
-    assert [hit.disguised for text in typed for hit in words.scan_words(text)] == [False] * 3
-    assert [hit.disguised for text in disguises for hit in words.scan_words(text)] == [True, True]
+    ]  # homophone, noise, script
+    assert [hit.disguised for text in typed for hit in words.scan_words(text)] == [False, False]
+    assert [hit.disguised for text in disguises for hit in words.scan_words(text)] == [True, True, True]
+    content = {
+        **policy.section("content"),
+        "traditional_is_disguise": False,
+    }  # where people write traditional
+    traditional = ContentDetector(replace(policy, sections={**policy.sections, "content": content}))
+    assert [hit.disguised for hit in traditional.scan_words("賭博網站又換域名了")] == [False]
+    assert [hit.disguised for hit in traditional.scan_words("赌.博网站又换域名了")] == [True]
 
 
 def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:

@@ -31,7 +31,7 @@ BUCKET, NGRAMS = 1 << 10, 3
 def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, linear.LinearFit]:
     words = linear.vocabulary(LINES)
     found = linear.fit(LINES, LABELS, [1.0] * len(LINES), HEADS, [w for w, _ in words], BUCKET, NGRAMS,
-                       alpha=1e-4, epochs=20, seed=1)  # fmt: skip
+                       alpha=1e-4, seed=1)  # fmt: skip
     path = tmp_path_factory.mktemp("linear") / "model.bin"
     labels = sorted(Counter(f"__label__{label}" for label in LABELS).items())
     linear.save(path, words, labels, found, BUCKET, NGRAMS)
