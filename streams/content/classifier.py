@@ -113,8 +113,15 @@ def model_view(text: str) -> str:
     (noise removed, traditional → simplified …) and joined by BREAK."""
     if len(text) > _RAW_SLICE * (HEAD + TAIL):
         text = text[: _RAW_SLICE * HEAD] + text[-_RAW_SLICE * TAIL :]
+    return bounded(clause_view(text))
+
+
+def clause_view(text: str) -> str:
+    """`text` normalised under MODEL_OPTIONS with a "|" wherever clauses break (not yet bounded).
+    Without the "|", it is the dictionaries' view of the text under the same options, so the
+    content detector computes it once for both (streams.content.detector)."""
     # Regex passes in C: a "|" of the text goes, each run of break characters becomes one.
-    return bounded(_normalizer().fast(_CLAUSE_BREAKS.sub("|", text.replace("|", ""))))
+    return _normalizer().fast(_CLAUSE_BREAKS.sub("|", text.replace("|", "")))
 
 
 # Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers).
@@ -156,9 +163,9 @@ def model_input(text: str) -> str:
 
 
 def _line(text: str, view: str | None) -> str:
-    """`model_input(text)`, from `view` (`text` normalised under MODEL_OPTIONS, as the dictionaries
-    read it) where that is the same: a text short enough to be read whole, with no clause break."""
-    if view is None or len(text) > _RAW_SLICE * (HEAD + TAIL) or _CLAUSE_BREAKS.search(text):
+    """`model_input(text)`, from `view` (`clause_view(text)`) where the caller has it and the text
+    is short enough to be read whole."""
+    if view is None or len(text) > _RAW_SLICE * (HEAD + TAIL):
         return model_input(text)
     return tokens(bounded(view))
 
@@ -355,8 +362,7 @@ class TextClassifier:
 
     def confident(self, text: str, cutoffs: Cutoffs, view: str | None = None) -> dict[str, float]:
         """The heads of `cutoffs` whose calibrated score reaches their threshold, with the score.
-        `view`: the caller's normalised view of `text` under `MODEL_OPTIONS` (without clause breaks),
-        when it has one: it is the model's where `text` has no clause break (`_line`)."""
+        `view`: `clause_view(text)`, when the caller has it."""
         if cutoffs.floor > 1.0:
             return {}
         out = {}

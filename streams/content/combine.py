@@ -26,7 +26,7 @@ def unconfirmed(
 ) -> tuple[list[Hit], dict[str, float] | None]:
     """The dictionary hits (`hits`: the words' alone) the model does not contradict, and the model's
     scores of `text` where they were needed (for ModelJudge.hits, so the text is predicted once;
-    None otherwise). `model_view`: `view` when it is the model's too (TextClassifier.confident).
+    None otherwise). `model_view`: classifier.clause_view(text), when the caller has it.
 
     A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as

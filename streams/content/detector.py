@@ -32,7 +32,7 @@ from typing import Any
 
 from config import CONFIG_DIR
 from streams.content import identifiers
-from streams.content.classifier import MODEL_OPTIONS, TextClassifier, model_view
+from streams.content.classifier import MODEL_OPTIONS, TextClassifier, clause_view, model_view
 from streams.content.combine import deferred, merged, unconfirmed
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
@@ -84,7 +84,8 @@ class ContentDetector(Detector, Reloadable):
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
         self.normalizer = Normalizer(options, precompute=True)
-        self._shares_view = options == MODEL_OPTIONS  # the model may read the dictionaries' view
+        # Normalised alike, the dictionaries' view is the model's without its clause breaks: one pass.
+        self._shares_view = options == MODEL_OPTIONS
         self.folder = _dictionaries(policy)
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
@@ -104,9 +105,7 @@ class ContentDetector(Detector, Reloadable):
         self.model = ModelSettings.from_section(section.get("model", {}))
         self.model_path = _dictionary_folder(policy, self.model.path) if self.model.enabled else None
         if self.model_path is not None:
-            model_view(
-                ""
-            )  # the model reads its own view where a text has clause breaks: build its normaliser now, not on a message
+            model_view("")  # build the model's normaliser now, not on a message
         try:
             self._compiled = self._compile()  # a bad dictionary or model at start-up is fatal
         except ValueError as exc:
@@ -220,9 +219,14 @@ class ContentDetector(Detector, Reloadable):
 
     def scan_text(self, text: str, trace: list[str] | None = None) -> list[Hit]:
         """Every content hit in one piece of message text: dictionaries, structure, the model."""
-        view = self.normalizer.fast(text)
-        hits, looked = self._lexical(text, trace, view)
         judge = self._compiled.judge
+        clauses = None  # the model's view with clause breaks, when it shares the dictionaries'
+        if judge is not None and self._shares_view:
+            clauses = clause_view(text)
+            view = clauses.replace("|", "") if "|" in clauses else clauses
+        else:
+            view = self.normalizer.fast(text)
+        hits, looked = self._lexical(text, trace, view)
         scores = None
         vetoes = (self.model.lexicon_veto_below, self.model.lexicon_veto_every_below)
         if hits and judge is not None and vetoes != (None, None):
@@ -234,13 +238,13 @@ class ContentDetector(Detector, Reloadable):
                 self.model.lexicon_veto_below,
                 self.model.lexicon_veto_every_below,
                 trace,
-                view if self._shares_view else None,
+                clauses,
             )
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits, looked, trace)
         if judge is not None:
             matches = self._matches if looked is None else lambda _: looked
-            scored = judge.hits(text, matches, trace, view if self._shares_view else None, scores)
+            scored = judge.hits(text, matches, trace, clauses, scores)
             if hits and self.model.defer_to_lexicon:
                 scored = deferred(scored, {h.rule for h in hits}, trace)
             hits += scored
