@@ -31,8 +31,9 @@ version (`model_version`) digests it with the intercepts, the calibration tables
 terms, so a model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
-simplified, noise removed: `model_input`) clause by clause, with a break between clauses, links become a placeholder word and numbers are left
-out, and only its first `HEAD` and last `TAIL` characters are scored, so 64 KiB of text, control
+simplified, noise removed: `model_input`), with a break token pair where one clause ends and the
+next begins (`clause_view`), links become a placeholder word and numbers are left out, and only its
+first `HEAD` and last `TAIL` characters are scored, so 64 KiB of text, control
 characters, lone surrogates or 10,000 emoji cost no more than a long chat message (emoji and
 control characters are noise: they normalise away).
 """

@@ -113,10 +113,9 @@ def fit(
 
     liblinear's exact solver (scikit-learn's LinearSVC: squared hinge loss, L2 penalty `alpha` per
     unit of example weight, C = 1 / (alpha × the summed weights)), not stochastic gradient descent:
-    SGD stopped where its shuffle led, and two seeds' decision values differed by up to 0.70, enough
-    to move thresholds and findings (53 of 22,615 untuned texts); the solver's optimum is one
-    (2 of them differ; docs/eval.md, fourteenth and fifteenth sessions). `seed` only orders its
-    coordinate steps."""
+    SGD stopped where its shuffle led, and two seeds' engines fired differently on 53 of 22,615
+    untuned texts; the solver converges to the one optimum, and two seeds' engines differ on 2 of
+    them (docs/eval.md, fourteenth session). `seed` only orders its coordinate steps."""
     import numpy as np
     from scipy import sparse
     from sklearn.svm import LinearSVC
