@@ -148,7 +148,9 @@ def bounded(view: str) -> str:
     if _ASCII_ALNUM.search(view):
         view = _STRUCTURAL.sub(_placeholder, view)
     if "|" in view:  # one BREAK between clauses, none at the ends (a number left out leaves none)
-        view = _BREAK_RUN.sub(BREAK, view).strip("|")
+        if "||" in view:  # breaks with only noise or a number between them (rare): one
+            view = _BREAK_RUN.sub("|", view)
+        view = view.strip("|").replace("|", BREAK)
     return view if len(view) <= HEAD + TAIL else view[:HEAD] + view[-TAIL:]
 
 
