@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.content import linear
-from streams.content.normalize import NormalizeOptions, Normalizer
+from streams.content.normalize import BREAK, NormalizeOptions, Normalizer
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
 # 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks
@@ -96,33 +96,33 @@ MODEL_OPTIONS = NormalizeOptions()  # every step: as the dictionaries are normal
 
 
 # Where the text breaks between clauses: punctuation that ends one, and white space (not the ASCII
-# colon, which every link holds). The model's view holds a BREAK there: two "|" tokens, so that not
-# even a trigram spans two clauses (保密，先别转 holds neither 密先别 nor 密 | 先). A "|" of the text
-# itself is noise, as for the dictionaries: these can only be breaks.
+# colon, which every link holds). The model's view holds two BREAK tokens there, so that not even a
+# trigram spans two clauses (保密，先别转 holds neither 密先别 nor 密 | 先). A "|" of the text itself is
+# noise, as for the dictionaries: these can only be breaks.
 _CLAUSE_BREAKS = re.compile(r"[。！？!?；;，,、：\s]+")
-BREAK = "||"
-_BREAK_RUN = re.compile(r"\|+")
+_BREAK_PAIR = BREAK * 2
+_BREAK_RUN = re.compile(re.escape(BREAK) + "+")
 
 
 @cache
 def _normalizer() -> Normalizer:
-    return Normalizer(MODEL_OPTIONS, precompute=True, breaks="|")
+    return Normalizer(MODEL_OPTIONS, precompute=True, keep_breaks=True)
 
 
 def model_view(text: str) -> str:
     """The bounded normalised view the model reads (before tokenisation): the clauses normalised
-    (noise removed, traditional → simplified …) and joined by BREAK."""
+    (noise removed, traditional → simplified …) and joined by two BREAK tokens."""
     if len(text) > _RAW_SLICE * (HEAD + TAIL):
         text = text[: _RAW_SLICE * HEAD] + text[-_RAW_SLICE * TAIL :]
     return bounded(clause_view(text))
 
 
 def clause_view(text: str) -> str:
-    """`text` normalised under MODEL_OPTIONS with a "|" wherever clauses break (not yet bounded).
-    Without the "|", it is the dictionaries' view of the text under the same options, so the
+    """`text` normalised under MODEL_OPTIONS with a BREAK wherever clauses break (not yet bounded).
+    Without the BREAKs, it is the dictionaries' view of the text under the same options, so the
     content detector computes it once for both (streams.content.detector)."""
-    # Regex passes in C: a "|" of the text goes, each run of break characters becomes one.
-    return _normalizer().fast(_CLAUSE_BREAKS.sub("|", text.replace("|", "")))
+    # Regex passes in C: a "|" of the text goes, each run of break characters becomes one BREAK.
+    return _normalizer().fast(_CLAUSE_BREAKS.sub(BREAK, text.replace(BREAK, "")))
 
 
 # Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers).
@@ -147,10 +147,10 @@ def bounded(view: str) -> str:
     out, then at most the first HEAD and the last TAIL characters."""
     if _ASCII_ALNUM.search(view):
         view = _STRUCTURAL.sub(_placeholder, view)
-    if "|" in view:  # one BREAK between clauses, none at the ends (a number left out leaves none)
-        if "||" in view:  # breaks with only noise or a number between them (rare): one
-            view = _BREAK_RUN.sub("|", view)
-        view = view.strip("|").replace("|", BREAK)
+    if BREAK in view:  # a pair between clauses, none at the ends (a number left out leaves none)
+        if _BREAK_PAIR in view:  # breaks with only noise or a number between them (rare): one
+            view = _BREAK_RUN.sub(BREAK, view)
+        view = view.strip(BREAK).replace(BREAK, _BREAK_PAIR)
     return view if len(view) <= HEAD + TAIL else view[:HEAD] + view[-TAIL:]
 
 

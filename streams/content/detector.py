@@ -41,7 +41,7 @@ from streams.content.excerpt import excerpt
 from streams.content.identifiers import NumberChecker, NumberPolicy
 from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import CompiledLexicon, Hit, Match
-from streams.content.normalize import Normalized, NormalizeOptions, Normalizer
+from streams.content.normalize import BREAK, Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
 from streams.content.targets import TargetWords
 from streams.content.verdict import ModelHit, ModelJudge, ModelSettings, vetoed_regions
@@ -223,7 +223,7 @@ class ContentDetector(Detector, Reloadable):
         clauses = None  # the model's view with clause breaks, when it shares the dictionaries'
         if judge is not None and self._shares_view:
             clauses = clause_view(text)
-            view = clauses.replace("|", "") if "|" in clauses else clauses
+            view = clauses.replace(BREAK, "") if BREAK in clauses else clauses
         else:
             view = self.normalizer.fast(text)
         hits, looked = self._lexical(text, trace, view)

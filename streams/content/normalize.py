@@ -44,7 +44,7 @@ VARIANTS = {
 # Plain Chinese numerals, read as digits only where a phone number is looked for (a view of the
 # same length, so positions carry over).
 NUMERALS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
-BREAK = "|"  # what `breaks` normalise to: "|" is noise, so otherwise no character does
+BREAK = "|"  # a clause break in the model's view (`keep_breaks`); otherwise noise like any "|"
 STEPS = ("nfkc", "casefold", "t2s", "variants", "strip_noise", "collapse_repeats")
 
 
@@ -108,10 +108,10 @@ class Normalizer:
         options: NormalizeOptions | None = None,
         replace: Mapping[str, str] | None = None,
         precompute: bool = False,
-        breaks: str = "",
+        keep_breaks: bool = False,
     ) -> None:
         """`replace` maps single output characters to replacements, applied after the other steps.
-        `breaks`: characters kept as BREAK whatever the steps (the model's clause breaks).
+        `keep_breaks`: BREAK stays, where it is otherwise noise (the model's clause breaks).
 
         `precompute` classifies the whole BMP here (a fraction of a second, at start-up rather than
         on a live message) so that `fast` can skip the per-character table for text that only needs
@@ -119,7 +119,7 @@ class Normalizer:
         """
         self.options = options or NormalizeOptions()
         self._replace = dict(replace or {})
-        self._breaks = frozenset(breaks)
+        self._keep_breaks = keep_breaks
         self._precompute = precompute
         self._converter: Any = None
         self._noise: re.Pattern[str] | None = None
@@ -141,7 +141,7 @@ class Normalizer:
         return self._converter
 
     def _char(self, ch: str) -> str:
-        if ch in self._breaks:
+        if self._keep_breaks and ch == BREAK:
             return BREAK
         opts = self.options
         out = unicodedata.normalize("NFKC", ch) if opts.nfkc else ch

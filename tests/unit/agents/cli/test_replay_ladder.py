@@ -60,7 +60,8 @@ def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> No
     per_rule = score(out, "content.expected.jsonl", "--ignore", "discipline.")
     assert {rule for rule, f1 in per_rule.items() if f1 < 1.0} == {rule for rule, _ in KNOWN_FALSE_ALARMS}
     expected = {
-        (e["rule"], e["event_id"]) for e in map(json.loads, (CORPUS / "content.expected.jsonl").open())
+        (e["rule"], e["event_id"])
+        for e in map(json.loads, (CORPUS / "content.expected.jsonl").read_text(encoding="utf-8").splitlines())
     }
     fired = {(v["rule"], v["source_event_ids"][0]) for v in found if v["rule"].startswith("content.")}
     assert fired - expected == KNOWN_FALSE_ALARMS and expected <= fired
