@@ -11,7 +11,10 @@ worker over the broker with the shipped policy and model:
   (`lexicon_veto_every_below`): a secrecy-training notice naming 机密 and a safety-month notice
   naming 枪支 fire nothing, while a leak of a 机密 file and a threat with a gun still fire;
 - a salary figure is an amount (`%amount`): a pay date next to 工资 fires nothing, a named
-  colleague's payslip figures do (the model agrees there, so the veto of 工资 does not apply)."""
+  colleague's payslip figures do (the model agrees there, so the veto of 工资 does not apply);
+- (fifteenth session) `traditional_is_disguise`: an offer of killing videos written in traditional
+  script fires violence on its words, which the model would veto written in simplified (it scores
+  violence 0.003 there, under the ambiguous 杀人's 0.1)."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ CASES = {  # message → the content rules the worker reports for it
     "谁再敢举报，我就带枪去他家门口等着": ["content.violence"],
     "本月工资将于15日发放，请大家查收": [],
     "财务部小王的工资条截图：应发18500，实发14230": ["content.confidential"],
+    "殺人的視頻我存了好多，想看的私聊我": ["content.violence"],
 }
 
 
