@@ -114,3 +114,22 @@ def test_the_margin_prefilter_never_turns_away_a_passing_probability(raw: float)
     for m in np.linspace(-40.0, 40.0, 8001):
         if linear.probability(float(m)) >= raw:
             assert m >= least, (raw, m, least)
+
+
+def test_fit_solves_the_dual_when_examples_outnumber_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scikit-learn's dual="auto" turns to the primal solver there, many times slower on the
+    training data (docs/eval.md, sixteenth session); the dual is the one asked for."""
+    import sklearn.svm
+
+    asked: list[object] = []
+
+    class Recording(sklearn.svm.LinearSVC):
+        def fit(self, x, y, sample_weight=None):
+            asked.append((self.dual, x.shape[0] > x.shape[1]))
+            return super().fit(x, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(sklearn.svm, "LinearSVC", Recording)
+    words = linear.vocabulary(LINES)
+    linear.fit(LINES * 20, LABELS * 20, [1.0] * len(LINES) * 20, HEADS, [w for w, _ in words], 16, 1,
+               alpha=1e-4, seed=1)  # fmt: skip
+    assert asked == [(True, True)] * len(HEADS)
