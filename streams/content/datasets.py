@@ -1,7 +1,7 @@
 """Readers of the text the content engine is trained and evaluated on, and the splits over it.
 
 - our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
-  kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa, ab-ag and ah-as are held out (`HELD_OUT_AUTHORS`);
+  kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa, ab-ag, ah-as and at-ay are held out (`HELD_OUT_AUTHORS`);
 - COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
 - the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
 
@@ -35,9 +35,12 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # was measured and not shipped either, so they joined the held-out authors. So did ab-ag (eleventh
 # session: a bank, online education, pharma sales, a power-supply bureau, a car dealership, a TV station),
 # and ah-as (thirteenth session: ah-am write confidential and defamation, an-as violence, inflammatory,
-# political and insult, each in a register of its own; docs/eval.md).
+# political and insult, each in a register of its own; docs/eval.md). at-ay (sixteenth session: cross-border
+# e-commerce, veterinary clinics, a steel mill, a film crew, kindergartens, wind and solar farms) were held
+# out from the start: never trained on (docs/eval.md, sixteenth session).
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o", "ab", "ac", "ad", "ae", "af", "ag",
-                    "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as")  # fmt: skip
+                    "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as",
+                    "at", "au", "av", "aw", "ax", "ay")  # fmt: skip
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 
