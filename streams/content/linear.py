@@ -147,7 +147,7 @@ def fit(
             intercepts.append(-10.0)
             continue
         # dual=True: scikit-learn's "auto" takes the primal solver once the examples outnumber the
-        # features (65,536 buckets and the characters), many times slower on this data.
+        # features (65,536 buckets and the characters): about three times the CPU on 34 authors.
         model = LinearSVC(C=1.0 / (alpha * total), dual=True, tol=1e-4, max_iter=5000, random_state=seed)
         model.fit(x, truth, sample_weight=sample_weight)
         rows[:, k] = idf * model.coef_[0]

@@ -117,7 +117,7 @@ def test_the_margin_prefilter_never_turns_away_a_passing_probability(raw: float)
 
 
 def test_fit_solves_the_dual_when_examples_outnumber_features(monkeypatch: pytest.MonkeyPatch) -> None:
-    """scikit-learn's dual="auto" turns to the primal solver there, many times slower on the
+    """scikit-learn's dual="auto" turns to the primal solver there, about three times slower on the
     training data (docs/eval.md, sixteenth session); the dual is the one asked for."""
     import sklearn.svm
 
