@@ -142,7 +142,7 @@ def run_train(
         gate = "  (only where a group of people is named)" if rule in gated else ""
         gate += "  (unless its about head scores higher)" if rule in about else ""
         print(
-            f"  {rule:<22} {threshold:.2f}  {judged}  benign fired {f['benign_fired']:.3%}{gate}", file=report
+            f"  {rule:<22} {threshold:<5}  {judged}  benign fired {f['benign_fired']:.3%}{gate}", file=report
         )
     return 0
 

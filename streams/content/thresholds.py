@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
-GRID = tuple(round(0.5 + i / 100, 2) for i in range(50))  # candidate thresholds 0.50 … 0.99
+# Candidate thresholds: 0.50 … 0.89 by hundredths, then 0.900 … 0.999 by thousandths, where a
+# calibrated head keeps most of its positives (training.calibrate rises strictly up there).
+GRID = tuple(round(0.5 + i / 100, 2) for i in range(40)) + tuple(round(0.9 + i / 1000, 3) for i in range(100))
 
 
 class Curve(NamedTuple):

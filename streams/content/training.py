@@ -223,15 +223,25 @@ def _run(jobs: list[_Job], workers: int) -> list[tuple[list[tuple[float, ...]], 
 
 
 def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[float]]:
-    """An isotonic fit of truth on raw probability, as the table streams.content.classifier reads."""
+    """A centred isotonic fit of truth on raw probability, as the table streams.content.classifier
+    reads: scikit-learn's isotonic fit, each of its constant blocks replaced by one point at the
+    block's mean raw probability (Oron and Flournoy's centred isotonic regression), so the map rises
+    strictly between blocks. The plain fit is a staircase: every example on a step gets one score,
+    and a head's threshold could only choose between whole steps (a tenth of ad's recall in one:
+    docs/eval.md, seventeenth session)."""
+    import numpy as np
     from sklearn.isotonic import IsotonicRegression
 
     if not any(truth):
         return {"x": [0.0, 1.0], "y": [0.0, 0.0]}
-    fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, truth)
-    xs = [round(float(x), 6) for x in fit.X_thresholds_]
-    ys = [round(float(y), 6) for y in fit.y_thresholds_]
-    return {"x": xs, "y": ys}
+    x = np.asarray(raw, dtype=float)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, truth).predict(x)
+    blocks = np.unique(fitted)
+    points = {(round(float(x.min()), 6), round(float(blocks[0]), 6))}
+    points |= {(round(float(x[fitted == y].mean()), 6), round(float(y), 6)) for y in blocks}
+    points.add((round(float(x.max()), 6), round(float(blocks[-1]), 6)))
+    table = sorted(points)
+    return {"x": [px for px, _ in table], "y": [py for _, py in table]}
 
 
 def train(

@@ -18,7 +18,7 @@ from config import CONFIG_DIR
 from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input, model_version
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import TrainingParams, gather, train
+from streams.content.training import TrainingParams, calibrate, gather, train
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent
@@ -224,14 +224,14 @@ def test_bad_input_through_the_detector() -> None:
 def test_calibration_is_monotone_and_inverts() -> None:
     classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
     grid = [i / 1000 for i in range(1001)]
-    for rule, calibrate in classifier.calibration.items():
-        values = [calibrate(x) for x in grid]
+    for rule, fit in classifier.calibration.items():
+        values = [fit(x) for x in grid]
         assert values == sorted(values), rule
         for target in (0.5, 0.85, 0.97):
-            raw = calibrate.inverse(target)
+            raw = fit.inverse(target)
             if raw <= 1.0:
-                assert calibrate(raw) >= target
-                assert raw == 0.0 or calibrate(raw - 1e-6) < target + 1e-9
+                assert fit(raw) >= target
+                assert raw == 0.0 or fit(raw - 1e-6) < target + 1e-9
 
 
 def test_confident_agrees_with_scores_at_the_bottom_of_the_scale() -> None:
@@ -260,6 +260,20 @@ def test_calibration_table_is_checked() -> None:
         Calibration.from_json({"x": [0.0, 1.0], "y": [0.9, 0.1]})
     table = Calibration.from_json({"x": [0.2, 0.8], "y": [0.0, 1.0]})
     assert table(0.0) == 0.0 and table(0.5) == pytest.approx(0.5) and table(1.0) == 1.0
+
+
+def test_calibration_rises_between_the_isotonic_blocks() -> None:
+    """training.calibrate: one point per block of the isotonic fit, at the block's mean raw
+    probability, so two examples on one step of the plain fit get different scores."""
+    raw = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9]
+    truth = [False, False, True, False, True, False, True, True]
+    table = calibrate(raw, truth)
+    assert table["x"] == [0.1, 0.15, 0.5, 0.85, 0.9]  # blocks {.1 .2} {.3 .4 .6 .7} {.8 .9}, and the ends
+    assert table["y"] == [0.0, 0.0, 0.5, 1.0, 1.0]
+    fit = Calibration.from_json(table)
+    assert fit(0.3) < fit(0.4) < fit(0.6) < fit(0.7)  # one step of the plain fit, four scores
+    assert fit(0.05) == 0.0 and fit(0.95) == 1.0
+    assert calibrate([0.2, 0.8], [False, False]) == {"x": [0.0, 1.0], "y": [0.0, 0.0]}
 
 
 def test_only_rules_with_a_threshold_fire(tiny: Path) -> None:
