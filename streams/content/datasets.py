@@ -1,7 +1,7 @@
 """Readers of the text the content engine is trained and evaluated on, and the splits over it.
 
 - our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
-  kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa, ab-ag, ah-as and at-ay are held out (`HELD_OUT_AUTHORS`);
+  kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa and at-ay are held out (`HELD_OUT_AUTHORS`);
 - COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
 - the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
 
@@ -27,19 +27,18 @@ from config import CONFIG_DIR
 LABELLED_DIR = CONFIG_DIR / "labelled"
 KINDS = ("positive", "hard_negative", "benign")
 # t-z (seventh session) write only ads, rumours, their hard negatives and ordinary chat, in the
-# registers of SMS promotions and of rumours stated as fact (docs/eval.md).
-TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", "w", "x", "y", "z")
+# registers of SMS promotions and of rumours stated as fact (docs/eval.md). ab-as (eleventh and
+# thirteenth sessions) were held out until the seventeenth: measured on the authors still held out,
+# training on them gained 0.04-0.05 F1 at higher precision (docs/eval.md, seventeenth session).
+TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", "w", "x", "y", "z",
+                    "ab", "ac", "ad", "ae", "af", "ag", "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as")  # fmt: skip
 # Read only by `qunguard eval`: never trained or tuned on. p, q, r and s (sixth session) were written
 # in four registers none of the others has; training on them was measured and not shipped (docs/eval.md).
 # l, m, n, o and aa (ninth session) write every rule in five more workplace registers; training on them
-# was measured and not shipped either, so they joined the held-out authors. So did ab-ag (eleventh
-# session: a bank, online education, pharma sales, a power-supply bureau, a car dealership, a TV station),
-# and ah-as (thirteenth session: ah-am write confidential and defamation, an-as violence, inflammatory,
-# political and insult, each in a register of its own; docs/eval.md). at-ay (sixteenth session: cross-border
+# was measured and not shipped either, so they joined the held-out authors. at-ay (sixteenth session: cross-border
 # e-commerce, veterinary clinics, a steel mill, a film crew, kindergartens, wind and solar farms) were held
 # out from the start: never trained on (docs/eval.md, sixteenth session).
-HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o", "ab", "ac", "ad", "ae", "af", "ag",
-                    "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as",
+HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
                     "at", "au", "av", "aw", "ax", "ay")  # fmt: skip
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]

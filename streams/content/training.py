@@ -96,9 +96,11 @@ class TrainingParams:
     precision_target: float = 0.98
     benign_limit: float = 0.0005
     # content.insult#public: its share of ordinary chat flagged. It was 0.2 % while the head fired on
-    # any chat; gated on a named group of people (streams.content.targets) it meets the workplace
-    # heads' limit (out-of-fold COLD train balanced accuracy 0.833 as shipped: docs/eval.md).
-    public_benign_limit: float = 0.0005
+    # any chat; gated on a named group of people (streams.content.targets) it met the workplace
+    # heads' 0.05 %. At 0.03 % it takes 4 of the budget's 22 turns instead of 7, for out-of-fold
+    # COLD train balanced accuracy 0.841 instead of 0.864 (the issue asks 0.81 on COLD dev), and the
+    # workplace heads buy recall with the rest (docs/eval.md, seventeenth session).
+    public_benign_limit: float = 0.0003
     # All heads together (the public head's share first), out of fold: the model's part of the
     # issue's 0.3 % of ordinary chat, less the dictionaries' ~0.08 %, with room for out-of-fold
     # counts underestimating new chat (0.20 % became 0.25 %: docs/eval.md). None: each head only
@@ -109,9 +111,12 @@ class TrainingParams:
     # raised recall at precision 0.98 for gambling (0.745 -> 0.813) and confidential, and no other
     # rule in a probe. Confidential's (0.254 -> 0.473) ships since the model reads clause breaks:
     # before, it read a secrecy reminder of the development corpus as a leak (docs/eval.md, twelfth
-    # and fifteenth sessions); held out, it removes 50 false positives and no true one. Each is a
-    # column; 16 keep a row one cache line (streams.content.linear.columns).
-    about_rules: tuple[str, ...] = ("content.confidential", "content.gambling")
+    # and fifteenth sessions); held out, it removes 50 false positives and no true one. Rumour's
+    # ships since ab-as are trained on: its recall at 0.98 went 0.602 -> 0.617 (debunkings and
+    # announcements; docs/eval.md, seventeenth session). Each is a column, and with the third a row
+    # no longer fits one 64-byte cache line (streams.content.linear.columns: 32 instead of 16, long
+    # messages with the model 10 % slower side by side; docs/bench.md).
+    about_rules: tuple[str, ...] = ("content.confidential", "content.gambling", "content.rumor")
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,7 +172,9 @@ def test_shipped_model_loads_and_matches_its_metadata() -> None:
     policy = load_policy()
     thresholds = policy.section("content")["model"]["thresholds"]
     assert set(thresholds) <= set(classifier.heads)
-    assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 8_000_000
+    # 32 float columns over ~70,000 rows (streams.content.linear.columns): a size that grows past
+    # this is a change of layout, not of data.
+    assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 10_000_000
 
 
 # -- bad input --------------------------------------------------------------------------------
