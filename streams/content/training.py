@@ -113,10 +113,14 @@ class TrainingParams:
     # before, it read a secrecy reminder of the development corpus as a leak (docs/eval.md, twelfth
     # and fifteenth sessions); held out, it removes 50 false positives and no true one. Rumour's
     # ships since ab-as are trained on: its recall at 0.98 went 0.602 -> 0.617 (debunkings and
-    # announcements; docs/eval.md, seventeenth session). Each is a column, and with the third a row
-    # no longer fits one 64-byte cache line (streams.content.linear.columns: 32 instead of 16, long
-    # messages with the model 10 % slower side by side; docs/bench.md).
+    # announcements; docs/eval.md, seventeenth session). Each is a column; with `unscored` the heads
+    # and the two extra columns fit 16, a row one 64-byte cache line (streams.content.linear.columns).
     about_rules: tuple[str, ...] = ("content.confidential", "content.gambling", "content.rumor")
+    # Rules the model learns from but keeps no head for: their positives are every head's negatives,
+    # as before, so the other heads' weights are unchanged. Links are the link checks' to judge (the
+    # model reads a placeholder for a link, not the host) and no threshold ever fired this head; without
+    # its column the rows stay 16 floats, one cache line (streams.content.linear.columns).
+    unscored: tuple[str, ...] = ("content.malicious_link",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,7 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     label, none's 0); with the heads' intercepts, which the metadata carries."""
     import fasttext
 
-    heads = tuple(label for label in job.labels if label != NONE)
+    heads = _heads(job.labels, job.params)
     lines = [line for line, _, _ in job.train]
     words = linear.vocabulary(lines)
     found = linear.fit(
@@ -265,7 +269,7 @@ def train(
     gates = dict(gates or {})
     examples = gather(labelled, datasets, params.oversample, params.negative_oversample, params.about_rules)
     labels = tuple(sorted({e.label for e in examples}))
-    rules = tuple(label for label in labels if harmful(label))
+    rules = tuple(label for label in _heads(labels, params) if harmful(label))
     authors = sorted({e.source for e in examples if e.source.startswith("author_")})
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.bin"
@@ -283,7 +287,7 @@ def train(
     jobs.append(_job(examples, params, labels, save_to=str(model_path)))
     results = _run(jobs, workers)
     probabilities = [probs for probs, _ in results]
-    heads = tuple(label for label in labels if label != NONE)
+    heads = _heads(labels, params)
     folds = _paired(scored[: params.folds], probabilities[: params.folds])
     loao = _paired(scored[params.folds :], probabilities[params.folds : -1])
     # Each example's held-out probabilities: a labelled example's from the model that never saw its
@@ -388,7 +392,7 @@ def _calibrate_all(
     curves: dict[str, Curve] = {}
     cold_accuracy = None
     for i, rule in enumerate(labels):
-        if not harmful(rule):
+        if not harmful(rule) or rule in params.unscored:
             continue
         calibration[rule] = table = calibrate([p[i] for _, p in oof], [e.label == rule for e, _ in oof])
         about = labels.index(about_head(rule)) if about_head(rule) in labels else None
@@ -427,6 +431,11 @@ def _gated(
         return cal(p[i])
 
     return score
+
+
+def _heads(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
+    """The model's outputs, in the file's column order: every label but none and the unscored rules."""
+    return tuple(label for label in labels if label != NONE and label not in params.unscored)
 
 
 def harmful(label: str) -> bool:
