@@ -86,6 +86,32 @@ def test_training_is_deterministic(tiny: Path, tmp_path: Path) -> None:
     assert (tmp_path / "content.json").read_bytes() == tiny.with_suffix(".json").read_bytes()
 
 
+def test_an_unscored_rule_is_learned_from_but_has_no_head(tmp_path: Path) -> None:
+    """TrainingParams.unscored: the rule's examples stay every head's negatives, so the other heads
+    come out as they would with its head kept; only its column and calibration are gone."""
+    links = [
+        Labelled(
+            f"{name}请点这个链接领奖 LINK",
+            "content.malicious_link",
+            "positive",
+            f"labelled/author_{a}.jsonl:{99 + i}",
+        )
+        for a in ("a", "b")
+        for i, name in enumerate(NAMES)
+    ]
+    data = tiny_set() + links
+    kept = train(data, None, tmp_path / "kept", replace(TINY, unscored=())).meta
+    dropped = train(data, None, tmp_path / "dropped", TINY).meta
+    assert kept["linear"]["heads"] == ["content.defamation", "content.malicious_link"]
+    assert dropped["linear"]["heads"] == ["content.defamation"]
+    assert (
+        "content.malicious_link" in dropped["labels"]
+        and "content.malicious_link" not in dropped["calibration"]
+    )
+    assert dropped["linear"]["intercepts"] == kept["linear"]["intercepts"][:1]
+    assert dropped["calibration"]["content.defamation"] == kept["calibration"]["content.defamation"]
+
+
 @pytest.mark.parametrize("author", HELD_OUT_AUTHORS)
 def test_training_refuses_the_held_out_authors(author: str) -> None:
     held = [Labelled("随便一句话", None, "benign", f"labelled/author_{author}.jsonl:1")]
