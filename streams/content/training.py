@@ -269,7 +269,8 @@ def train(
     gates = dict(gates or {})
     examples = gather(labelled, datasets, params.oversample, params.negative_oversample, params.about_rules)
     labels = tuple(sorted({e.label for e in examples}))
-    rules = tuple(label for label in _heads(labels, params) if harmful(label))
+    heads = _heads(labels, params)
+    rules = _rules(labels, params)
     authors = sorted({e.source for e in examples if e.source.startswith("author_")})
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.bin"
@@ -287,7 +288,6 @@ def train(
     jobs.append(_job(examples, params, labels, save_to=str(model_path)))
     results = _run(jobs, workers)
     probabilities = [probs for probs, _ in results]
-    heads = _heads(labels, params)
     folds = _paired(scored[: params.folds], probabilities[: params.folds])
     loao = _paired(scored[params.folds :], probabilities[params.folds : -1])
     # Each example's held-out probabilities: a labelled example's from the model that never saw its
@@ -391,8 +391,9 @@ def _calibrate_all(
     suggested: dict[str, float | None] = {}
     curves: dict[str, Curve] = {}
     cold_accuracy = None
+    rules = _rules(labels, params)
     for i, rule in enumerate(labels):
-        if not harmful(rule) or rule in params.unscored:
+        if rule not in rules:
             continue
         calibration[rule] = table = calibrate([p[i] for _, p in oof], [e.label == rule for e, _ in oof])
         about = labels.index(about_head(rule)) if about_head(rule) in labels else None
@@ -436,6 +437,11 @@ def _gated(
 def _heads(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
     """The model's outputs, in the file's column order: every label but none and the unscored rules."""
     return tuple(label for label in labels if label != NONE and label not in params.unscored)
+
+
+def _rules(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
+    """The heads that are rules' own (not about a rule): what is calibrated and given a threshold."""
+    return tuple(label for label in _heads(labels, params) if harmful(label))
 
 
 def harmful(label: str) -> bool:
