@@ -1,6 +1,6 @@
 """The thresholds training suggests for the model's heads, from their held-out scores.
 
-- a workplace head: the least grid threshold at which the leave-one-author-out predictions keep
+- a workplace head: the least grid threshold at which the held-out authors' predictions keep
   the precision target, firing on at most a limit of the benign turns (`suggest_threshold`);
 - the public head (learned from COLD): the best out-of-fold balanced accuracy on COLD train under
   the same kind of limit (`suggest_balanced_threshold`);

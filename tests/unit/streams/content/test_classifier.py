@@ -19,7 +19,7 @@ from streams.content import linear
 from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input, model_version
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import TrainingParams, calibrate, gather, train
+from streams.content.training import TrainingParams, author_groups, calibrate, gather, train
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent
@@ -604,3 +604,13 @@ def test_an_at_near_hit_is_judged_by_its_pairing_not_by_its_words_alone(tiny: Pa
     meta["ambiguous_terms"] = {"content.confidential": [["%amount", "工资"]]}  # the pairing
     model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     assert TextClassifier.load(model).is_ambiguous("content.confidential", salary.units())
+
+
+def test_author_groups_partition_the_authors() -> None:
+    authors = [f"author_{a}" for a in TRAINING_AUTHORS]
+    assert author_groups(authors, None) == [frozenset((a,)) for a in authors]
+    assert author_groups(authors, len(authors) + 1) == [frozenset((a,)) for a in authors]
+    groups = author_groups(authors, 7)
+    assert len(groups) == 7 and sorted(a for g in groups for a in g) == sorted(authors)
+    assert max(map(len, groups)) - min(map(len, groups)) <= 1
+    assert groups == author_groups(list(reversed(authors)), 7)  # the order given does not matter
