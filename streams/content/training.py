@@ -125,8 +125,8 @@ class TrainingParams:
     # How many models score the labelled authors held out: None, one per author (leave one author
     # out); else this many, each leaving out a group of authors (`author_groups`). With 40 authors,
     # 20 models of two authors each held out the same as 40 of one (held-out F1 0.807 against 0.807;
-    # with 34 authors, 17 groups: 0.799 against 0.799) and training took 4 min instead of 8
-    # (docs/eval.md, eighteenth session).
+    # with 34 authors, 17 groups: 0.799 against 0.799) and training took 4 min instead of 8; with more,
+    # groups of two or three (docs/eval.md, eighteenth session).
     author_groups: int | None = 20
 
 
@@ -287,7 +287,8 @@ def train(
         rest = [e for e in examples if _fold(e, params.folds) != k]
         jobs.append(_job(rest, params, labels, test))
         scored.append(test)
-    for group in author_groups(authors, params.author_groups) if len(authors) > 1 else ():
+    held_out_groups = author_groups(authors, params.author_groups) if len(authors) > 1 else []
+    for group in held_out_groups:
         test = [e for e in examples if e.source in group]
         rest = [e for e in examples if e.source not in group]
         jobs.append(_job(rest, params, labels, test))
@@ -296,11 +297,11 @@ def train(
     results = _run(jobs, workers)
     probabilities = [probs for probs, _ in results]
     folds = _paired(scored[: params.folds], probabilities[: params.folds])
-    held_out = _paired(scored[params.folds :], probabilities[params.folds : -1])
+    unseen = _paired(scored[params.folds :], probabilities[params.folds : -1])
     # Each example's held-out probabilities: a labelled example's from the model that never saw its
     # author (when there are several), a dataset example's from the model that never saw its fold.
-    oof = [(e, p) for e, p in folds if not (held_out and e.source.startswith("author_"))] + held_out
-    calibration, suggested, figures = _calibrate_all(labels, oof, held_out, params, gates)
+    oof = [(e, p) for e, p in folds if not (unseen and e.source.startswith("author_"))] + unseen
+    calibration, suggested, figures = _calibrate_all(labels, oof, unseen, params, gates)
     data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
     meta = {
@@ -324,7 +325,7 @@ def train(
         "ambiguous_terms": ambiguous,
         "seen_terms": seen,
         "cross_validation": {
-            "thresholds_from": _held_out_by(authors, params.author_groups),
+            "thresholds_from": _held_out_by(authors, held_out_groups),
             "calibration_from": "held-out probabilities: the held-out author models' for labelled examples, "
             f"{params.folds}-fold out-of-fold for the datasets",
             "at_suggested_threshold": figures,
@@ -387,7 +388,7 @@ def term_evidence(
 
 
 def _calibrate_all(
-    labels: tuple[str, ...], oof: Scored, held_out: Scored, params: TrainingParams, gates: Mapping[str, Gate]
+    labels: tuple[str, ...], oof: Scored, unseen: Scored, params: TrainingParams, gates: Mapping[str, Gate]
 ):
     """Per rule: the calibration table, the suggested threshold and the figures at it. A gated
     head's threshold and figures count an example its gate does not admit as scoring 0; a head
@@ -405,7 +406,7 @@ def _calibrate_all(
         score = _gated(Calibration.from_json(table), i, gates.get(rule), about)
         benign = [score(e, p) for e, p in oof if e.source == "benign"]
         curves[rule] = curve = Curve(
-            [score(e, p) for e, p in held_out], [e.label == rule for e, _ in held_out], benign
+            [score(e, p) for e, p in unseen], [e.label == rule for e, _ in unseen], benign
         )
         if rule == PUBLIC_INSULT_HEAD:
             cold = [(score(e, p), e.label == rule) for e, p in oof if e.source == "cold"]
@@ -449,12 +450,12 @@ def author_groups(authors: Sequence[str], groups: int | None) -> list[frozenset[
     return [frozenset(order[k::groups]) for k in range(groups)]
 
 
-def _held_out_by(authors: Sequence[str], groups: int | None) -> str:
-    if len(authors) < 2:
+def _held_out_by(authors: Sequence[str], groups: Sequence[frozenset[str]]) -> str:
+    if not groups:
         return "none"
-    if groups is None or groups >= len(authors):
+    if all(len(group) == 1 for group in groups):
         return "leave-one-author-out over " + ", ".join(authors)
-    return f"leaving out one of {groups} groups of authors at a time, over " + ", ".join(authors)
+    return f"leaving out one of {len(groups)} groups of authors at a time, over " + ", ".join(authors)
 
 
 def _heads(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
