@@ -1,7 +1,8 @@
 """The thresholds training suggests for the model's heads, from their held-out scores.
 
-- a workplace head: the least grid threshold at which the held-out authors' predictions keep
-  the precision target, firing on at most a limit of the benign turns (`suggest_threshold`);
+- a workplace head: the least grid threshold at which the training authors' examples, each scored
+  by a model that never saw its author, keep the precision target, firing on at most a limit of
+  the benign turns (`suggest_threshold`);
 - the public head (learned from COLD): the best out-of-fold balanced accuracy on COLD train under
   the same kind of limit (`suggest_balanced_threshold`);
 - then one budget of benign firings for all heads together (`within_budget`).
