@@ -14,7 +14,10 @@ Helper sessions write labelled examples without reading the datasets, but stock 
 - shares half its character trigrams or more with one dataset text;
 - names one of COLD's subjects (groups by race, region or gender: `TOPICS`), which the labelled
   authors leave to the public-comment head and its data;
-- is shorter than two normalised characters.
+- is shorter than two normalised characters;
+- holds, as the line is written (JSON, the English `note` included), TWELVE consecutive
+  non-space characters of a dataset text: the before-stop dataset guard's own test, which once
+  flagged lines only for two English words of a note that some public comment also holds.
 
 Each file is written to DIR under its own name with the examples kept, as they were written
 (`note` included); what was dropped is printed per reason with a few examples. The datasets are
@@ -38,6 +41,8 @@ from agents.cli.eval import default_datasets
 from streams.content.datasets import LABELLED_DIR, DatasetError, read_cold, read_dialogues, read_labelled
 
 SEVEN = 7
+TWELVE = 12  # the dataset guard's run: raw characters, white space removed, over the whole line
+_SPACE = re.compile(r"\s+")
 # Groups of people by race, region or gender (COLD's subjects): the labelled authors do not write
 # about them (docs/eval.md, the sixth session's held-out authors).
 TOPICS = re.compile(
@@ -57,13 +62,19 @@ def trigrams(text: str) -> set[str]:
 
 
 class DatasetIndex:
-    """What a new example is compared with: every dataset text, its 7-character runs, its trigrams."""
+    """What a new example is compared with: every dataset text, its 7-character runs, its trigrams,
+    and the 12-character runs of its raw text (white space removed)."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.texts: set[str] = set()
         self.runs: set[str] = set()
+        self.raw_runs: set[str] = set()
         self.by_trigram: dict[str, set[int]] = defaultdict(set)
-        for number, text in enumerate(normalised(t) for t in texts):
+        raw = list(texts)
+        for text in raw:
+            text = _SPACE.sub("", text)
+            self.raw_runs.update(text[i : i + TWELVE] for i in range(len(text) - TWELVE + 1))
+        for number, text in enumerate(normalised(t) for t in raw):
             self.texts.add(text)
             self.runs.update(text[i : i + SEVEN] for i in range(len(text) - SEVEN + 1))
             for gram in trigrams(text):
@@ -87,6 +98,11 @@ class DatasetIndex:
             return "half its trigrams in one dataset text"
         return None
 
+    def shares_raw_run(self, line: str) -> bool:
+        """Whether `line` (a JSON line as written) holds TWELVE non-space characters of a dataset text."""
+        line = _SPACE.sub("", line)
+        return any(line[i : i + TWELVE] in self.raw_runs for i in range(len(line) - TWELVE + 1))
+
 
 def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list[dict], dict[str, list[str]]]:
     """The examples kept, and the dropped texts by reason. `seen` (normalised texts already in the
@@ -103,6 +119,8 @@ def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list
             why = "COLD's subjects"
         else:
             why = index.why_close(text)
+        if why is None and index.shares_raw_run(json.dumps(example, ensure_ascii=False)):
+            why = f"{TWELVE} characters of a dataset text in the line as written"
         if why:
             dropped[why].append(example["text"])
         else:

@@ -40,6 +40,15 @@ def test_drops_what_is_close_to_a_dataset_text_and_keeps_the_rest() -> None:
     }
 
 
+def test_a_line_whose_note_holds_twelve_characters_of_a_dataset_text_is_dropped() -> None:
+    # The before-stop dataset guard reads the line as written, so the English note counts too.
+    index = screen_tool.DatasetIndex(["xq zvkplmwr tyhj bn"])
+    noted = {**example("明天上午九点开项目例会"), "note": "a xqzvkplmw rtyhj"}
+    kept, dropped = screen_tool.screen([noted, example("下午三点交周报")], index, set())
+    assert [e["text"] for e in kept] == ["下午三点交周报"]
+    assert dropped == {"12 characters of a dataset text in the line as written": ["明天上午九点开项目例会"]}
+
+
 def test_an_example_already_in_the_project_is_a_repeat() -> None:
     kept, dropped = screen_tool.screen(
         [example("收到，马上处理")], screen_tool.DatasetIndex([]), {"收到马上处理"}
