@@ -30,13 +30,14 @@ KINDS = ("positive", "hard_negative", "benign")
 # registers of SMS promotions and of rumours stated as fact (docs/eval.md). ab-as (eleventh and
 # thirteenth sessions) were held out until the seventeenth: measured on the authors still held out,
 # training on them gained 0.04-0.05 F1 at higher precision (docs/eval.md, seventeenth session).
-# az-bq (eighteenth session) and br-bw (nineteenth) were written to train on, weighted toward the weakest
-# rules (docs/eval.md).
+# az-bq (eighteenth session) and br-cc (nineteenth) were written to train on, weighted toward the
+# weakest rules (docs/eval.md).
 TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", "w", "x", "y", "z",
                     "ab", "ac", "ad", "ae", "af", "ag", "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as",
                     "az", "ba", "bb", "bc", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bk",
                     "bl", "bm", "bn", "bo", "bp", "bq",
-                    "br", "bs", "bt", "bu", "bv", "bw")  # fmt: skip
+                    "br", "bs", "bt", "bu", "bv", "bw",
+                    "bx", "by", "bz", "ca", "cb", "cc")  # fmt: skip
 # Read only by `qunguard eval`: never trained or tuned on. p, q, r and s (sixth session) were written
 # in four registers none of the others has; training on them was measured and not shipped (docs/eval.md).
 # l, m, n, o and aa (ninth session) write every rule in five more workplace registers; training on them
