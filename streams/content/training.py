@@ -87,7 +87,7 @@ ATTRIBUTION = (
 class TrainingParams:
     # Hashed character bigram/trigram rows. 2^18 instead of 2^16 since 58 authors: leaving groups
     # of training authors out, mean recall at the thresholds 0.629 -> 0.656 (2^17: 0.642); a 17 MB
-    # file, long messages ~6 % slower (docs/eval.md and docs/bench.md, nineteenth session).
+    # file, long messages 6-10 % slower (docs/eval.md and docs/bench.md, nineteenth session).
     bucket: int = 1 << 18
     word_ngrams: int = 3
     # The L2 penalty (streams.content.linear.fit). With 2^18 rows and 58 authors, leaving groups of
