@@ -112,7 +112,7 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
         assert section["data"] and section["seconds"] >= 0, name
     cv = sections["cv"]
     assert all(f"author_{a}.jsonl" in cv["data"] for a in TRAINING_AUTHORS)
-    assert not any(f"author_{a}" in cv["data"] for a in HELD_OUT_AUTHORS)
+    assert not any(f"author_{a}.jsonl" in cv["data"] for a in HELD_OUT_AUTHORS)
     assert cv["rules"][GAMBLING]["support"] == len(TRAINING_AUTHORS) and len(cv["folds"]) == 2
     assert sum(f["examples"] for f in cv["folds"]) == 4 * len(TRAINING_AUTHORS)
     assert sections["held_out"]["rules"][GAMBLING]["support"] == len(HELD_OUT_AUTHORS)
