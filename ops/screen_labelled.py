@@ -32,7 +32,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -57,6 +57,16 @@ def normalised(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+def char_runs(text: str, n: int) -> Iterator[str]:
+    """Every run of `n` consecutive characters of `text`."""
+    return (text[i : i + n] for i in range(len(text) - n + 1))
+
+
+def as_written(example: dict) -> str:
+    """An example's line as the screened file holds it (without the newline), which the guard reads."""
+    return json.dumps(example, ensure_ascii=False)
+
+
 def trigrams(text: str) -> set[str]:
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
@@ -73,10 +83,10 @@ class DatasetIndex:
         raw = list(texts)
         for text in raw:
             text = _SPACE.sub("", text)
-            self.raw_runs.update(text[i : i + TWELVE] for i in range(len(text) - TWELVE + 1))
+            self.raw_runs.update(char_runs(text, TWELVE))
         for number, text in enumerate(normalised(t) for t in raw):
             self.texts.add(text)
-            self.runs.update(text[i : i + SEVEN] for i in range(len(text) - SEVEN + 1))
+            self.runs.update(char_runs(text, SEVEN))
             for gram in trigrams(text):
                 self.by_trigram[gram].add(number)
 
@@ -90,7 +100,7 @@ class DatasetIndex:
         """Why a normalised example is too close to a dataset text, or None."""
         if text in self.texts:
             return "a dataset text"
-        if any(text[i : i + SEVEN] in self.runs for i in range(len(text) - SEVEN + 1)):
+        if any(run in self.runs for run in char_runs(text, SEVEN)):
             return f"{SEVEN} characters of a dataset text"
         grams = trigrams(text)
         shared = Counter(n for gram in grams for n in self.by_trigram.get(gram, ()))
@@ -100,8 +110,7 @@ class DatasetIndex:
 
     def shares_raw_run(self, line: str) -> bool:
         """Whether `line` (a JSON line as written) holds TWELVE non-space characters of a dataset text."""
-        line = _SPACE.sub("", line)
-        return any(line[i : i + TWELVE] in self.raw_runs for i in range(len(line) - TWELVE + 1))
+        return any(run in self.raw_runs for run in char_runs(_SPACE.sub("", line), TWELVE))
 
 
 def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list[dict], dict[str, list[str]]]:
@@ -119,7 +128,7 @@ def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list
             why = "COLD's subjects"
         else:
             why = index.why_close(text)
-        if why is None and index.shares_raw_run(json.dumps(example, ensure_ascii=False)):
+        if why is None and index.shares_raw_run(as_written(example)):
             why = f"{TWELVE} characters of a dataset text in the line as written"
         if why:
             dropped[why].append(example["text"])
@@ -152,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         kept, dropped = screen(lines, index, seen)
         with (args.out / path.name).open("w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in kept)
+            handle.writelines(as_written(e) + "\n" for e in kept)
         print(f"{path.name}: kept {len(kept)} of {len(lines)}")
         for why, texts in dropped.items():
             print(f"  {why}: {len(texts)}, e.g. {texts[:2]}")
