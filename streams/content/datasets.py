@@ -37,15 +37,18 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
                     "az", "ba", "bb", "bc", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bk",
                     "bl", "bm", "bn", "bo", "bp", "bq",
                     "br", "bs", "bt", "bu", "bv", "bw",
-                    "bx", "by", "bz", "ca", "cb", "cc")  # fmt: skip
+                    "bx", "by", "bz", "ca", "cb", "cc",
+                    "cd", "ce", "cf", "ch", "ci", "cj")  # fmt: skip
 # Read only by `qunguard eval`: never trained or tuned on. p, q, r and s (sixth session) were written
 # in four registers none of the others has; training on them was measured and not shipped (docs/eval.md).
 # l, m, n, o and aa (ninth session) write every rule in five more workplace registers; training on them
 # was measured and not shipped either, so they joined the held-out authors. at-ay (sixteenth session: cross-border
 # e-commerce, veterinary clinics, a steel mill, a film crew, kindergartens, wind and solar farms) were held
-# out from the start: never trained on (docs/eval.md, sixteenth session).
+# out from the start: never trained on (docs/eval.md, sixteenth session). So were cg and ck (twentieth
+# session: an oilfield drilling company, a glass factory), chosen before any line was written, so that
+# the seventeen's figures, by which variants have been picked for sessions, get a check nobody tuned on.
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
-                    "at", "au", "av", "aw", "ax", "ay")  # fmt: skip
+                    "at", "au", "av", "aw", "ax", "ay", "cg", "ck")  # fmt: skip
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 
