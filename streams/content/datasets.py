@@ -47,8 +47,11 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # out from the start: never trained on (docs/eval.md, sixteenth session). So were cg and ck (twentieth
 # session: an oilfield drilling company, a glass factory), chosen before any line was written, so that
 # the seventeen's figures, by which variants have been picked for sessions, get a check nobody tuned on.
+# cl-cq (twentieth session, six more registers) were written as training authors; training on them
+# was measured and not shipped (docs/eval.md), so they joined the held-out authors.
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
-                    "at", "au", "av", "aw", "ax", "ay", "cg", "ck")  # fmt: skip
+                    "at", "au", "av", "aw", "ax", "ay", "cg", "ck",
+                    "cl", "cm", "cn", "co", "cp", "cq")  # fmt: skip
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 
