@@ -30,8 +30,8 @@ KINDS = ("positive", "hard_negative", "benign")
 # registers of SMS promotions and of rumours stated as fact (docs/eval.md). ab-as (eleventh and
 # thirteenth sessions) were held out until the seventeenth: measured on the authors still held out,
 # training on them gained 0.04-0.05 F1 at higher precision (docs/eval.md, seventeenth session).
-# az-bq (eighteenth session) and br-cc (nineteenth) were written to train on, weighted toward the
-# weakest rules (docs/eval.md).
+# az-bq (eighteenth session), br-cc (nineteenth) and cd-cf, ch-cj (twentieth) were written to train
+# on, weighted toward the weakest rules (docs/eval.md).
 TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", "w", "x", "y", "z",
                     "ab", "ac", "ad", "ae", "af", "ag", "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as",
                     "az", "ba", "bb", "bc", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bk",
@@ -46,7 +46,7 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # e-commerce, veterinary clinics, a steel mill, a film crew, kindergartens, wind and solar farms) were held
 # out from the start: never trained on (docs/eval.md, sixteenth session). So were cg and ck (twentieth
 # session: an oilfield drilling company, a glass factory), chosen before any line was written, so that
-# the seventeen's figures, by which variants have been picked for sessions, get a check nobody tuned on.
+# the seventeen's figures, by which variants have been picked for many sessions, get a check nobody tuned on.
 # cl-cq (twentieth session, six more registers) were written as training authors; training on them
 # was measured and not shipped (docs/eval.md), so they joined the held-out authors.
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
