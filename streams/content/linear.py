@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import struct
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,8 @@ def fit(
     ngrams: int,
     alpha: float,
     seed: int,
+    rules: Collection[str] = (),
+    other_rule_weight: float = 1.0,
 ) -> LinearFit:
     """Fit one-vs-rest linear classifiers of `heads` over the lines' fastText ids weighted as above,
     and lay their weights out as fastText input rows. `words`: the fastText dictionary's words in id
@@ -115,7 +117,11 @@ def fit(
     unit of example weight, C = 1 / (alpha × the summed weights)), not stochastic gradient descent:
     SGD stopped where its shuffle led, and two seeds' engines fired differently on 53 of 22,615
     untuned texts; the solver converges to the one optimum, and two seeds' engines differ on 2 of
-    them (docs/eval.md, fourteenth session). `seed` only orders its coordinate steps."""
+    them (docs/eval.md, fourteenth session). `seed` only orders its coordinate steps.
+
+    For a head in `rules`, an example labelled another of `rules` weighs `other_rule_weight` of its
+    weight: rules overlap (a defamation often insults, an inflammatory post may spread a rumour),
+    so another rule's violation is weaker evidence against a head than ordinary text."""
     import numpy as np
     from scipy import sparse
     from sklearn.svm import LinearSVC
@@ -139,15 +145,19 @@ def fit(
     x = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x
     rows = np.zeros((width, columns(len(heads))), dtype=np.float32)
     intercepts = []
-    sample_weight = np.asarray(weights, dtype=np.float64)
-    total = float(sample_weight.sum())
+    weight = np.asarray(weights, dtype=np.float64)
     for k, head in enumerate(heads):
         truth = np.array([label == head for label in labels])
         if not truth.any():
             intercepts.append(-10.0)
             continue
+        sample_weight = weight
+        if head in rules:
+            other = np.array([label != head and label in rules for label in labels])
+            sample_weight = np.where(other, weight * other_rule_weight, weight)
         # dual=True: scikit-learn's "auto" takes the primal solver once the examples outnumber the
         # features (65,536 buckets and the characters): about three times the CPU on 34 authors.
+        total = float(sample_weight.sum())
         model = LinearSVC(C=1.0 / (alpha * total), dual=True, tol=1e-4, max_iter=5000, random_state=seed)
         model.fit(x, truth, sample_weight=sample_weight)
         rows[:, k] = idf * model.coef_[0]

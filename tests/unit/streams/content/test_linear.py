@@ -133,3 +133,24 @@ def test_fit_solves_the_dual_when_examples_outnumber_features(monkeypatch: pytes
     linear.fit(LINES * 20, LABELS * 20, [1.0] * len(LINES) * 20, HEADS, [w for w, _ in words], 16, 1,
                alpha=1e-4, seed=1)  # fmt: skip
     assert asked == [(True, True)] * len(HEADS)
+
+
+def test_another_rules_violation_weighs_less_against_a_head() -> None:
+    """An insult line is a negative of the defamation head; at other_rule_weight 0 it teaches that
+    head nothing, so the head scores it higher than at full weight. Without `rules` nothing changes."""
+    words = [w for w, _ in linear.vocabulary(LINES)]
+    index = {w: i for i, w in enumerate(words)}
+
+    def fit(**kw: object) -> linear.LinearFit:
+        return linear.fit(
+            LINES, LABELS, [1.0] * len(LINES), HEADS, words, BUCKET, NGRAMS, alpha=1e-4, seed=1, **kw
+        )
+
+    def defamation_margin(found: linear.LinearFit, line: str) -> float:
+        hidden = found.rows[linear.line_ids(line, index, len(words), BUCKET, NGRAMS)].mean(axis=0)
+        return linear.margins(hidden.tolist(), found.intercepts)[HEADS.index("content.defamation")]
+
+    insult = "垃 圾 公 司 垃 圾 公 司"
+    full, light = fit(rules=HEADS, other_rule_weight=1.0), fit(rules=HEADS, other_rule_weight=0.0)
+    assert defamation_margin(light, insult) > defamation_margin(full, insult)
+    assert np.array_equal(fit(other_rule_weight=0.0).rows, full.rows)
