@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # evaluation and the dictionary loaders run once per start or reload and stay interpreted. A class
 # that an interpreted class subclasses must be compiled too (verdict.ModelHit extends matcher.Hit).
 HOT_PATH = (
+    "streams/content/calibration.py",
     "streams/content/classifier.py",
     "streams/content/combine.py",
     "streams/content/context.py",
@@ -41,6 +42,7 @@ HOT_PATH = (
     "streams/content/matcher.py",
     "streams/content/normalize.py",
     "streams/content/segment.py",
+    "streams/content/stack.py",
     "streams/content/targets.py",
     "streams/content/verdict.py",
 )

@@ -19,16 +19,21 @@ of another register gets its own calibration and threshold and still fires its r
 A model may also have an about head for a head (`about_head`: `about:content.confidential`, learned
 from the rule's hard negatives: notices, warnings and training about the rule). It fires nothing and
 has no calibration; where its decision value is at least its head's, that head scores 0 (a notice
-about secrecy read as one). Training chooses the thresholds with this veto applied.
+about secrecy read as one). A workplace rule's head is scored by the second stage (`is_stacked`;
+streams.content.stack): one multinomial logistic regression over every column's decision value,
+about heads included, fitted on held-out decision values, so that it learns how the overlapping
+heads trade off (a defamation written in insulting words); a head it does not stack scores its
+own column's probability. Training chooses the thresholds as the scores are computed, veto included.
 
 A model is two files side by side: the fastText model file (`NAME.bin`) and its metadata (`NAME.json`:
-name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), one isotonic
+name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), the second
+stage's weights (`stack`), one isotonic
 calibration table per head fitted
 on out-of-fold predictions at training time, the suggested thresholds, the ambiguous dictionary
 terms per rule and a summary of the training data). The model file's digest is checked before
 fastText reads a byte, so a truncated or swapped file is a clear error, not a crash in C++; the
-version (`model_version`) digests it with the intercepts, the calibration tables and the ambiguous
-terms, so a model recalibrated around the same fastText file gets a new one.
+version (`model_version`) digests it with the intercepts, the stack, the calibration tables and the
+ambiguous terms, so a model recalibrated around the same fastText file gets a new one.
 
 Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
 simplified, noise removed: `model_input`), with a break token pair where one clause ends and the
@@ -40,23 +45,24 @@ control characters are noise: they normalise away).
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from streams.content import linear
+from streams.content.calibration import Calibration, Cutoffs, least_margin
 from streams.content.normalize import BREAK, NormalizeOptions, Normalizer
+from streams.content.stack import Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
-# 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks
-FORMAT = 6
+# 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks;
+# 7: the workplace heads scored by a second stage (streams.content.stack)
+FORMAT = 7
 LABEL_PREFIX = "__label__"
 NONE = "none"  # the label of text that violates no rule
 ABOUT = "about:"  # the prefix of a head that vetoes another (`about_head`); it fires nothing
@@ -69,7 +75,7 @@ def model_version(meta: Mapping[str, Any]) -> str:
     """What a violation's evidence names the model by: a digest of the model file's digest, the
     intercepts, the calibration and the ambiguous terms, since a model recalibrated around the same
     file, or vetoing other words, decides differently."""
-    tables = json.dumps([meta.get("linear"), meta.get("calibration")], sort_keys=True)
+    tables = json.dumps([meta.get("linear"), meta.get("calibration"), meta.get("stack")], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
     if meta.get("seen_terms"):
@@ -80,6 +86,12 @@ def model_version(meta: Mapping[str, Any]) -> str:
 def rule_of(head: str) -> str:
     """The rule a model head fires: `content.insult#public` → `content.insult`."""
     return head.partition("#")[0]
+
+
+def is_stacked(head: str) -> bool:
+    """Whether the second stage (streams.content.stack) scores `head`: a workplace rule's head, not
+    an about head and not one learned from another register (`content.insult#public`)."""
+    return not head.startswith(ABOUT) and "#" not in head
 
 
 def about_head(head: str) -> str:
@@ -173,63 +185,6 @@ def _line(text: str, view: str | None) -> str:
     return tokens(bounded(view))
 
 
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    """A monotone map raw model probability → calibrated probability: linear between the points of
-    an isotonic fit, constant beyond its ends."""
-
-    xs: tuple[float, ...]
-    ys: tuple[float, ...]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Calibration:
-        xs, ys = tuple(map(float, data["x"])), tuple(map(float, data["y"]))
-        if not xs or len(xs) != len(ys) or list(xs) != sorted(xs) or list(ys) != sorted(ys):
-            raise ValueError("a calibration table needs sorted x and non-decreasing y of one length")
-        return cls(xs, ys)
-
-    def __call__(self, raw: float) -> float:
-        xs, ys = self.xs, self.ys
-        if raw <= xs[0]:
-            return ys[0]
-        if raw >= xs[-1]:
-            return ys[-1]
-        i = bisect.bisect_right(xs, raw)
-        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-        return y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
-
-    def inverse(self, calibrated: float) -> float:
-        """The least raw probability whose calibrated value is at least `calibrated` (2.0: none)."""
-        xs, ys = self.xs, self.ys
-        if calibrated <= ys[0]:
-            return 0.0
-        if calibrated > ys[-1]:
-            return 2.0
-        i = bisect.bisect_left(ys, calibrated)
-        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-        raw = x1 if y1 == y0 else x0 + (x1 - x0) * (calibrated - y0) / (y1 - y0)
-        while raw < x1 and self(raw) < calibrated:  # float rounding: step up to a value that passes
-            raw = min(x1, raw + 1e-9)
-        return raw
-
-
-@dataclass(frozen=True, slots=True)
-class Cutoffs:
-    """Per-head thresholds on the calibrated score and the raw probabilities they amount to."""
-
-    thresholds: Mapping[str, float]
-    raw: Mapping[str, float]  # head → least raw probability (linear.probability) that can pass
-    floor: float  # the least of `raw`: above 1, nothing can pass
-    # Per column of the model (TextClassifier order), a margin below which its head cannot pass
-    # (inf: no threshold): most messages are turned away without an exp() per head.
-    margins: tuple[float, ...]
-
-    def passing(self, scores: Mapping[str, float]) -> dict[str, float]:
-        """The heads whose calibrated score in `scores` (TextClassifier.scores) reaches their
-        threshold: what `TextClassifier.confident` finds, from a prediction already made."""
-        return {head: s for head, t in self.thresholds.items() if (s := scores.get(head, 0.0)) >= t}
-
-
 class TextClassifier:
     def __init__(self, model: Any, meta: Mapping[str, Any], source: str = "<memory>") -> None:
         from fasttext.FastText import fasttext as binding
@@ -255,6 +210,18 @@ class TextClassifier:
             raise ValueError("an about head of a head the model does not calibrate")
         self._about = tuple(about.get(about_head(head), -1) for head in self._order)
         self.about = tuple(sorted(head[len(ABOUT) :] for head in about))  # the heads that have one
+        # The second stage: per column, the stack's class that scores its head (-1: the column's own
+        # probability scores it).
+        self.stack = Stack.from_json(meta["stack"])
+        if self.stack.inputs != self._order:
+            raise ValueError("the stack reads other columns than the model has")
+        missing = [h for h in scored if is_stacked(h) and h not in self.stack.classes]
+        if missing:
+            raise ValueError(f"the stack does not score {', '.join(missing)}")
+        self._stacked = tuple(
+            self.stack.classes.index(head) if is_stacked(head) else -1 for head in self._order
+        )
+        self._none = self.stack.classes.index(NONE) if NONE in self.stack.classes else -1
         if model.get_dimension() != linear.columns(len(self._order)):
             raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
         # Reused by every prediction: a detector scores on one thread (the worker's event loop).
@@ -331,18 +298,26 @@ class TextClassifier:
         found = self._margins(_line(text, view))
         if not found:
             return {}
+        stacked = self.stack.probabilities(found)
         return {
-            head: 0.0 if self._outranked(found, k) else self.calibration[head](linear.probability(m))
-            for k, (head, m) in enumerate(zip(self._order, found, strict=True))
+            head: 0.0 if self._outranked(found, k) else self.calibration[head](self._raw(found, stacked, k))
+            for k, head in enumerate(self._order)
             if not head.startswith(ABOUT)
         }
+
+    def _raw(self, found: list[float], stacked: list[float], k: int) -> float:
+        """The raw score of column k's head, which its calibration maps: the stack's probability of
+        its class, or, for a head the stack does not score, its own margin's."""
+        c = self._stacked[k]
+        return stacked[c] if c >= 0 else linear.probability(found[k])
 
     def outranked(self, text: str) -> dict[str, float]:
         """The heads `scores` gives 0 because their about head outranks them, with the calibrated
         score they have otherwise (for `qunguard scan`)."""
         found = self._margins(model_input(text))
+        stacked = self.stack.probabilities(found) if found else []
         return {
-            self._order[k]: self.calibration[self._order[k]](linear.probability(found[k]))
+            self._order[k]: self.calibration[self._order[k]](self._raw(found, stacked, k))
             for k in range(len(found))
             if self._outranked(found, k)
         }
@@ -360,7 +335,12 @@ class TextClassifier:
         if unknown:
             raise ModelError(f"{self.source}: the model has no label for {', '.join(unknown)}")
         raw = {h: self.calibration[h].inverse(t) for h, t in thresholds.items()}
-        margins = tuple(_least_margin(raw.get(head, 2.0)) for head in self._order)
+        # A stacked head's margin bounds its class's logit less none's: p = e^z / sum(e^z) is at
+        # most 1 / (1 + e^(z_none - z)), so below that difference it cannot pass.
+        margins = tuple(
+            -math.inf if self._stacked[k] >= 0 and self._none < 0 else least_margin(raw.get(head, 2.0))
+            for k, head in enumerate(self._order)
+        )
         return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0), margins)
 
     def confident(self, text: str, cutoffs: Cutoffs, view: str | None = None) -> dict[str, float]:
@@ -370,24 +350,46 @@ class TextClassifier:
             return {}
         out = {}
         found = self._margins(_line(text, view))
+        logits: list[float] = []
+        stacked: list[float] = []
         for k, m in enumerate(found):
-            if m >= cutoffs.margins[k] and not self._outranked(found, k):
-                head = self._order[k]
+            c = self._stacked[k]
+            if c < 0:
+                if m < cutoffs.margins[k] or self._outranked(found, k):
+                    continue
                 p = linear.probability(m)
-                if p >= cutoffs.raw[head]:
-                    out[head] = self.calibration[head](p)
+            else:
+                if cutoffs.margins[k] == math.inf or self._outranked(found, k):
+                    continue
+                if not logits:
+                    logits = self.stack.logits(found)
+                if self._none >= 0 and logits[c] - logits[self._none] < cutoffs.margins[k]:
+                    continue
+                if not stacked:
+                    stacked = softmax(logits)
+                p = stacked[c]
+            head = self._order[k]
+            if p >= cutoffs.raw[head]:
+                out[head] = self.calibration[head](p)
         return out
 
     def explain(self, text: str, head: str, top: int = 5) -> list[tuple[str, float]]:
         """The character n-grams of the normalised text whose removal lowers the decision value of `head` most
         (occlusion), with that drop, strongest first, non-overlapping; [] when nothing lowers it.
-        The decision value, not the calibrated score: that saturates at the top of its table."""
+        The decision value (a stacked head's: its class's log odds in the stack), not the calibrated
+        score: that saturates at the top of its table."""
         view = model_view(text)
         k = self._order.index(head)
+        c = self._stacked[k]
 
         def decision(v: str) -> float:
-            found = self._margins(tokens(v))
-            return found[k] if found else self._intercepts[k]
+            found = self._margins(tokens(v)) or list(self._intercepts)
+            if c < 0:
+                return found[k]
+            logits = self.stack.logits(found)  # the stacked class's log odds against all the others
+            rest = [z for j, z in enumerate(logits) if j != c]
+            top = max(rest)
+            return logits[c] - top - math.log(sum(math.exp(z - top) for z in rest))
 
         base = decision(view)
         drops = []
@@ -407,18 +409,6 @@ class TextClassifier:
             if len(out) == top:
                 break
         return out
-
-
-def _least_margin(raw: float) -> float:
-    """A margin a little below the one whose probability is `raw` (float rounding): a prefilter,
-    the probability itself is compared after it."""
-    if raw > 1.0:
-        return math.inf
-    if raw <= 0.0:
-        return -math.inf
-    if raw >= 1.0 - 1e-12:  # probability() reaches it only at margins of 27 or more
-        return 27.0
-    return math.log(raw / (1.0 - raw)) - 1e-6
 
 
 def _terms(entry: Any) -> list[str]:

@@ -15,7 +15,11 @@ each in a fresh single-threaded process (deterministic for a seed):
 - held-out models over the labelled authors (`author_groups`: each leaves out a group of authors,
   or one author each): every author's examples scored by a model that never saw that author, the
   closest thing to a new author's text;
-- on those held-out probabilities, one isotonic calibration per rule (scikit-learn), and each
+- on the heads' held-out decision values, the second stage (streams.content.stack), with its own
+  held-out probabilities of every example (each from a stack fitted without the example's fold: an
+  author's group of held-out authors, a dataset example's fold); a workplace rule's raw score is
+  the stack's probability of its rule, the public head's its own column's;
+- on those held-out raw scores, one isotonic calibration per rule (scikit-learn), and each
   rule's suggested threshold: the least calibrated score from which on the authors' predictions
   keep the precision target, firing on at most `benign_limit` of the held-out benign turns, then
   raised where needed so that all heads together fire on at most `benign_budget` (`within_budget`:
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import tempfile
 from collections import Counter
@@ -44,9 +49,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from streams.content import linear
+from streams.content.calibration import Calibration, calibrate
 from streams.content.classifier import (
     ABOUT,
     FORMAT,
@@ -54,8 +60,8 @@ from streams.content.classifier import (
     LABEL_PREFIX,
     NONE,
     TAIL,
-    Calibration,
     about_head,
+    is_stacked,
     model_input,
 )
 from streams.content.datasets import (
@@ -67,6 +73,8 @@ from streams.content.datasets import (
     read_dialogues,
     stable_hash,
 )
+from streams.content.stack import Stack
+from streams.content.stack import fit as stack_fit
 from streams.content.thresholds import (
     Curve,
     balanced_accuracy,
@@ -221,8 +229,8 @@ def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), 
 
 def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     """In a fresh process: fit (streams.content.linear), write the model file (to `save_to`, else a
-    temporary one), and score `score_lines` through fastText's reading of it (one probability per
-    label, none's 0); with the heads' intercepts, which the metadata carries."""
+    temporary one), and score `score_lines` through fastText's reading of it (one decision value per
+    label, none's -inf); with the heads' intercepts, which the metadata carries."""
     import fasttext
 
     heads = _heads(job.labels, job.params)
@@ -241,9 +249,9 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     out = []
     for line in job.score_lines:
         # As TextClassifier computes them: from Python floats, not numpy's float32 arithmetic.
-        margins = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts)
-        scores = dict(zip(heads, map(linear.probability, margins), strict=True))
-        out.append(tuple(scores.get(label, 0.0) for label in job.labels))
+        hidden = model.get_sentence_vector(line).tolist()
+        margins = dict(zip(heads, linear.margins(hidden, found.intercepts), strict=True))
+        out.append(tuple(margins.get(label, -math.inf) for label in job.labels))
     return out, found.intercepts
 
 
@@ -251,28 +259,6 @@ def _run(jobs: list[_Job], workers: int) -> list[tuple[list[tuple[float, ...]], 
     context = get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
         return list(pool.map(_fit, jobs))
-
-
-def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[float]]:
-    """A centred isotonic fit of truth on raw probability, as the table streams.content.classifier
-    reads: scikit-learn's isotonic fit, each of its constant blocks replaced by one point at the
-    block's mean raw probability (Oron and Flournoy's centred isotonic regression), so the map rises
-    strictly between blocks. The plain fit is a staircase: every example on a step gets one score,
-    and a head's threshold could only choose between whole steps (a tenth of ad's recall in one:
-    docs/eval.md, seventeenth session)."""
-    import numpy as np
-    from sklearn.isotonic import IsotonicRegression
-
-    if not any(truth):
-        return {"x": [0.0, 1.0], "y": [0.0, 0.0]}
-    x = np.asarray(raw, dtype=float)
-    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, truth).predict(x)
-    blocks = np.unique(fitted)
-    points = {(round(float(x.min()), 6), round(float(blocks[0]), 6))}
-    points |= {(round(float(x[fitted == y].mean()), 6), round(float(y), 6)) for y in blocks}
-    points.add((round(float(x.max()), 6), round(float(blocks[-1]), 6)))
-    table = sorted(points)
-    return {"x": [px for px, _ in table], "y": [py for _, py in table]}
 
 
 def train(
@@ -310,12 +296,15 @@ def train(
         scored.append(test)
     jobs.append(_job(examples, params, labels, save_to=str(model_path)))
     results = _run(jobs, workers)
-    probabilities = [probs for probs, _ in results]
-    folds = _paired(scored[: params.folds], probabilities[: params.folds])
-    unseen = _paired(scored[params.folds :], probabilities[params.folds : -1])
-    # Each example's held-out probabilities: a labelled example's from the model that never saw its
-    # author (when there are several), a dataset example's from the model that never saw its fold.
+    margins = [found for found, _ in results]
+    folds = _paired(scored[: params.folds], margins[: params.folds])
+    unseen = _paired(scored[params.folds :], margins[params.folds : -1])
+    # Each example's held-out decision values: a labelled example's from the model that never saw
+    # its author (when there are several), a dataset example's from the model that never saw its fold.
     oof = [(e, p) for e, p in folds if not (unseen and e.source.startswith("author_"))] + unseen
+    stack, oof = _stacked(oof, labels, heads, params, held_out_groups)
+    if unseen:
+        unseen = [(e, p) for e, p in oof if e.source.startswith("author_")]
     calibration, suggested, figures = _calibrate_all(labels, oof, unseen, params, gates)
     data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
@@ -335,6 +324,7 @@ def train(
         "params": asdict(params),
         # streams.content.linear: the decision value of head k is margins(...)[k]
         "linear": {"heads": list(heads), "intercepts": [round(b, 9) for b in results[-1][1]]},
+        "stack": stack.to_json(),
         "calibration": calibration,
         "suggested_thresholds": suggested,
         "ambiguous_terms": ambiguous,
@@ -357,7 +347,18 @@ def train(
     return TrainingResult(model_path, meta, data)
 
 
-Scored = list[tuple[Example, tuple[float, ...]]]
+Scored = list[tuple[Example, tuple[float, ...]]]  # an example's held-out decision value per label
+
+
+class Held(NamedTuple):
+    """An example's held-out figures, one per label: the first stage's decision values and the raw
+    scores the calibration maps (a stacked rule's the stack's probability, else the column's)."""
+
+    margins: tuple[float, ...]
+    raw: tuple[float, ...]
+
+
+Raw = list[tuple[Example, Held]]
 Gate = Callable[[str], object]  # truthy when a head may fire on the text
 # (rule, units) per dictionary hit: the terms that fire alone and the `@near` pairings (matcher.Hit.units)
 WordHits = Callable[[str], Iterable[tuple[str, tuple[tuple[str, ...], ...]]]]
@@ -403,7 +404,7 @@ def term_evidence(
 
 
 def _calibrate_all(
-    labels: tuple[str, ...], oof: Scored, unseen: Scored, params: TrainingParams, gates: Mapping[str, Gate]
+    labels: tuple[str, ...], oof: Raw, unseen: Raw, params: TrainingParams, gates: Mapping[str, Gate]
 ):
     """Per rule: the calibration table, the suggested threshold and the figures at it. A gated
     head's threshold and figures count an example its gate does not admit as scoring 0; a head
@@ -416,7 +417,7 @@ def _calibrate_all(
     for i, rule in enumerate(labels):
         if rule not in rules:
             continue
-        calibration[rule] = table = calibrate([p[i] for _, p in oof], [e.label == rule for e, _ in oof])
+        calibration[rule] = table = calibrate([h.raw[i] for _, h in oof], [e.label == rule for e, _ in oof])
         about = labels.index(about_head(rule)) if about_head(rule) in labels else None
         score = _gated(Calibration.from_json(table), i, gates.get(rule), about)
         benign = [score(e, p) for e, p in oof if e.source == "benign"]
@@ -441,16 +442,38 @@ def _calibrate_all(
     return calibration, suggested, figures
 
 
+def _stacked(
+    oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups
+) -> tuple[Stack, Raw]:
+    """The stack (streams.content.stack) fitted on the held-out decision values of the heads, and
+    every example's raw scores (one per label): a stacked head's from a stack that never saw the
+    example's fold (an author's: its group's), every other label's the first stage's probability."""
+    columns = [labels.index(head) for head in heads]
+    fold_of = {author: k % params.folds for k, group in enumerate(groups) for author in group}
+    stack, held_out = stack_fit(
+        [[p[i] for i in columns] for _, p in oof],
+        [e.label for e, _ in oof],
+        heads,
+        [fold_of.get(e.source, _fold(e, params.folds)) for e, _ in oof],
+    )
+    at = {labels.index(head): stack.classes.index(head) for head in heads if is_stacked(head)}
+    raw = [
+        (e, Held(p, tuple(q[at[i]] if i in at else linear.probability(m) for i, m in enumerate(p))))
+        for (e, p), q in zip(oof, held_out, strict=True)
+    ]
+    return stack, raw
+
+
 def _gated(
     cal: Calibration, i: int, admit: Gate | None, about: int | None = None
-) -> Callable[[Example, tuple[float, ...]], float]:
+) -> Callable[[Example, Held], float]:
     """An example's calibrated score of label `i`; 0 where `admit` rejects its text or where label
-    `about` scores at least as high (the probability is monotone in the decision value)."""
+    `about`'s decision value is at least its own."""
 
-    def score(e: Example, p: tuple[float, ...]) -> float:
-        if (about is not None and p[about] >= p[i]) or not (admit is None or admit(e.text)):
+    def score(e: Example, h: Held) -> float:
+        if (about is not None and h.margins[about] >= h.margins[i]) or not (admit is None or admit(e.text)):
             return 0.0
-        return cal(p[i])
+        return cal(h.raw[i])
 
     return score
 

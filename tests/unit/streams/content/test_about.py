@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.content.classifier import Calibration, TextClassifier, about_head
+from streams.content.calibration import Calibration
+from streams.content.classifier import TextClassifier, about_head
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import Example, _gated, gather, term_evidence, train
+from streams.content.training import Example, Held, _gated, gather, term_evidence, train
 from streams.core.policy import load_policy
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
 
@@ -72,14 +73,15 @@ def test_a_notice_about_the_rule_scores_zero_and_a_violation_does_not(model: Pat
     assert RULE in classifier.confident(violation, cutoffs)
 
 
-def test_the_detector_lets_the_about_head_veto_and_scan_says_so(model: Path) -> None:
+def test_the_detector_lets_the_about_head_veto(model: Path) -> None:
+    """The rule's head alone scores the notice high and its about head higher: vetoed. The stack
+    (streams.content.stack), which reads both, has learned that too and scores it low."""
     detector = ContentDetector(with_model(model, thresholds={RULE: 0.1}))
-    notice = "课件第三页讲鼋鼍鼋鼍"  # the rule's head alone scores it high: the about head higher
-    assert detector.judge is not None and detector.judge.classifier.outranked(notice)[RULE] > 0.1
+    notice = "课件第三页讲鼋鼍鼋鼍"
+    assert detector.judge is not None
+    classifier = detector.judge.classifier
+    assert RULE in classifier.outranked(notice) and classifier.scores(notice)[RULE] == 0.0
     assert findings(detector, notice) == []
-    trace: list[str] = []
-    detector.scan_text(notice, trace)
-    assert any("about head" in line for line in trace if line.startswith(RULE)), trace
     assert [f.rule for f in findings(detector, f"{NAMES[1]}的{THINGS[1]}全是鼋鼍鼋鼍")] == [RULE]
 
 
@@ -98,13 +100,14 @@ def test_the_rules_own_head_is_the_same_fit_with_or_without_its_about_head(
 
 def test_thresholds_are_chosen_with_the_veto_applied() -> None:
     """An example its about head outranks counts as scoring 0 for the rule's head, as it does in
-    the detector."""
+    the detector: by the decision values, whatever raw score (the stack's) the head has."""
     identity = Calibration((0.0, 1.0), (0.0, 1.0))
     score = _gated(identity, 1, None, about=0)
     example = Example("x", RULE, "author_a")
-    assert score(example, (0.2, 0.9)) == 0.9
-    assert score(example, (0.9, 0.9)) == 0.0
-    assert _gated(identity, 1, None)(example, (0.9, 0.8)) == 0.8
+    assert score(example, Held((-1.0, 2.0), (0.2, 0.7))) == 0.7
+    assert score(example, Held((2.0, 2.0), (0.9, 0.7))) == 0.0
+    assert score(example, Held((-1.0, 2.0), (0.9, 0.7))) == 0.7
+    assert _gated(identity, 1, None)(example, Held((2.0, 1.0), (0.9, 0.8))) == 0.8
 
 
 def test_model_train_takes_the_about_rules_and_says_which_heads_have_one(tmp_path: Path) -> None:

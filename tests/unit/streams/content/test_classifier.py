@@ -16,10 +16,11 @@ import pytest
 from agents.cli.scan import run_scan
 from config import CONFIG_DIR
 from streams.content import linear
-from streams.content.classifier import Calibration, ModelError, TextClassifier, model_input, model_version
+from streams.content.calibration import Calibration, calibrate
+from streams.content.classifier import ModelError, TextClassifier, model_input, model_version
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import TrainingParams, author_groups, calibrate, gather, train
+from streams.content.training import TrainingParams, author_groups, gather, train
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent
@@ -88,7 +89,8 @@ def test_training_is_deterministic(tiny: Path, tmp_path: Path) -> None:
 
 def test_an_unscored_rule_is_learned_from_but_has_no_head(tmp_path: Path) -> None:
     """TrainingParams.unscored: the rule's examples stay every head's negatives, so the other heads
-    come out as they would with its head kept; only its column and calibration are gone."""
+    come out as they would with its head kept; only its column and calibration are gone. The stack
+    (streams.content.stack) still knows the rule as a class, but cannot read the column."""
     links = [
         Labelled(
             f"{name}请点这个链接领奖 LINK",
@@ -109,7 +111,8 @@ def test_an_unscored_rule_is_learned_from_but_has_no_head(tmp_path: Path) -> Non
         and "content.malicious_link" not in dropped["calibration"]
     )
     assert dropped["linear"]["intercepts"] == kept["linear"]["intercepts"][:1]
-    assert dropped["calibration"]["content.defamation"] == kept["calibration"]["content.defamation"]
+    assert dropped["stack"]["inputs"] == ["content.defamation"]
+    assert "content.malicious_link" in dropped["stack"]["classes"]
 
 
 @pytest.mark.parametrize("author", HELD_OUT_AUTHORS)
@@ -345,18 +348,18 @@ def test_a_model_hit_carries_model_and_score(tiny: Path) -> None:
 
 
 def test_deferring_to_the_lexicon_drops_a_rule_only_the_model_found(tiny: Path) -> None:
-    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation (0.37)
-    both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.3}))
+    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation (0.29)
+    both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
     assert {f.rule for f in findings(both, text)} == {"content.insult", "content.defamation"}
     deferring = ContentDetector(
-        with_model(tiny, thresholds={"content.defamation": 0.3}, defer_to_lexicon=True)
+        with_model(tiny, thresholds={"content.defamation": 0.2}, defer_to_lexicon=True)
     )
     assert {f.rule for f in findings(deferring, text)} == {"content.insult"}
     assert [f.rule for f in findings(deferring, "周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
 
 
 def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:
-    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.3}))
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
     assert findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍") == []
     trace: list[str] = []
     detector.scan_text("严禁说周七的方案全是鼋鼍鼋鼍", trace)
@@ -419,9 +422,16 @@ def test_scan_shows_the_score_and_the_ngrams(tiny: Path) -> None:
 CORPUS = CONFIG_DIR.parent.parent / "shared" / "corpus" / "content.jsonl"
 
 
+# The one dictionary hit of the shared corpus the model vetoes: the insult of a threat (你个废物…弄死你)
+# that the second stage reads as violence, giving the insult almost none of its probability
+# (docs/eval.md, twenty-second session). Any other change shows here.
+MODEL_VETOED = {("content.insult", "m-c0194")}
+
+
 @pytest.mark.skipif(not CORPUS.is_file(), reason="the shared corpus is not beside the checkout")
 def test_where_the_model_is_silent_nothing_changes() -> None:
-    """The shared corpus, model on and off: the same findings; only model evidence is added."""
+    """The shared corpus, model on and off: the same findings but MODEL_VETOED; only model evidence
+    is added."""
     on = ContentDetector(load_policy())
     off_policy = load_policy()
     content = {**off_policy.section("content"), "model": {"enabled": False}}
@@ -432,6 +442,9 @@ def test_where_the_model_is_silent_nothing_changes() -> None:
             continue
         a = {f.rule: f.evidence for f in findings(on, event["text"])}
         b = {f.rule: f.evidence for f in findings(off, event["text"])}
+        vetoed = {rule for rule, event_id in MODEL_VETOED if event_id == event["event_id"]}
+        assert vetoed <= b.keys() and not vetoed & a.keys()
+        b = {rule: evidence for rule, evidence in b.items() if rule not in vetoed}
         assert a.keys() >= b.keys()
         for rule, evidence in b.items():
             assert {k: v for k, v in a[rule].items() if k not in ("model", "score")} == evidence

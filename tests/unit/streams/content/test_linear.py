@@ -108,9 +108,9 @@ def test_save_refuses_rows_that_do_not_fit_the_dictionary(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("raw", [0.0, 1e-9, 0.3, 0.5, 0.9, 0.97, 0.999999, 1.0 - 1e-13, 1.0, 2.0])
 def test_the_margin_prefilter_never_turns_away_a_passing_probability(raw: float) -> None:
-    from streams.content.classifier import _least_margin
+    from streams.content.calibration import least_margin
 
-    least = _least_margin(raw)
+    least = least_margin(raw)
     for m in np.linspace(-40.0, 40.0, 8001):
         if linear.probability(float(m)) >= raw:
             assert m >= least, (raw, m, least)

@@ -1,0 +1,85 @@
+"""The second stage (streams.content.stack): a multinomial logistic regression over the heads'
+decision values, scored in plain Python as scikit-learn scores it."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from streams.content.stack import Stack, fit, softmax
+
+HEADS = ("content.defamation", "content.insult")
+
+
+def overlapping(n: int = 240, seed: int = 3) -> tuple[list[list[float]], list[str], list[int]]:
+    """Decision values of two overlapping heads: an insult scores high on both (the defamation head
+    has learned insulting words too), a defamation high on defamation only, ordinary text low."""
+    rng = random.Random(seed)
+    rows, labels = [], []
+    for i in range(n):
+        kind = ("content.defamation", "content.insult", "none")[i % 3]
+        d = rng.gauss(1.0, 0.5) if kind != "none" else rng.gauss(-1.5, 0.5)
+        s = rng.gauss(1.5, 0.5) if kind == "content.insult" else rng.gauss(-1.0, 0.5)
+        rows.append([d, s])
+        labels.append(kind)
+    return rows, labels, [i % 5 for i in range(n)]
+
+
+def test_probabilities_are_scikit_learns() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rows, labels, folds = overlapping()
+    stack, _ = fit(rows, labels, HEADS, folds)
+    reference = LogisticRegression(C=0.1, max_iter=3000).fit(rows, labels)
+    assert stack.classes == tuple(reference.classes_)
+    for row, expected in zip(rows[:20], reference.predict_proba(rows[:20]), strict=True):
+        assert stack.probabilities(row) == pytest.approx(list(expected), abs=1e-9)
+
+
+def test_two_classes_keep_a_row_each() -> None:
+    rows, labels, folds = overlapping()
+    two = [(r, y) for r, y in zip(rows, labels, strict=True) if y != "content.insult"]
+    stack, held_out = fit([r for r, _ in two], [y for _, y in two], HEADS, folds[: len(two)])
+    assert stack.classes == ("content.defamation", "none") and len(stack.weights) == 2
+    p = stack.probabilities([2.0, -1.0])
+    assert p[0] > 0.9 and sum(p) == pytest.approx(1.0)
+    assert all(sum(q) == pytest.approx(1.0) for q in held_out)
+
+
+def test_the_stack_reads_the_other_heads() -> None:
+    """What one-vs-rest heads cannot say: a high defamation score means less where the insult head
+    scores high too."""
+    rows, labels, folds = overlapping()
+    stack, _ = fit(rows, labels, HEADS, folds)
+    defamation = stack.classes.index("content.defamation")
+    assert stack.probabilities([1.0, -1.0])[defamation] > 0.8
+    assert stack.probabilities([1.0, 1.5])[defamation] < 0.3
+
+
+def test_held_out_probabilities_come_from_a_stack_without_the_fold() -> None:
+    rows, labels, folds = overlapping()
+    stack, held_out = fit(rows, labels, HEADS, folds)
+    rest = [i for i, k in enumerate(folds) if k != 0]
+    without, _ = fit([rows[i] for i in rest], [labels[i] for i in rest], HEADS, [0] * len(rest))
+    for i in [i for i, k in enumerate(folds) if k == 0][:10]:
+        assert held_out[i] == pytest.approx(without.probabilities(rows[i]), abs=1e-9)
+        assert held_out[i] != pytest.approx(stack.probabilities(rows[i]), abs=1e-9)
+
+
+def test_json_round_trip_and_checks() -> None:
+    rows, labels, folds = overlapping()
+    stack, _ = fit(rows, labels, HEADS, folds)
+    again = Stack.from_json(stack.to_json())
+    assert again.classes == stack.classes and again.inputs == HEADS
+    assert again.probabilities([0.3, 0.2]) == pytest.approx(stack.probabilities([0.3, 0.2]), abs=1e-7)
+    broken = stack.to_json() | {"intercepts": [0.0]}
+    with pytest.raises(ValueError, match="one intercept per class"):
+        Stack.from_json(broken)
+    with pytest.raises(ValueError, match="one weight per input"):
+        Stack.from_json(stack.to_json() | {"inputs": ["content.insult"]})
+
+
+def test_softmax_is_stable_far_out() -> None:
+    assert softmax([1000.0, 0.0]) == pytest.approx([1.0, 0.0])
+    assert sum(softmax([-800.0, -801.0, -799.0])) == pytest.approx(1.0)
