@@ -55,7 +55,8 @@ def figures(pairs, labels) -> dict:
 
 
 def model_variant(examples, labels, authors, overrides: dict) -> list:
-    """The shipped model (streams.content.linear) with TrainingParams overrides."""
+    """The shipped model's first stage (streams.content.linear) with TrainingParams overrides: each
+    head's decision values, which rank as its probabilities do (no second stage)."""
     params = replace(training.TrainingParams(), **overrides)
     # The examples carry the base oversampling as weights: reweigh them as this variant says.
     examples = [

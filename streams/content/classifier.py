@@ -338,7 +338,9 @@ class TextClassifier:
         # A stacked head's margin bounds its class's logit less none's: p = e^z / sum(e^z) is at
         # most 1 / (1 + e^(z_none - z)), so below that difference it cannot pass.
         margins = tuple(
-            -math.inf if self._stacked[k] >= 0 and self._none < 0 else least_margin(raw.get(head, 2.0))
+            -math.inf
+            if head in raw and self._stacked[k] >= 0 and self._none < 0
+            else least_margin(raw.get(head, 2.0))
             for k, head in enumerate(self._order)
         )
         return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0), margins)
