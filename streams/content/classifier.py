@@ -73,8 +73,8 @@ EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 
 def model_version(meta: Mapping[str, Any]) -> str:
     """What a violation's evidence names the model by: a digest of the model file's digest, the
-    intercepts, the calibration and the ambiguous terms, since a model recalibrated around the same
-    file, or vetoing other words, decides differently."""
+    intercepts, the calibration, the second stage and the ambiguous terms, since a model recalibrated
+    or restacked around the same file, or vetoing other words, decides differently."""
     tables = json.dumps([meta.get("linear"), meta.get("calibration"), meta.get("stack")], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
@@ -386,12 +386,7 @@ class TextClassifier:
 
         def decision(v: str) -> float:
             found = self._margins(tokens(v)) or list(self._intercepts)
-            if c < 0:
-                return found[k]
-            logits = self.stack.logits(found)  # the stacked class's log odds against all the others
-            rest = [z for j, z in enumerate(logits) if j != c]
-            top = max(rest)
-            return logits[c] - top - math.log(sum(math.exp(z - top) for z in rest))
+            return found[k] if c < 0 else self.stack.log_odds(found, c)
 
         base = decision(view)
         drops = []

@@ -9,7 +9,7 @@ an insult, that a notice the about head scores high is none. Its inputs are neve
 values of a model that saw the example (training fits it on the held-out models' values), so it
 learns how the heads err on new text, not how they fit their own.
 
-A head it stacks (`STACKED`) is scored by the stack's probability of its rule; the public head
+A head it stacks (streams.content.classifier.is_stacked) is scored by the stack's probability of its rule; the public head
 (learned from another register, with its own gate and COLD's calibration) keeps its own. scikit-
 learn fits it (`fit`); scoring is a few dot products and one softmax (`Stack.probabilities`).
 """
@@ -65,6 +65,13 @@ class Stack:
     def probabilities(self, margins: list[float]) -> list[float]:
         """The softmax of `logits`: each class's probability, in `classes` order."""
         return softmax(self.logits(margins))
+
+    def log_odds(self, margins: list[float], c: int) -> float:
+        """Class `c`'s log odds against all the other classes together."""
+        logits = self.logits(margins)
+        rest = [z for j, z in enumerate(logits) if j != c]
+        top = max(rest)
+        return logits[c] - top - math.log(sum(math.exp(z - top) for z in rest))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -454,7 +454,7 @@ def _stacked(
         [[p[i] for i in columns] for _, p in oof],
         [e.label for e, _ in oof],
         heads,
-        [fold_of.get(e.source, _fold(e, params.folds)) for e, _ in oof],
+        [fold_of[e.source] if e.source in fold_of else _fold(e, params.folds) for e, _ in oof],
     )
     at = {labels.index(head): stack.classes.index(head) for head in heads if is_stacked(head)}
     raw = [

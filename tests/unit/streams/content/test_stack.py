@@ -3,6 +3,7 @@ decision values, scored in plain Python as scikit-learn scores it."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -83,3 +84,11 @@ def test_json_round_trip_and_checks() -> None:
 def test_softmax_is_stable_far_out() -> None:
     assert softmax([1000.0, 0.0]) == pytest.approx([1.0, 0.0])
     assert sum(softmax([-800.0, -801.0, -799.0])) == pytest.approx(1.0)
+
+
+def test_log_odds_are_the_probabilitys() -> None:
+    rows, labels, folds = overlapping()
+    stack, _ = fit(rows, labels, HEADS, folds)
+    for row in rows[:10]:
+        for c, p in enumerate(stack.probabilities(row)):
+            assert stack.log_odds(row, c) == pytest.approx(math.log(p / (1.0 - p)), abs=1e-9)
