@@ -1,5 +1,6 @@
 """The model's second stage: one multinomial logistic regression that reads every first-stage
-head's decision value and gives each workplace rule its probability against all the others.
+head's decision value and the line's length (classifier.LENGTH) and gives each workplace rule its
+probability against all the others.
 
 The first stage (streams.content.linear) is one-vs-rest: each head learns its rule against
 everything else on its own, and the rules overlap (a defamation often insults, an inflammatory

@@ -58,10 +58,12 @@ from streams.content.classifier import (
     FORMAT,
     HEAD,
     LABEL_PREFIX,
+    LENGTH,
     NONE,
     TAIL,
     about_head,
     is_stacked,
+    length_input,
     model_input,
 )
 from streams.content.datasets import (
@@ -445,15 +447,16 @@ def _calibrate_all(
 def _stacked(
     oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups
 ) -> tuple[Stack, Raw]:
-    """The stack (streams.content.stack) fitted on the held-out decision values of the heads, and
-    every example's raw scores (one per label): a stacked head's from a stack that never saw the
-    example's fold (an author's: its group's), every other label's the first stage's probability."""
+    """The stack (streams.content.stack) fitted on the held-out decision values of the heads and
+    the line's length (classifier.LENGTH), and every example's raw scores (one per label): a stacked
+    head's from a stack that never saw the example's fold (an author's: its group's), every other
+    label's the first stage's probability."""
     columns = [labels.index(head) for head in heads]
     fold_of = {author: k % params.folds for k, group in enumerate(groups) for author in group}
     stack, held_out = stack_fit(
-        [[p[i] for i in columns] for _, p in oof],
+        [[*(p[i] for i in columns), length_input(e.line)] for e, p in oof],
         [e.label for e, _ in oof],
-        heads,
+        (*heads, LENGTH),
         [fold_of[e.source] if e.source in fold_of else _fold(e, params.folds) for e, _ in oof],
     )
     at = {labels.index(head): stack.classes.index(head) for head in heads if is_stacked(head)}

@@ -31,44 +31,29 @@ def score(out: Path, expected: str, *args: str) -> dict[str, float]:
     return {rule: row["f1"] for rule, row in json.loads(result.stdout)["rules"].items()}
 
 
-# The scenario the engine gets wrong: an ordinary line (四号线调试的问题都在这个群里同步) the learned
-# model reads as a leak at 0.812 against content.confidential's 0.81, since the second stage is fitted
-# to its optimum (docs/eval.md, twenty-third session). A leak is critical, so the ladder gives a
-# demerit at once. No term, threshold or example was chosen for it; any other change shows here.
-KNOWN_SCENARIO_FALSE_ALARMS = {("content.confidential", "m-s0016"), ("discipline.demerit", "m-s0016")}
-
-
 def test_scenarios_ladder_rules_score_perfectly(tmp_path: Path) -> None:
     out = tmp_path / "scenarios.out.jsonl"
     found = replay("scenarios.jsonl", out)
-
-    def known(v: dict) -> bool:
-        return (v["rule"], next(iter(v["source_event_ids"]), None)) in KNOWN_SCENARIO_FALSE_ALARMS
-
-    assert {(v["rule"], v["source_event_ids"][0]) for v in found if known(v)} == KNOWN_SCENARIO_FALSE_ALARMS
-    kept = [v for v in found if not known(v)]
-    out.write_bytes(b"".join(orjson.dumps(v) + b"\n" for v in kept))
     per_rule = score(out, "scenarios.expected.jsonl", "--only", "discipline.", "content.ad")
     assert per_rule == {"content.ad": 1.0, "discipline.demerit": 1.0, "discipline.warning": 1.0}
     # S46: the redelivered m-s0132 is counted once, so the demerit comes with the third violation
-    demerit = [v for v in kept if v["rule"] == "discipline.demerit"]
+    demerit = [v for v in found if v["rule"] == "discipline.demerit"]
     assert [v["source_event_ids"] for v in demerit] == [["m-s0167"]]
     assert demerit[0]["employee_id"] == "E1013" and demerit[0]["evidence"]["warnings"] == 3
     # S35: the second ad carries remove_member, the first does not
-    ads = [v for v in kept if v["rule"] == "content.ad"]
+    ads = [v for v in found if v["rule"] == "content.ad"]
     assert ["remove_member" in v["actions"] for v in ads] == [False, True]
-    # and everything else scores perfectly: no other false alarm, nothing missed
+    # and everything else still scores perfectly
     assert set(score(out, "scenarios.expected.jsonl").values()) == {1.0}
 
 
-# The messages of the development corpus the engine gets wrong. A secrecy reminder (这份方案还没定稿,
-# 请注意保密,先别转给客户) the learned model reads as a leak (content.confidential 0.969 against its 0.91).
-# No term, threshold or example was chosen for it; held out, confidential's precision rose 0.895 -> 0.956
-# with the model that does this (docs/eval.md, fifteenth session). Since the second stage (docs/eval.md,
-# twenty-second session), a note on a competitor's free-trial strategy read as a leak too (0.824
-# against 0.81), and a threat whose insult the words' veto drops: the stack reads the message as
-# violence and gives the insult almost none of its probability. Any other change shows here.
-KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207"), ("content.confidential", "m-c0015")}
+# The messages of the development corpus the engine gets wrong: a threat whose insult the words'
+# veto drops, since the second stage (docs/eval.md, twenty-second session) reads the message as
+# violence and gives the insult almost none of its probability. The secrecy reminder and the note on
+# a competitor's strategy the model read as leaks before the stack read the line's length are read
+# right now (twenty-third session); no term, threshold or example was chosen for any of them. Any
+# other change shows here.
+KNOWN_FALSE_ALARMS: set[tuple[str, str]] = set()
 KNOWN_MISSES = {("content.insult", "m-c0194")}
 
 
@@ -87,6 +72,6 @@ def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> No
     assert fired - expected == KNOWN_FALSE_ALARMS and expected - fired == KNOWN_MISSES
     counts = collections.Counter(v["rule"] for v in found if v["rule"].startswith("discipline."))
     # the corpus README's reference figures (converted demerits count; no reset after a review: 87, 81,
-    # 51), with the ladder's steps the reminder's false alarm adds: one demerit and one review
-    assert counts == {"discipline.warning": 87, "discipline.demerit": 82, "discipline.dismissal_review": 52}
+    # 51), less the demerit and the review the missed insult would have brought
+    assert counts == {"discipline.warning": 87, "discipline.demerit": 80, "discipline.dismissal_review": 50}
     assert len({v["violation_id"] for v in found}) == len(found)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,7 +18,14 @@ from agents.cli.scan import run_scan
 from config import CONFIG_DIR
 from streams.content import linear
 from streams.content.calibration import Calibration, calibrate
-from streams.content.classifier import ModelError, TextClassifier, model_input, model_version
+from streams.content.classifier import (
+    LENGTH,
+    ModelError,
+    TextClassifier,
+    length_input,
+    model_input,
+    model_version,
+)
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
 from streams.content.training import TrainingParams, author_groups, gather, train
@@ -111,7 +119,7 @@ def test_an_unscored_rule_is_learned_from_but_has_no_head(tmp_path: Path) -> Non
         and "content.malicious_link" not in dropped["calibration"]
     )
     assert dropped["linear"]["intercepts"] == kept["linear"]["intercepts"][:1]
-    assert dropped["stack"]["inputs"] == ["content.defamation"]
+    assert dropped["stack"]["inputs"] == ["content.defamation", LENGTH]
     assert "content.malicious_link" in dropped["stack"]["classes"]
 
 
@@ -134,6 +142,29 @@ def test_model_train_adds_the_reviewers_exported_examples(tmp_path: Path) -> Non
     assert len(examples) == len(TRAINING_AUTHORS) + 1
     assert examples[-1].kind == "hard_negative" and examples[-1].source.startswith(str(export))
     assert {e.source for e in gather(examples, None, 3)} >= {"verdicts"}
+
+
+def test_the_stack_reads_the_length_of_the_line_training_read(tiny: Path) -> None:
+    """classifier.LENGTH: the stack's last input is the length of the line training wrote for an
+    example (gather), which is the line the classifier scores for its text; a longer line of the
+    same decision values is another input."""
+    classifier = TextClassifier.load(tiny)
+    head = "content.defamation"
+    for example in gather(tiny_set()[:8], None, 1):
+        found = classifier._margins(example.line)
+        stacked = classifier.stack.probabilities([*found, length_input(example.line)])
+        expected = classifier.calibration[head](stacked[classifier.stack.classes.index(head)])
+        assert classifier.scores(example.text)[head] == pytest.approx(expected, abs=1e-12)
+    assert classifier.stack.inputs[-1] == LENGTH
+    for text in (
+        "你好 世界",
+        "点击 http://x.cn 领取,限时",
+        "第一句。第二句！",
+        "a b  c",
+        "发票 044031900111",
+    ):
+        line = model_input(text)
+        assert length_input(line) == math.log1p(len(line.split()))  # a character per token
 
 
 def test_metadata_describes_the_model(tiny: Path) -> None:
