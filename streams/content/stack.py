@@ -25,8 +25,8 @@ from typing import Any
 # figures (docs/eval.md, twenty-second session); fitted to the optimum, 0.01-10 the same training-
 # side figures (twenty-third session).
 C = 0.1
-# The solver: Newton steps with the exact Hessian (14 x 16 weights) reach the one optimum in seven
-# steps. L-BFGS, scikit-learn's default, stopped at its tolerance 200 steps in, weights up to 0.22
+# The solver: Newton steps with the exact Hessian (15 inputs x 16 classes) reach the one optimum in
+# seven steps. L-BFGS, scikit-learn's default, stopped at its tolerance 200 steps in, weights up to 0.22
 # and intercepts up to 1.8 from the optimum; where it stopped hung on the input's last bits (noise
 # in the 12th digit moved its probabilities by up to 0.045), so a retrain on another host moved
 # four thresholds (docs/eval.md, twenty-third session).
