@@ -184,9 +184,15 @@ def model_input(text: str) -> str:
 
 
 def length_input(line: str) -> float:
-    """The stack's `LENGTH` input for a model line (training computes it from the same line): the
-    characters it holds, one space between each two (`tokens`), counted without splitting it."""
+    """The stack's `LENGTH` input for a model line: the characters it holds, one space between each
+    two (`tokens`), counted without splitting it."""
     return math.log1p((len(line) + 1) // 2)
+
+
+def stack_input(margins: list[float], line: str) -> list[float]:
+    """What the second stage reads for a model line, in its `inputs` order: the heads' decision
+    values, then `LENGTH`. Training builds its rows with it too."""
+    return [*margins, length_input(line)]
 
 
 def _line(text: str, view: str | None) -> str:
@@ -311,7 +317,7 @@ class TextClassifier:
         found = self._margins(line)
         if not found:
             return {}
-        stacked = self.stack.probabilities([*found, length_input(line)])
+        stacked = self.stack.probabilities(stack_input(found, line))
         return {
             head: 0.0 if self._outranked(found, k) else self.calibration[head](self._raw(found, stacked, k))
             for k, head in enumerate(self._order)
@@ -329,7 +335,7 @@ class TextClassifier:
         score they have otherwise (for `qunguard scan`)."""
         line = model_input(text)
         found = self._margins(line)
-        stacked = self.stack.probabilities([*found, length_input(line)]) if found else []
+        stacked = self.stack.probabilities(stack_input(found, line)) if found else []
         return {
             self._order[k]: self.calibration[self._order[k]](self._raw(found, stacked, k))
             for k in range(len(found))
@@ -379,7 +385,7 @@ class TextClassifier:
                 if cutoffs.margins[k] == math.inf or self._outranked(found, k):
                     continue
                 if not logits:
-                    logits = self.stack.logits([*found, length_input(line)])
+                    logits = self.stack.logits(stack_input(found, line))
                 if self._none >= 0 and logits[c] - logits[self._none] < cutoffs.margins[k]:
                     continue
                 if not stacked:
@@ -402,7 +408,7 @@ class TextClassifier:
         def decision(v: str) -> float:
             line = tokens(v)
             found = self._margins(line) or list(self._intercepts)
-            return found[k] if c < 0 else self.stack.log_odds([*found, length_input(line)], c)
+            return found[k] if c < 0 else self.stack.log_odds(stack_input(found, line), c)
 
         base = decision(view)
         drops = []

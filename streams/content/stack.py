@@ -41,7 +41,7 @@ class Stack:
 
     def __init__(
         self,
-        inputs: tuple[str, ...],  # the first stage's columns it reads, in their order
+        inputs: tuple[str, ...],  # what it reads, in order (classifier.stack_input)
         classes: tuple[str, ...],
         weights: tuple[tuple[float, ...], ...],  # one row per class, one weight per input
         intercepts: tuple[float, ...],

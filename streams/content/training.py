@@ -63,8 +63,8 @@ from streams.content.classifier import (
     TAIL,
     about_head,
     is_stacked,
-    length_input,
     model_input,
+    stack_input,
 )
 from streams.content.datasets import (
     HELD_OUT_AUTHORS,
@@ -454,7 +454,7 @@ def _stacked(
     columns = [labels.index(head) for head in heads]
     fold_of = {author: k % params.folds for k, group in enumerate(groups) for author in group}
     stack, held_out = stack_fit(
-        [[*(p[i] for i in columns), length_input(e.line)] for e, p in oof],
+        [stack_input([p[i] for i in columns], e.line) for e, p in oof],
         [e.label for e, _ in oof],
         (*heads, LENGTH),
         [fold_of[e.source] if e.source in fold_of else _fold(e, params.folds) for e, _ in oof],
