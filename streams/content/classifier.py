@@ -20,18 +20,17 @@ A model may also have an about head for a head (`about_head`: `about:content.con
 from the rule's hard negatives: notices, warnings and training about the rule). It fires nothing and
 has no calibration; where its decision value is at least its head's, that head scores 0 (a notice
 about secrecy read as one). A workplace rule's head is scored by the second stage (`is_stacked`;
-streams.content.stack): one multinomial logistic regression over every column's decision value,
-about heads included, and the line's length (`LENGTH`), fitted on held-out decision values, so
+streams.content.stack): one multinomial logistic regression over a piecewise-linear function of
+every column's decision value, about heads included, and of the line's length (`LENGTH`), fitted on held-out decision values, so
 that it learns how the overlapping heads trade off (a defamation written in insulting words) and
 how much a few words' decision values say; a head it does not stack scores its own column's
 probability. Training chooses the thresholds as the scores are computed, veto included.
 
 A model is two files side by side: the fastText model file (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), the second
-stage's weights (`stack`), one isotonic
-calibration table per head fitted
-on out-of-fold predictions at training time, the suggested thresholds, the ambiguous dictionary
-terms per rule and a summary of the training data). The model file's digest is checked before
+stage's knots and weights (`stack`), one isotonic calibration table per head fitted on out-of-fold
+predictions at training time, the suggested thresholds, the ambiguous dictionary terms per rule
+and a summary of the training data). The model file's digest is checked before
 fastText reads a byte, so a truncated or swapped file is a clear error, not a crash in C++; the
 version (`model_version`) digests it with the intercepts, the stack, the calibration tables and the
 ambiguous terms, so a model recalibrated around the same fastText file gets a new one.
@@ -62,8 +61,9 @@ from streams.content.stack import Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
 # 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks;
-# 7: the workplace heads scored by a second stage (streams.content.stack); 8: which reads the length
-FORMAT = 8
+# 7: the workplace heads scored by a second stage (streams.content.stack); 8: which reads the length;
+# 9: through a piecewise-linear function of each input
+FORMAT = 9
 # The stack's last input, after the heads' decision values: log(1 + the model line's characters). A
 # decision value is an average over the line's n-grams, so a short line's rests on a few of them.
 # Leaving groups of training authors out, mean recall at the thresholds rose 0.726 -> 0.741 with it

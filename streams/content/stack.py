@@ -10,13 +10,21 @@ an insult, that a notice the about head scores high is none. Its inputs are neve
 values of a model that saw the example (training fits it on the held-out models' values), so it
 learns how the heads err on new text, not how they fit their own.
 
-A head it stacks (streams.content.classifier.is_stacked) is scored by the stack's probability of its rule; the public head
-(learned from another register, with its own gate and COLD's calibration) keeps its own. scikit-
-learn fits it (`fit`); scoring is a few dot products and one softmax (`Stack.probabilities`).
+Each input enters a class's logit through a piecewise-linear function of its value (straight
+between the input's knots, flat beyond the outer ones), not through one weight: a head's decision
+value does not say twice as much at twice the value, and past some point it says nothing more.
+scikit-learn fits it (`fit`: a degree-1 `SplineTransformer`, whose basis at a value is the two
+neighbouring knots' shares of it, then `LogisticRegression`); scoring is a sum of two products per
+input and class and one softmax (`Stack.probabilities`).
+
+A head it stacks (streams.content.classifier.is_stacked) is scored by the stack's probability of
+its rule; the public head (learned from another register, with its own gate and COLD's
+calibration) keeps its own.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,49 +33,80 @@ from typing import Any
 # figures (docs/eval.md, twenty-second session); fitted to the optimum, 0.01-10 the same training-
 # side figures (twenty-third session).
 C = 0.1
-# The solver: Newton steps with the exact Hessian (15 inputs x 16 classes) reach the one optimum in
-# seven steps. L-BFGS, scikit-learn's default, stopped at its tolerance 200 steps in, weights up to 0.22
-# and intercepts up to 1.8 from the optimum; where it stopped hung on the input's last bits (noise
-# in the 12th digit moved its probabilities by up to 0.045), so a retrain on another host moved
-# four thresholds (docs/eval.md, twenty-third session).
+# The solver: Newton steps with the exact Hessian reach the one optimum in a few steps. L-BFGS,
+# scikit-learn's default, stopped at its tolerance 200 steps in, weights up to 0.22 and intercepts
+# up to 1.8 from the optimum; where it stopped hung on the input's last bits (noise in the 12th
+# digit moved its probabilities by up to 0.045), so a retrain on another host moved four
+# thresholds (docs/eval.md, twenty-third session).
 SOLVER = "newton-cholesky"
+# Knots per input, at its values' quantiles: the least, the median and the greatest. Leaving groups
+# of training authors out, mean recall over the workplace rules at the thresholds: one weight per
+# input 0.815; 3, 4, 5 and 8 knots 0.825, 0.822, 0.825 and 0.819 (docs/eval.md, twenty-fourth
+# session). Three fit fastest (30 s a fit on 125,000 rows, against 8 s for one weight per input).
+KNOTS = 3
 
 
 class Stack:
-    """Per class (a label of the first stage's training data: a rule, an about label, none) a
-    weight per input column and an intercept."""
+    """Per input its knots; per class an intercept and, per input, the value of the input's function
+    at each of its knots (one row per class: input after input, knot after knot)."""
 
-    __slots__ = ("_flat", "_width", "classes", "inputs", "intercepts", "weights")
+    __slots__ = ("_flat", "_knots", "_offsets", "_row", "classes", "inputs", "intercepts", "knots", "weights")
 
     def __init__(
         self,
         inputs: tuple[str, ...],  # what it reads, in order (classifier.stack_input)
+        knots: tuple[tuple[float, ...], ...],  # per input, increasing
         classes: tuple[str, ...],
-        weights: tuple[tuple[float, ...], ...],  # one row per class, one weight per input
+        weights: tuple[tuple[float, ...], ...],  # one row per class, one value per input's knot
         intercepts: tuple[float, ...],
     ) -> None:
         self.inputs = inputs
+        self.knots = knots
         self.classes = classes
         self.weights = weights
         self.intercepts = intercepts
         # One flat list scored by index: compiled (ops/compile.py), zip over tuples of rows took
         # 23 µs a message on a slow host, index loops over floats 4 µs (docs/bench.md).
         self._flat: list[float] = [w for row in weights for w in row]
-        self._width = len(inputs)
+        # Every input's knots in one list: input j's are _knots[_offsets[j]:_offsets[j + 1]], and so
+        # are its values' columns in a class's row of weights.
+        self._knots: list[float] = [t for k in knots for t in k]
+        self._offsets: list[int] = [sum(len(k) for k in knots[:j]) for j in range(len(knots) + 1)]
+        self._row = len(self._knots)
 
     def logits(self, margins: list[float]) -> list[float]:
         """Each class's logit from the first stage's decision values (in `inputs` order)."""
-        flat, width = self._flat, self._width
-        if len(margins) != width:
-            raise ValueError(f"{len(margins)} decision values for a stack of {width} inputs")
+        if len(margins) != len(self.knots):
+            raise ValueError(f"{len(margins)} decision values for a stack of {len(self.knots)} inputs")
+        # Per input, the column of the knot below its value and the value's share of the way to the
+        # next one; then per class one sum in a local (compiled, a float kept in a list is an object).
+        knots, offsets = self._knots, self._offsets
+        at: list[int] = []
+        shares: list[float] = []
+        for j, x in enumerate(margins):
+            k = offsets[j]
+            last = offsets[j + 1] - 1
+            if x <= knots[k]:
+                share = 0.0
+            elif x >= knots[last]:
+                k, share = last - 1, 1.0
+            else:
+                while x >= knots[k + 1]:
+                    k += 1
+                share = (x - knots[k]) / (knots[k + 1] - knots[k])
+            at.append(k)
+            shares.append(share)
+        flat, row, width = self._flat, self._row, len(at)
         out: list[float] = []
-        k = 0
+        base = 0
         for b in self.intercepts:
             z = b
             for j in range(width):
-                z += flat[k + j] * margins[j]
+                k = base + at[j]
+                w = flat[k]
+                z += w + shares[j] * (flat[k + 1] - w)
             out.append(z)
-            k += width
+            base += row
         return out
 
     def probabilities(self, margins: list[float]) -> list[float]:
@@ -84,6 +123,7 @@ class Stack:
     def to_json(self) -> dict[str, Any]:
         return {
             "inputs": list(self.inputs),
+            "knots": [[round(t, 9) for t in k] for k in self.knots],
             "classes": list(self.classes),
             "weights": [[round(w, 9) for w in row] for row in self.weights],
             "intercepts": [round(b, 9) for b in self.intercepts],
@@ -92,16 +132,21 @@ class Stack:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Stack:
         inputs = tuple(map(str, data["inputs"]))
+        knots = tuple(tuple(map(float, k)) for k in data["knots"])
         classes = tuple(map(str, data["classes"]))
         weights = tuple(tuple(map(float, row)) for row in data["weights"])
         intercepts = tuple(map(float, data["intercepts"]))
+        if len(knots) != len(inputs):
+            raise ValueError("the stack needs knots for every input")
+        if any(len(k) < 2 or any(b <= a for a, b in itertools.pairwise(k)) for k in knots):
+            raise ValueError("an input's knots must be two or more, increasing")
         if len(weights) != len(classes) or len(intercepts) != len(classes):
             raise ValueError("the stack needs one row of weights and one intercept per class")
-        if any(len(row) != len(inputs) for row in weights):
-            raise ValueError("the stack needs one weight per input in every row")
+        if any(len(row) != sum(len(k) for k in knots) for row in weights):
+            raise ValueError("the stack needs one weight per input's knot in every row")
         if len(set(classes)) != len(classes) or len(classes) < 2:
             raise ValueError("the stack needs two or more distinct classes")
-        return cls(inputs, classes, weights, intercepts)
+        return cls(inputs, knots, classes, weights, intercepts)
 
 
 def softmax(logits: list[float]) -> list[float]:
@@ -123,6 +168,8 @@ def fit(
     thresholds: a stack scores its own training examples too kindly, as any model does."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import SplineTransformer
 
     x = np.asarray(margins, dtype=np.float64)
     y = np.asarray(labels)
@@ -130,7 +177,8 @@ def fit(
     classes = sorted(set(labels))
 
     def one(rows: Any) -> Any:
-        model = LogisticRegression(C=C, solver=SOLVER, max_iter=100)
+        spline = SplineTransformer(n_knots=KNOTS, degree=1, knots="quantile")
+        model = make_pipeline(spline, LogisticRegression(C=C, solver=SOLVER, max_iter=100))
         return model.fit(x[rows], y[rows])
 
     def columns(model: Any) -> list[int]:
@@ -144,12 +192,16 @@ def fit(
         model = one(rest)
         held_out[np.ix_(~rest, columns(model))] = model.predict_proba(x[~rest])
     model = one(np.ones(len(y), dtype=bool))
-    coef, intercept = model.coef_, model.intercept_
+    spline, regression = model.steps[0][1], model.steps[-1][1]
+    coef, intercept = regression.coef_, regression.intercept_
     if len(classes) == 2:  # scikit-learn keeps one row for two classes: the second's logit
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([[0.0], intercept])
+    # A degree-1 spline's knot vector pads the input's knots with one more on each side.
+    knots = tuple(tuple(float(t) for t in b.t[1:-1]) for b in spline.bsplines_)
     stack = Stack(
         tuple(inputs),
+        knots,
         tuple(classes),
         tuple(tuple(float(w) for w in row) for row in coef),
         tuple(float(b) for b in intercept),

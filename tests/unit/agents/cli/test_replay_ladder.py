@@ -47,14 +47,13 @@ def test_scenarios_ladder_rules_score_perfectly(tmp_path: Path) -> None:
     assert set(score(out, "scenarios.expected.jsonl").values()) == {1.0}
 
 
-# The messages of the development corpus the engine gets wrong: a threat whose insult the words'
-# veto drops, since the second stage (docs/eval.md, twenty-second session) reads the message as
-# violence and gives the insult almost none of its probability. The secrecy reminder and the note on
-# a competitor's strategy the model read as leaks before the stack read the line's length are read
-# right now (twenty-third session); no term, threshold or example was chosen for any of them. Any
-# other change shows here.
-KNOWN_FALSE_ALARMS: set[tuple[str, str]] = set()
-KNOWN_MISSES = {("content.insult", "m-c0194")}
+# The messages of the development corpus the engine gets wrong: a reminder about secrecy that the
+# model reads as a leak (also before the twenty-third session). The threat whose insult the words'
+# veto dropped since the second stage (docs/eval.md, twenty-second session) is found again since
+# the stack reads its inputs through piecewise-linear functions (twenty-fourth session). No term,
+# threshold or example was chosen for any of them. Any other change shows here.
+KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207")}
+KNOWN_MISSES: set[tuple[str, str]] = set()
 
 
 def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> None:
@@ -72,6 +71,6 @@ def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> No
     assert fired - expected == KNOWN_FALSE_ALARMS and expected - fired == KNOWN_MISSES
     counts = collections.Counter(v["rule"] for v in found if v["rule"].startswith("discipline."))
     # the corpus README's reference figures (converted demerits count; no reset after a review: 87, 81,
-    # 51), less the demerit and the review the missed insult would have brought
-    assert counts == {"discipline.warning": 87, "discipline.demerit": 80, "discipline.dismissal_review": 50}
+    # 51), and the demerit and the review the false alarm (a critical rule's) brings
+    assert counts == {"discipline.warning": 87, "discipline.demerit": 82, "discipline.dismissal_review": 52}
     assert len({v["violation_id"] for v in found}) == len(found)

@@ -57,8 +57,10 @@ def tiny_set() -> list[Labelled]:
                 line += 1
                 source = f"labelled/author_{author}.jsonl:{line}"
                 if (i + j) % 2 == (author == "b"):
+                    # 9-17 characters, around the chat lines' 10-14: length alone tells little
+                    smears = "鼋鼍" * (1 + (i + j) % 5)
                     out.append(
-                        Labelled(f"{name}的{thing}全是鼋鼍鼋鼍", "content.defamation", "positive", source)
+                        Labelled(f"{name}的{thing}全是{smears}", "content.defamation", "positive", source)
                     )
                 else:
                     out.append(
@@ -379,7 +381,7 @@ def test_a_model_hit_carries_model_and_score(tiny: Path) -> None:
 
 
 def test_deferring_to_the_lexicon_drops_a_rule_only_the_model_found(tiny: Path) -> None:
-    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation (0.29)
+    text = "周七的方案全是鼋鼍鼋鼍,傻逼"  # the words say insult; the tiny model says defamation (0.85)
     both = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
     assert {f.rule for f in findings(both, text)} == {"content.insult", "content.defamation"}
     deferring = ContentDetector(
@@ -453,10 +455,11 @@ def test_scan_shows_the_score_and_the_ngrams(tiny: Path) -> None:
 CORPUS = CONFIG_DIR.parent.parent / "shared" / "corpus" / "content.jsonl"
 
 
-# The one dictionary hit of the shared corpus the model vetoes: the insult of a threat (你个废物…弄死你)
-# that the second stage reads as violence, giving the insult almost none of its probability
-# (docs/eval.md, twenty-second session). Any other change shows here.
-MODEL_VETOED = {("content.insult", "m-c0194")}
+# The dictionary hits of the shared corpus the model vetoes: none. The insult of a threat (你个废物…
+# 弄死你), which the second stage read as violence and gave almost none of its probability
+# (docs/eval.md, twenty-second session), is kept since it reads its inputs through piecewise-linear
+# functions (twenty-fourth session). Any other change shows here.
+MODEL_VETOED: set[tuple[str, str]] = set()
 
 
 @pytest.mark.skipif(not CORPUS.is_file(), reason="the shared corpus is not beside the checkout")
