@@ -21,10 +21,10 @@ from the rule's hard negatives: notices, warnings and training about the rule). 
 has no calibration; where its decision value is at least its head's, that head scores 0 (a notice
 about secrecy read as one). A workplace rule's head is scored by the second stage (`is_stacked`;
 streams.content.stack): one multinomial logistic regression over a piecewise-linear function of
-every column's decision value, about heads included, and of the line's length (`LENGTH`), fitted on held-out decision values, so
-that it learns how the overlapping heads trade off (a defamation written in insulting words) and
-how much a few words' decision values say; a head it does not stack scores its own column's
-probability. Training chooses the thresholds as the scores are computed, veto included.
+every column's decision value, about heads included, and of the line's length (`LENGTH`), fitted
+on held-out decision values, so that it learns how the overlapping heads trade off (a defamation
+written in insulting words) and how much a few words' decision values say; a head it does not
+stack scores its own column's probability. Training chooses the thresholds as the scores are computed, veto included.
 
 A model is two files side by side: the fastText model file (`NAME.bin`) and its metadata (`NAME.json`:
 name, format, the model file's SHA-256, the labels, the heads' intercepts (`linear`), the second
