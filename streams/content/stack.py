@@ -161,15 +161,23 @@ def fit(
     labels: Sequence[str],
     inputs: Sequence[str],
     folds: Sequence[int],
+    workers: int = 1,
 ) -> tuple[Stack, list[list[float]]]:
     """Fit the stack on held-out decision values (`margins`, one row per example, in `inputs`
     order) and their labels; with it, each example's probabilities (in the stack's class order)
     from a stack fitted without the examples of its fold (`folds`), for calibration and
-    thresholds: a stack scores its own training examples too kindly, as any model does."""
+    thresholds: a stack scores its own training examples too kindly, as any model does.
+
+    The fits run `workers` at a time, each on one BLAS thread: most of a fit is the Hessian's
+    matrix products, which two threads of one fit speed up by a fifth and two fits side by side
+    nearly double."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import SplineTransformer
+    from threadpoolctl import threadpool_limits
 
     x = np.asarray(margins, dtype=np.float64)
     y = np.asarray(labels)
@@ -184,14 +192,13 @@ def fit(
     def columns(model: Any) -> list[int]:
         return [classes.index(c) for c in model.classes_]
 
+    # A fold whose rest holds one class only has nothing to tell apart (tiny data): left at 0.
+    left_out = [fold == k for k in sorted(set(folds)) if len(set(y[fold != k])) >= 2]
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
+        *fitted, model = pool.map(one, [~rows for rows in left_out] + [np.ones(len(y), dtype=bool)])
     held_out = np.zeros((len(y), len(classes)))
-    for k in sorted(set(folds)):
-        rest = fold != k
-        if len(set(y[rest])) < 2:  # nothing to tell apart without this fold (tiny data)
-            continue
-        model = one(rest)
-        held_out[np.ix_(~rest, columns(model))] = model.predict_proba(x[~rest])
-    model = one(np.ones(len(y), dtype=bool))
+    for rows, without in zip(left_out, fitted, strict=True):
+        held_out[np.ix_(rows, columns(without))] = without.predict_proba(x[rows])
     spline, regression = model.steps[0][1], model.steps[-1][1]
     coef, intercept = regression.coef_, regression.intercept_
     if len(classes) == 2:  # scikit-learn keeps one row for two classes: the second's logit

@@ -10,11 +10,11 @@ head's negative, another rule's violation (a COLD offensive comment included) we
 
 One model is fitted per job (streams.content.linear: scikit-learn's weights in a fastText file),
 each in a fresh single-threaded process (deterministic for a seed):
-- k folds over all examples (by a hash of the model's input line): out-of-fold probabilities of
-  the dataset examples;
 - held-out models over the labelled authors (`author_groups`: each leaves out a group of authors,
   or one author each): every author's examples scored by a model that never saw that author, the
-  closest thing to a new author's text;
+  closest thing to a new author's text; model k also leaves out the k-th fold of the dataset
+  examples (by a hash of the line, a benign turn's by its dialogue's), which it scores (`_parts`).
+  Without several authors (tests), `folds` folds over all examples;
 - on the heads' held-out decision values, the second stage (streams.content.stack), with its own
   held-out probabilities of every example (each from a stack fitted without the example's fold: an
   author's group of held-out authors, a dataset example's fold); a workplace rule's raw score is
@@ -118,6 +118,8 @@ class TrainingParams:
     # both, but at 0.1 the ad head's threshold jumped and found fewer SMS ads (docs/eval.md,
     # twenty-first session). Every rule's violations, an unscored rule's too.
     other_rule_weight: float = 0.3
+    # The second stage's folds (a group of authors goes to fold k % folds), and the first stage's
+    # when there are not several authors to hold out.
     folds: int = 5
     precision_target: float = 0.98
     benign_limit: float = 0.0005
@@ -223,6 +225,16 @@ def _fold(example: Example, folds: int) -> int:
     return stable_hash(example.unit or example.line, "qunguard-calibration") % folds
 
 
+def _parts(groups: Sequence[frozenset[str]], folds: int) -> Callable[[Example], int]:
+    """Which held-out model scores an example: with groups of authors, model k leaves out group k
+    and the k-th of as many folds of the dataset examples (one model holds out both, so the
+    datasets need no models of their own); without, the k-th of `folds` folds of every example."""
+    if not groups:
+        return lambda e: _fold(e, folds)
+    group_of = {author: k for k, group in enumerate(groups) for author in group}
+    return lambda e: group_of[e.source] if e.source in group_of else _fold(e, len(groups))
+
+
 def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), save_to="") -> _Job:
     rows = [(e.line, e.label, e.weight) for e in examples]
     random.Random(params.seed).shuffle(rows)
@@ -284,29 +296,18 @@ def train(
     authors = sorted({e.source for e in examples if e.source.startswith("author_")})
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.bin"
-    jobs, scored = [], []
-    for k in range(params.folds):
-        test = [e for e in examples if _fold(e, params.folds) == k]
-        rest = [e for e in examples if _fold(e, params.folds) != k]
-        jobs.append(_job(rest, params, labels, test))
-        scored.append(test)
     held_out_groups = author_groups(authors, params.author_groups) if len(authors) > 1 else []
-    for group in held_out_groups:
-        test = [e for e in examples if e.source in group]
-        rest = [e for e in examples if e.source not in group]
-        jobs.append(_job(rest, params, labels, test))
+    part = _parts(held_out_groups, params.folds)
+    jobs, scored = [], []
+    for k in range(len(held_out_groups) or params.folds):
+        test = [e for e in examples if part(e) == k]
+        jobs.append(_job([e for e in examples if part(e) != k], params, labels, test))
         scored.append(test)
     jobs.append(_job(examples, params, labels, save_to=str(model_path)))
     results = _run(jobs, workers)
-    margins = [found for found, _ in results]
-    folds = _paired(scored[: params.folds], margins[: params.folds])
-    unseen = _paired(scored[params.folds :], margins[params.folds : -1])
-    # Each example's held-out decision values: a labelled example's from the model that never saw
-    # its author (when there are several), a dataset example's from the model that never saw its fold.
-    oof = [(e, p) for e, p in folds if not (unseen and e.source.startswith("author_"))] + unseen
-    stack, oof = _stacked(oof, labels, heads, params, held_out_groups)
-    if unseen:
-        unseen = [(e, p) for e, p in oof if e.source.startswith("author_")]
+    oof = _paired(scored, [found for found, _ in results[:-1]])
+    stack, oof = _stacked(oof, labels, heads, params, held_out_groups, workers)
+    unseen = [(e, p) for e, p in oof if e.source.startswith("author_")] if held_out_groups else []
     calibration, suggested, figures = _calibrate_all(labels, oof, unseen, params, gates)
     data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
@@ -445,7 +446,7 @@ def _calibrate_all(
 
 
 def _stacked(
-    oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups
+    oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups, workers: int
 ) -> tuple[Stack, Raw]:
     """The stack (streams.content.stack) fitted on the held-out decision values of the heads and
     the line's length (classifier.LENGTH), and every example's raw scores (one per label): a stacked
@@ -458,6 +459,7 @@ def _stacked(
         [e.label for e, _ in oof],
         (*heads, LENGTH),
         [fold_of[e.source] if e.source in fold_of else _fold(e, params.folds) for e, _ in oof],
+        workers,
     )
     at = {labels.index(head): stack.classes.index(head) for head in heads if is_stacked(head)}
     raw = [

@@ -662,3 +662,22 @@ def test_author_groups_partition_the_authors() -> None:
     assert len(groups) == 7 and sorted(a for g in groups for a in g) == sorted(authors)
     assert max(map(len, groups)) - min(map(len, groups)) <= 1
     assert groups == author_groups(list(reversed(authors)), 7)  # the order given does not matter
+
+
+def test_each_held_out_model_leaves_out_a_group_of_authors_and_a_fold_of_the_datasets() -> None:
+    from streams.content.training import Example, _fold, _parts
+
+    authors = [f"author_{a}" for a in TRAINING_AUTHORS]
+    groups = author_groups(authors, 7)
+    examples = [Example(f"第{i}句", "none", authors[i % len(authors)]) for i in range(200)]
+    examples += [Example(f"对话{i}", "none", "benign", unit=f"d{i // 4}") for i in range(200)]
+    part = _parts(groups, 5)
+    for e in examples:
+        k = part(e)
+        assert 0 <= k < len(groups)
+        if e.source in authors:
+            assert e.source in groups[k]  # scored by the model that never saw its author
+        else:
+            assert k == _fold(e, len(groups))  # and by dialogue: a whole dialogue in one part
+    assert {part(e) for e in examples if e.source == "benign"} == set(range(len(groups)))
+    assert [_parts([], 5)(e) for e in examples] == [_fold(e, 5) for e in examples]

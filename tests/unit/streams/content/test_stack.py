@@ -124,6 +124,13 @@ def test_held_out_probabilities_come_from_a_stack_without_the_fold() -> None:
         assert held_out[i] != pytest.approx(stack.probabilities(rows[i]), abs=1e-9)
 
 
+def test_fits_side_by_side_give_the_same_stack() -> None:
+    rows, labels, folds = overlapping()
+    one, held_out = fit(rows, labels, HEADS, folds, workers=1)
+    two, held_out_two = fit(rows, labels, HEADS, folds, workers=2)
+    assert two.to_json() == one.to_json() and held_out_two == held_out
+
+
 def test_json_round_trip_and_checks() -> None:
     rows, labels, folds = overlapping()
     stack, _ = fit(rows, labels, HEADS, folds)
