@@ -6,8 +6,13 @@ reader's own machine and never fires). A host fires even without a scheme or pat
 when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky
 (and reads as a site: a subdomain, a digit or a hyphen; `main.cc` is a C++ file), or
 dresses up as another domain (`qq.com.example.top`, `company.com-login.site`: a name and one of
-the policy's lookalike endings before the real registrable domain). A file name with an
-executable extension fires as an attachment's name or written in the text (`工资单.exe`).
+the policy's lookalike endings before the real registrable domain), spells a brand's name outside
+the brand's own domains (`qq-safe.net`, `g00gle-docs.com`, `rsj-gov.com`: `[content.link_brands]`),
+or spells a lure word in a host that reads as a site (`zhanghu-jiedong.com`). A file name with an
+executable extension fires as an attachment's name or written in the text (`工资单.exe`); a script,
+a macro document or an archive (`补丁.bat`, `报价单.xlsm`) fires when the message also tells the
+reader to run it (`run_instructions`: 双击, 运行, 启用宏 …). A link or file name spread out with
+spaces (`w w w . x x . c o m`) is read closed up, and a link written so fires whatever its host.
 Hosts on the operator allow-list (the company domain) never fire. Which part of a host is its
 registrable domain comes from the Public Suffix List (publicsuffixlist's bundled copy, ICANN
 section), so `x.com.cn` is a name under `com.cn`, and a file name is not read as a host.
@@ -18,30 +23,44 @@ characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from publicsuffixlist import PublicSuffixList
 
 from streams.content.matcher import Hit
 from streams.content.normalize import NormalizeOptions, Normalizer
+from streams.core.policy_schema import brands_of
 
 RULE = "content.malicious_link"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
-# 。 and 点 (點 in traditional script: this view does not convert scripts) read as dots and square
-# brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx[点]top) are read as links.
-_DISGUISED_DOTS = "。点點["
-_LINK_VIEW = {**{c: "" for c in _INVISIBLE}, "。": ".", "点": ".", "點": ".", "[": "", "]": ""}
+# 。, 点 (點 in traditional script: this view does not convert scripts) and the middle dot read as
+# dots and brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx(.)top,
+# xx[点]top) are read as links.
+_DISGUISED_DOTS = "。点點·[("
+_LINK_VIEW = {
+    **{c: "" for c in _INVISIBLE},
+    **{c: "." for c in "。点點·"},
+    **{c: "" for c in "[]()"},
+}
+# Four or more characters each followed by one space (w w w . x . c o m, 工 资 单 . e x e): text
+# spread out so that no filter reads it as a link or a file name.
+_SPREAD = re.compile(r"(?:\S[ \u3000]){3,}\S")
 _SP = r"[ \t]?"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # What ends a file name written in text, looking back from its extension: a space, a character a
 # file name cannot hold, or one that ends a clause.
 _NAME_STOPS = frozenset(' \t\r\n/\\:*?"<>|,;!，、；：！？')
 _NAME_MAX = 64
+# What may stand before the dot of an extension: a name's last character, a closing quote or
+# bracket (《预算调整》.vbs), or a Latin name and one space (yuzhi .apk).
+_NAME_END = r"(?:(?<=\w)|(?<=[》」』”\"')\]】])|(?<=[a-z0-9_] ))"
+# An IP address's number, or one masked as people write them (47.96.x.x, 10.0.xx.8): still an address.
+_OCTET = r"(?:\d{1,3}|x{1,3}|\*{1,3})"
 _URL = re.compile(
     rf"(?<![a-z0-9.@-])(?P<scheme>(?:https?|ftp){_SP}:{_SP}/{_SP}/{_SP})?"
-    rf"(?P<host>(?:\d{{1,3}}{_SP}\.{_SP}){{3}}\d{{1,3}}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
+    rf"(?P<host>(?:{_OCTET}{_SP}\.{_SP}){{3}}{_OCTET}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
     rf"(?![a-z0-9-])(?P<port>{_SP}:\d{{1,5}})?(?P<path>{_SP}/[^\s]*)?"
 )
 
@@ -53,8 +72,12 @@ class LinkPolicy:
     blocklist: tuple[str, ...] = ()
     executable_extensions: tuple[str, ...] = ()
     executable_extensions_in_text: tuple[str, ...] = ()
+    executable_extensions_when_run: tuple[str, ...] = ()
+    run_instructions: tuple[str, ...] = ()
     risky_tlds: tuple[str, ...] = ()
     lookalike_endings: tuple[str, ...] = ()
+    brands: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> its own domains
+    lure_words: tuple[str, ...] = ()
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> LinkPolicy:
@@ -67,8 +90,12 @@ class LinkPolicy:
             blocklist=names("link_blocklist"),
             executable_extensions=names("executable_extensions"),
             executable_extensions_in_text=names("executable_extensions_in_text"),
+            executable_extensions_when_run=names("executable_extensions_when_run"),
+            run_instructions=names("run_instructions"),
             risky_tlds=names("link_risky_tlds"),
             lookalike_endings=names("link_lookalike_endings"),
+            brands=brands_of(section.get("link_brands", {})),
+            lure_words=names("link_lure_words"),
         )
 
 
@@ -93,11 +120,12 @@ class LinkChecker:
         exts = "|".join(re.escape(e) for e in sorted(policy.executable_extensions, key=len, reverse=True))
         self._exec_in_path = re.compile(rf"\.(?:{exts})(?![a-z0-9])") if exts else None
         self._exec_name = re.compile(rf"\.(?:{exts})[\s.]*$") if exts else None
-        in_text = "|".join(
-            re.escape(e) for e in sorted(policy.executable_extensions_in_text, key=len, reverse=True)
-        )
-        self._exec_in_text = re.compile(rf"(?<=\w)\.(?P<ext>{in_text})(?![a-z0-9])") if in_text else None
+        self._exec_in_text = _file_names(policy.executable_extensions_in_text)
+        told = set(policy.executable_extensions) | set(policy.executable_extensions_when_run)
+        self._exec_when_run = _file_names(told - set(policy.executable_extensions_in_text))
         self._suffixes = PublicSuffixList(accept_unknown=False, only_icann=True)
+        self._brands = {_skeleton(brand): brand for brand in policy.brands}
+        self._lures = frozenset(policy.lure_words)
 
     def scan_text(
         self,
@@ -107,24 +135,50 @@ class LinkChecker:
     ) -> Hit | None:
         """The link hit in `original`; `vetoed` gives the spans prohibition frames govern and
         allow-list entries cover (a warning about `工资条.exe` names one without sending it)."""
+        found = self._found(original)
+        if not found and (" " in original or "\u3000" in original):
+            found = self._found_spread_out(original)
+        if found and vetoed is not None:
+            found = self._unframed(found, vetoed(), trace)
+        return Hit.from_spans(RULE, found)
+
+    def _found_spread_out(self, original: str) -> list[tuple[str, int, int]]:
+        """The links and file names of `original` read with its spread-out runs closed up; a link
+        spread out fires whatever its host (`spread_out:`), since only evasion writes one so."""
+        closed, at = _closed_up(original)
+        if at is None:
+            return []
+        found = []
+        for label, start, end in self._found(closed, at):
+            if _spread(at, start, end) and not label.startswith("spread_out:"):
+                label = f"spread_out:{label}"
+            found.append((label, at[start], at[end - 1] + 1))
+        return found
+
+    def _found(self, original: str, at: list[int] | None = None) -> list[tuple[str, int, int]]:
+        """(label, start, end) of each link or file name that fires, spans in `original`.
+        `at`: `original` was closed up, and these are its characters' places before (`_closed_up`)."""
         view = self._view.normalize(original)
         found: list[tuple[str, int, int]] = []
         judged: list[tuple[int, int]] = []  # links whose path the verdict has read
         for url in _URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
             label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
+            if not label and at is not None and _spread(at, start, end):
+                host = url.group("host")
+                label = None if _on(host, self.policy.allow_domains) else f"spread_out:{host}"
             if label:
                 found.append((label, start, end))
             if label or url.group("path"):
                 judged.append((url.start(), url.end()))
-        if self._exec_in_text is not None:
-            for ext in self._exec_in_text.finditer(view.text):
+        for pattern, kind in ((self._exec_in_text, "executable"), (self._exec_when_run, "run")):
+            for ext in pattern.finditer(view.text) if pattern is not None else ():
+                if kind == "run" and not any(word in view.text for word in self.policy.run_instructions):
+                    break
                 start = _name_start(view.text, ext.start())
                 if not any(a < ext.end() and start < b for a, b in judged):
-                    found.append((f"executable:{ext.group('ext')}", *view.span(start, ext.end())))
-        if found and vetoed is not None:
-            found = self._unframed(found, vetoed(), trace)
-        return Hit.from_spans(RULE, found)
+                    found.append((f"{kind}:{ext.group('ext')}", *view.span(start, ext.end())))
+        return found
 
     def scan_attachment_name(self, name: str) -> Hit | None:
         if not self._exec_name:
@@ -154,6 +208,11 @@ class LinkChecker:
                 return f"risky_tld:{host}"
             if self._lookalike(name):
                 return f"lookalike_host:{host}"
+            brand = self._impersonated(name, host)
+            if brand is not None:
+                return f"impersonates:{brand}:{host}"
+            if (explicit or _site_like(name)) and any(t in self._lures for t in _parts(name)):
+                return f"lure_host:{host}"
         if not explicit:
             return None
         if _ip_literal(host):
@@ -193,12 +252,84 @@ class LinkChecker:
             return True
         return any(label in endings for label in labels[1:-1])
 
+    def _impersonated(self, name: str, host: str) -> str | None:
+        """The brand a part of `name` spells, when `host` is none of that brand's own domains:
+        `icbc` of icbc-safe.com, `wechat` of wechat-verify.net. Letters that look alike read as one
+        (g00gle, linkedln, 0ffice365: `_skeleton`) and digits after a name are dropped (weixin110)."""
+        if not self._brands:
+            return None
+        for token in _tokens(name):
+            brand = self._brands.get(_skeleton(token))
+            if brand is not None and not _on(host, self.policy.brands[brand]):
+                return brand
+        return None
+
+
+def _parts(name: str) -> Iterator[str]:
+    """The labels of `name` and their hyphen-separated parts, each also without trailing digits."""
+    for label in name.split("."):
+        for part in {label, *label.split("-")}:
+            yield part
+            bare = part.rstrip("0123456789")
+            if bare and bare != part:
+                yield bare
+
+
+def _tokens(name: str) -> Iterator[str]:
+    """`_parts`, and each run of a label's neighbouring parts written together (git-hub -> github,
+    sf-express-pei -> sfexpress)."""
+    yield from _parts(name)
+    for label in name.split("."):
+        pieces = label.split("-")
+        for i in range(len(pieces)):
+            for j in range(i + 2, len(pieces) + 1):
+                yield "".join(pieces[i:j])
+
+
+# Letters and digits phishing hosts put in place of others (g00gle, 0ffice365, linkedln, paypa1).
+_LOOKALIKE_LETTERS = str.maketrans("01i", "oll")
+
+
+def _skeleton(token: str) -> str:
+    return token.lower().replace("rn", "m").replace("vv", "w").translate(_LOOKALIKE_LETTERS)
+
 
 def _site_like(name: str) -> bool:
     """A host written without a scheme or path reads as a site, not as a file name or two words
     (main.cc, notes.top), when it has a subdomain or its name (`name`: the host without its public
     suffix) holds a digit or a hyphen."""
     return "." in name or any(ch.isdigit() or ch == "-" for ch in name)
+
+
+def _closed_up(text: str) -> tuple[str, list[int] | None]:
+    """`text` with the spaces inside its spread-out runs removed, and where each of its characters
+    was in `text` (None: nothing was spread out)."""
+    at: list[int] = []
+    pieces: list[str] = []
+    last = 0
+    for run in _SPREAD.finditer(text):
+        pieces.append(text[last : run.start()])
+        at.extend(range(last, run.start()))
+        for i in range(run.start(), run.end(), 2):
+            pieces.append(text[i])
+            at.append(i)
+        last = run.end()
+    if last == 0:
+        return text, None
+    pieces.append(text[last:])
+    at.extend(range(last, len(text)))
+    return "".join(pieces), at
+
+
+def _spread(at: list[int], start: int, end: int) -> bool:
+    """Whether characters start..end of a closed-up text were spread out in the original."""
+    return at[end - 1] - at[start] + 1 > end - start
+
+
+def _file_names(extensions: Iterable[str]) -> re.Pattern[str] | None:
+    """A file name with one of `extensions`, written in text (the extension after a word)."""
+    alternatives = "|".join(re.escape(e) for e in sorted(extensions, key=len, reverse=True))
+    return re.compile(rf"{_NAME_END}\.(?P<ext>{alternatives})(?![a-z0-9])") if alternatives else None
 
 
 def _name_start(text: str, dot: int) -> int:
@@ -214,5 +345,8 @@ def _on(host: str, domains: Iterable[str]) -> bool:
 
 
 def _ip_literal(host: str) -> bool:
+    """Four numbers up to 255, some of them perhaps masked (47.96.x.x), the first one not."""
     parts = host.split(".")
-    return len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts)
+    if len(parts) != 4 or not parts[0].isdigit():
+        return False
+    return all(int(p) <= 255 if p.isdigit() else p.strip("x*") == "" for p in parts)

@@ -95,6 +95,18 @@ def probability_of(value: Any) -> float:
     return float(value)
 
 
+def brands_of(value: Any) -> dict[str, tuple[str, ...]]:
+    """`[content.link_brands]`: a brand's name (as hosts spell it) -> the domains that are its own."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a table of brand = [its domains], got {shown(value)}")
+    out = {}
+    for brand, domains in value.items():
+        if not isinstance(domains, list) or not domains or not all(isinstance(d, str) and d for d in domains):
+            raise ValueError(f"{brand}: expected a list of domain names, got {shown(domains)}")
+        out[str(brand).lower()] = tuple(d.strip().lower().lstrip(".") for d in domains)
+    return out
+
+
 # -- the policy ---------------------------------------------------------------------------------
 
 POSITIVE = Integer(1)
@@ -214,8 +226,12 @@ SCHEMA = Table(
                 "link_blocklist": NAMES,
                 "link_risky_tlds": NAMES,
                 "link_lookalike_endings": NAMES,
+                "link_brands": Parsed(brands_of),
+                "link_lure_words": NAMES,
                 "executable_extensions": NAMES,
                 "executable_extensions_in_text": NAMES,
+                "executable_extensions_when_run": NAMES,
+                "run_instructions": NAMES,
                 "card_prefixes": ListOf(Text(digits=True)),
                 "innocent_number_labels": NAMES,
                 "normalize": Table(

@@ -41,6 +41,20 @@ def link_terms(detector: ContentDetector, text: str) -> tuple[str, ...]:
         ("入口 huodong点top 复制到浏览器", "risky_tld:huodong.top"),
         ("入口 huodong點top 複製到瀏覽器", "risky_tld:huodong.top"),  # the same, traditional script
         ("入口 huodong[.]top 复制到浏览器", "risky_tld:huodong.top"),
+        ("入口 huodong(.)top 复制到浏览器", "risky_tld:huodong.top"),
+        ("QQ异地登录，改密码 qq-mima.net", "impersonates:qq:qq-mima.net"),
+        ("表格在 docs.g00gle-share.com/d/1", "impersonates:google:docs.g00gle-share.com"),
+        ("个税退税入口 tuishui-gov.com", "impersonates:gov:tuishui-gov.com"),
+        ("邮箱扩容 mail.0ffice365-cloud.net", "impersonates:office365:mail.0ffice365-cloud.net"),
+        ("账号冻结了，到 zhanghu-jiedong.com 处理", "lure_host:zhanghu-jiedong.com"),
+        ("核对工资 http://47.96.x.x/salary", "ip_host:47.96.x.x"),
+        ("考勤插件 kaoqin.bat 双击运行", "run:bat"),
+        ("附件 报价单.xlsm 打开时点启用宏", "run:xlsm"),
+        ("解压后运行 工具包.zip 里的程序", "run:zip"),
+        ("请查收《年度预算》.vbs 直接打开", "executable:vbs"),
+        ("下载这个 yuzhi .apk", "executable:apk"),
+        ("w w w . h b - l q . c o m 领红包", "spread_out:www.hb-lq.com"),
+        ("工 资 单 . e x e 下载就能看", "spread_out:executable:exe"),
     ],
 )
 def test_fires(detector: ContentDetector, text: str, term: str) -> None:
@@ -63,6 +77,13 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "官网 www.example-corp.com 已更新",
         "本地起服务后看 http://127.0.0.1:8080/health",
         "改一下 main.cc 第三十行",
+        "微信网页版 wx.qq.com 登录一下",
+        "代码在 github.com/org/repo 上，依赖走 googleapis.com",
+        "会议纪要.zip 解压后打开就能看",
+        "构建脚本 build.bat 已经提交",
+        "内网地址 http://127.0.x.x/admin 只在本机",
+        "我 们 明 天 见 www.example-corp.com",
+        "I am a b c d ok",
     ],
 )
 def test_stays_silent(detector: ContentDetector, text: str) -> None:
@@ -93,6 +114,13 @@ def test_lists_are_policy_data() -> None:
     checker = LinkChecker(LinkPolicy(risky_tlds=("net",), executable_extensions_in_text=("exe",)))
     hit = checker.scan_text("入口 www.login.net 工资条.exe")
     assert hit is not None and hit.terms == ("risky_tld:www.login.net", "executable:exe")
+
+
+def test_brands_and_lure_words_are_policy_data() -> None:
+    checker = LinkChecker(LinkPolicy(brands={"acme": ("acme.com",)}, lure_words=("verify",)))
+    assert checker.scan_text("登录 sso.acme.com") is None
+    hit = checker.scan_text("登录 acme-sso.net 和 my-verify.org")
+    assert hit is not None and hit.terms == ("impersonates:acme:acme-sso.net", "lure_host:my-verify.org")
 
 
 def test_an_allow_listed_host_never_fires() -> None:

@@ -99,6 +99,8 @@ def shipped_data() -> dict[str, Any]:
         ("input", {"max_mentions": 0}, "[input] max_mentions: must be an integer >= 1, got 0"),
         ("input", {"max_mentions": 2.5}, "[input] max_mentions: must be an integer >= 1, got 2.5"),
         ("membership", {"sweep_interval_seconds": 0}, "[membership] sweep_interval_seconds: must be a number > 0, got 0"),
+        ("content", {"link_brands": {"qq": "qq.com"}}, '[content] link_brands: qq: expected a list of domain names, got "qq.com"'),
+        ("content", {"link_brands": ["qq"]}, '[content] link_brands: expected a table of brand = [its domains], got ["qq"]'),
     ],
 )  # fmt: skip
 def test_section_keys_have_their_type_and_range(section: str, values: dict[str, Any], problem: str) -> None:
