@@ -6,9 +6,9 @@ hits deferring to what the words decided (`deferred`), and one hit per rule (`me
 from __future__ import annotations
 
 from streams.content.classifier import TextClassifier
-from streams.content.context import SENTENCE_BREAKS
+from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import Hit
-from streams.content.verdict import ModelHit, first_break, last_break
+from streams.content.verdict import ModelHit, ModelSettings, first_break, last_break
 
 VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 SENTENCE_MAX = 120  # characters each side of a hit's span, so a 64 KiB line stays cheap
@@ -19,8 +19,7 @@ def unconfirmed(
     text: str,
     view: str,
     classifier: TextClassifier,
-    below: float | None,
-    every_below: float | None,
+    settings: ModelSettings,
     trace: list[str] | None,
     model_view: str | None = None,
 ) -> tuple[list[Hit], dict[str, float] | None]:
@@ -30,64 +29,92 @@ def unconfirmed(
 
     A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
-    they are spelled (Hit.disguised: an evasion, 堵博 or 赌.博, is no notice), is vetoed where the model scores its rule below
-    `below`: the words alone do not decide those. Only with VETO_CONTEXT characters of context
-    besides every occurrence of the terms in `view` (the normalised text): on less, the model's
-    score is little more than its reading of the terms themselves (来赌博啊, 赌博赌博…), which is
-    not evidence.
+    they are spelled (Hit.disguised: an evasion, 堵博 or 赌.博, is no notice), is vetoed where the
+    model scores its rule below `settings.lexicon_veto_below`: the words alone do not decide those.
+    Only with VETO_CONTEXT characters of context besides every occurrence of the terms in `view`
+    (the normalised text): on less, the model's score is little more than its reading of the terms
+    themselves (来赌博啊, 赌博赌博…), which is not evidence.
 
-    With `every_below`, any other hit so written and in such context, of terms the model read in
-    training (a word an operator has just added stays the words'), is vetoed where the model scores
-    its rule below that (far lower): a notice that names 机密 or a news line about a killing, which
-    the model is all but sure is not the rule. Leaving one author out, that was 44 % of the
-    dictionaries' false alarms on the training authors for 1.3 % of their true hits (docs/eval.md,
-    fourteenth session). The sentence the hit is in must score below it too: otherwise ordinary
-    lines around an explicit one would dilute the model's reading of the whole message into a veto."""
+    Any other hit so written and in such context, of terms the model read in training (a word an
+    operator has just added stays the words'), is vetoed where the model scores its rule below
+    `lexicon_veto_every_below` (far lower: the model all but rules the rule out), or where it scores
+    no rule at all at `lexicon_veto_harmless_below` (the model reads the message as harmless: a
+    notice that names 机密, a news line about a killing). The second asks about every rule because
+    the model's classes share one softmax: a threat that also insults (你个废物…我就弄死你) scores
+    violence 0.99 and so insult 0.05, which says "violence", not "harmless". The sentence the hit is
+    in must be read so too, and for the harmless veto the clause: otherwise ordinary lines around an
+    explicit one would dilute the model's reading of the whole message into a veto (下周一消防演练九点
+    集合，研发部那帮人就是一群废物 reads as a notice, its second clause as an insult)."""
+    below = settings.lexicon_veto_below
+    every_below = settings.lexicon_veto_every_below
+    harmless_below = settings.lexicon_veto_harmless_below
 
-    def cutoff(hit: Hit) -> tuple[float, bool] | None:
-        """The score below which the hit is vetoed, and whether its terms are ambiguous."""
+    def cutoff(hit: Hit) -> tuple[float | None, float | None, bool] | None:
+        """(the score of the hit's rule below which it is vetoed, the score every rule must stay
+        below for it to be vetoed as harmless, whether its terms are ambiguous)."""
         if hit.disguised or _context(view, hit.terms) < VETO_CONTEXT:
             return None
         if below is not None and classifier.is_ambiguous(hit.rule, hit.units()):
-            return below, True
-        if every_below is None or not classifier.is_seen(hit.rule, hit.terms):
+            return below, None, True
+        if (every_below is None and harmless_below is None) or not classifier.is_seen(hit.rule, hit.terms):
             return None
-        return every_below, False
+        return every_below, harmless_below, False
 
     vetoable = [(hit, c) for hit in hits if (c := cutoff(hit)) is not None]
     if not vetoable:
         return hits, None
     scores = classifier.scores(text, model_view)
-    vetoed = [
-        (hit, at, ambiguous)
-        for hit, (at, ambiguous) in vetoable
-        if scores.get(hit.rule, 1.0) < at and (ambiguous or _sentence_below(classifier, text, hit, at))
-    ]
-    if trace is not None:
-        outranked = classifier.outranked(text) if classifier.about else {}
-        for hit, at, ambiguous in vetoed:
-            why = " (its about head outranks it)" if hit.rule in outranked else ""
-            reason = (
+    if not scores:
+        return hits, scores
+    top = max(scores.values())
+    vetoed: list[tuple[Hit, str]] = []
+    for hit, (at, quiet, ambiguous) in vetoable:
+        own = scores.get(hit.rule, 1.0)
+        if (
+            at is not None
+            and own < at
+            and (
+                ambiguous
+                or _scores_around(classifier, text, hit, scores, SENTENCE_BREAKS).get(hit.rule, 1.0) < at
+            )
+        ):
+            why = (
                 "terms mostly harmless in the labelled data"
                 if ambiguous
                 else "the model all but rules it out"
             )
-            trace.append(
-                f"{hit.rule}: words {list(hit.terms)} vetoed: {reason},"
-                f" and the model scores the rule {scores[hit.rule]:.3f} < {at}{why}"
+            vetoed.append((hit, f"{why}, and the model scores the rule {own:.3f} < {at}"))
+        elif (
+            quiet is not None
+            and top < quiet
+            and max(_scores_around(classifier, text, hit, scores, CLAUSE_BREAKS).values()) < quiet
+        ):
+            vetoed.append(
+                (
+                    hit,
+                    f"the model reads the message as harmless: no rule scores {quiet} (the highest {top:.3f})",
+                )
             )
-    dropped = [hit for hit, _, _ in vetoed]
+    if trace is not None:
+        outranked = classifier.outranked(text) if classifier.about else {}
+        for hit, reason in vetoed:
+            why = " (its about head outranks it)" if hit.rule in outranked else ""
+            trace.append(f"{hit.rule}: words {list(hit.terms)} vetoed: {reason}{why}")
+    dropped = [hit for hit, _ in vetoed]
     return [hit for hit in hits if hit not in dropped], scores
 
 
-def _sentence_below(classifier: TextClassifier, text: str, hit: Hit, at: float) -> bool:
-    """Whether the model scores the sentence of `text` that holds the hit's quoted span below `at`
-    (true when that sentence is the whole text: its score is the message's)."""
-    start = last_break(text, max(0, hit.start - SENTENCE_MAX), hit.start, SENTENCE_BREAKS)
-    end = first_break(text, hit.end, min(len(text), hit.end + SENTENCE_MAX), SENTENCE_BREAKS)
+def _scores_around(
+    classifier: TextClassifier, text: str, hit: Hit, scores: dict[str, float], breaks: frozenset[str]
+) -> dict[str, float]:
+    """The model's scores of the sentence (SENTENCE_BREAKS) or clause (CLAUSE_BREAKS) of `text`
+    that holds the hit's quoted span (`scores`, the message's, when that is the whole text);
+    {rule: 1.0} when it has nothing to score."""
+    start = last_break(text, max(0, hit.start - SENTENCE_MAX), hit.start, breaks)
+    end = first_break(text, hit.end, min(len(text), hit.end + SENTENCE_MAX), breaks)
     if start == 0 and end == len(text):
-        return True
-    return classifier.scores(text[start:end]).get(hit.rule, 1.0) < at
+        return scores
+    return classifier.scores(text[start:end]) or {hit.rule: 1.0}
 
 
 def _context(view: str, terms: tuple[str, ...]) -> int:

@@ -228,18 +228,8 @@ class ContentDetector(Detector, Reloadable):
             view = self.normalizer.fast(text)
         hits, looked = self._lexical(text, trace, view)
         scores = None
-        vetoes = (self.model.lexicon_veto_below, self.model.lexicon_veto_every_below)
-        if hits and judge is not None and vetoes != (None, None):
-            hits, scores = unconfirmed(
-                hits,
-                text,
-                view,
-                judge.classifier,
-                self.model.lexicon_veto_below,
-                self.model.lexicon_veto_every_below,
-                trace,
-                clauses,
-            )
+        if hits and judge is not None and self.model.vetoes_words:
+            hits, scores = unconfirmed(hits, text, view, judge.classifier, self.model, trace, clauses)
         if _STRUCTURAL.search(text) is not None:  # a letter, digit or ★: links, numbers, markings
             self._structural(text, hits, looked, trace)
         if judge is not None:

@@ -52,6 +52,7 @@ class ModelSettings:
     needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
     lexicon_veto_below: float | None = None  # streams.content.combine.unconfirmed
     lexicon_veto_every_below: float | None = None  # the same, for every term
+    lexicon_veto_harmless_below: float | None = None  # every term, where no rule scores this
 
     @classmethod
     def from_section(cls, data: Mapping[str, Any]) -> ModelSettings:
@@ -64,6 +65,16 @@ class ModelSettings:
             needs_target=tuple(str(head) for head in data.get("needs_target", ())),
             lexicon_veto_below=_optional_float(data, "lexicon_veto_below"),
             lexicon_veto_every_below=_optional_float(data, "lexicon_veto_every_below"),
+            lexicon_veto_harmless_below=_optional_float(data, "lexicon_veto_harmless_below"),
+        )
+
+    @property
+    def vetoes_words(self) -> bool:
+        """Whether the model may veto dictionary hits (streams.content.combine.unconfirmed)."""
+        return (
+            self.lexicon_veto_below is not None
+            or self.lexicon_veto_every_below is not None
+            or self.lexicon_veto_harmless_below is not None
         )
 
 

@@ -259,6 +259,7 @@ SCHEMA = Table(
                         "defer_to_lexicon": Flag(),
                         "lexicon_veto_below": Parsed(probability_of),
                         "lexicon_veto_every_below": Parsed(probability_of),
+                        "lexicon_veto_harmless_below": Parsed(probability_of),
                         "needs_target": ListOf(OneOf(MODEL_HEADS, "a model head")),
                         "thresholds": Table(
                             {head: Parsed(probability_of) for head in MODEL_HEADS}, noun="model head"

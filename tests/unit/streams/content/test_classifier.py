@@ -586,6 +586,39 @@ def test_any_dictionary_hit_the_model_all_but_rules_out_is_vetoed_below_every_be
     ] == ["content.defamation"]  # the model's score above the cutoff: the words' hit stands
 
 
+def test_a_dictionary_hit_in_a_message_the_model_reads_as_harmless_is_vetoed(
+    tiny: Path, tmp_path: Path
+) -> None:
+    """`lexicon_veto_harmless_below` vetoes a seen term's hit where the model scores no rule at
+    least that; a message the model reads as another violation keeps the words' hit, since the
+    rules share one softmax (a threat that also insults scores insult low)."""
+    model = tmp_path / "content.bin"
+    shutil.copy(tiny, model)
+    meta = json.loads(tiny.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["seen_terms"] = {"content.gambling": ["赌博"]}
+    model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    def detector(**settings: object) -> ContentDetector:
+        return ContentDetector(with_model(model, thresholds={"content.defamation": 0.99}, **settings))
+
+    harmless = "我们组这个周末一起去赌博吧大家记得带钱"  # the tiny model reads ordinary chat
+    smeared = "周七的方案全是鼋鼍鼋鼍鼋鼍，他天天去赌博"  # the tiny model reads defamation
+    vetoing = detector(lexicon_veto_harmless_below=0.5)
+    assert "content.gambling" in {f.rule for f in findings(detector(), harmless)}  # no veto set
+    assert "content.gambling" not in {f.rule for f in findings(vetoing, harmless)}
+    trace: list[str] = []
+    vetoing.scan_text(harmless, trace)
+    assert any("vetoed: the model reads the message as harmless" in line for line in trace)
+    assert vetoing.judge.classifier.scores(smeared)["content.defamation"] >= 0.5
+    assert "content.gambling" in {f.rule for f in findings(vetoing, smeared)}
+    # ordinary clauses before it dilute the message's reading, not the clause the hit is in
+    clause = "周七的方案全是鼋鼍他天天去赌博"
+    diluted = "明天开会记得带电脑，中午一起吃饭吗，文件已经发到邮箱，会议室改到三楼，" + clause
+    scores = vetoing.judge.classifier.scores
+    assert scores(diluted)["content.defamation"] < 0.5 <= scores(clause)["content.defamation"]
+    assert "content.gambling" in {f.rule for f in findings(vetoing, diluted)}
+
+
 def test_a_hit_knows_whether_it_was_written_as_an_evasion() -> None:
     policy = load_policy()
     words = ContentDetector(policy)
