@@ -165,7 +165,7 @@ class LinkChecker:
             start, end = view.span(url.start(), url.end())
             label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
             if not label and at is not None and _spread(at, start, end):
-                host = url.group("host")
+                host = re.sub(r"\s", "", url.group("host"))
                 label = None if _on(host, self.policy.allow_domains) else f"spread_out:{host}"
             if label:
                 found.append((label, start, end))
@@ -190,7 +190,8 @@ class LinkChecker:
         return Hit(RULE, (f"executable:{match.group(0).strip(' .')}",), 0, len(name))
 
     def _verdict(self, url: re.Match[str], disguised: bool = False) -> str | None:
-        """`disguised`: the original wrote a dot as 。, 点 (點) or [.]: whoever writes a link so means it."""
+        """`disguised`: the original wrote a dot as 。, 点 (點), ·, [.] or (.): whoever writes a link so
+        means it."""
         host = re.sub(r"\s", "", url.group("host"))
         path = url.group("path") or ""
         explicit = bool(url.group("scheme") or url.group("port") or path or disguised)
