@@ -12,6 +12,10 @@ from streams.content.verdict import ModelHit, ModelSettings, first_break, last_b
 
 VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 SENTENCE_MAX = 120  # characters each side of a hit's span, so a 64 KiB line stays cheap
+# Why `unconfirmed` vetoed a hit, as `qunguard scan` says it.
+_AMBIGUOUS = "terms mostly harmless in the labelled data"
+_RULED_OUT = "the model all but rules it out"
+_HARMLESS = "the model reads the message as harmless"
 
 
 def unconfirmed(
@@ -67,40 +71,33 @@ def unconfirmed(
     if not scores:
         return hits, scores
     top = max(scores.values())
-    vetoed: list[tuple[Hit, str]] = []
+    vetoed: list[tuple[Hit, float, str]] = []  # (hit, the cutoff it fell below, which veto)
     for hit, (at, quiet, ambiguous) in vetoable:
-        own = scores.get(hit.rule, 1.0)
         if (
             at is not None
-            and own < at
+            and scores.get(hit.rule, 1.0) < at
             and (
                 ambiguous
                 or _scores_around(classifier, text, hit, scores, SENTENCE_BREAKS).get(hit.rule, 1.0) < at
             )
         ):
-            why = (
-                "terms mostly harmless in the labelled data"
-                if ambiguous
-                else "the model all but rules it out"
-            )
-            vetoed.append((hit, f"{why}, and the model scores the rule {own:.3f} < {at}"))
+            vetoed.append((hit, at, _AMBIGUOUS if ambiguous else _RULED_OUT))
         elif (
             quiet is not None
             and top < quiet
             and max(_scores_around(classifier, text, hit, scores, CLAUSE_BREAKS).values()) < quiet
         ):
-            vetoed.append(
-                (
-                    hit,
-                    f"the model reads the message as harmless: no rule scores {quiet} (the highest {top:.3f})",
-                )
-            )
+            vetoed.append((hit, quiet, _HARMLESS))
     if trace is not None:
         outranked = classifier.outranked(text) if classifier.about else {}
-        for hit, reason in vetoed:
+        for hit, cutoff_at, veto in vetoed:
+            if veto == _HARMLESS:
+                reason = f"{veto}: no rule scores {cutoff_at} (the highest {top:.3f})"
+            else:
+                reason = f"{veto}, and the model scores the rule {scores[hit.rule]:.3f} < {cutoff_at}"
             why = " (its about head outranks it)" if hit.rule in outranked else ""
             trace.append(f"{hit.rule}: words {list(hit.terms)} vetoed: {reason}{why}")
-    dropped = [hit for hit, _ in vetoed]
+    dropped = [hit for hit, _, _ in vetoed]
     return [hit for hit in hits if hit not in dropped], scores
 
 

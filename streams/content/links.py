@@ -148,12 +148,7 @@ class LinkChecker:
         closed, at = _closed_up(original)
         if at is None:
             return []
-        found = []
-        for label, start, end in self._found(closed, at):
-            if _spread(at, start, end) and not label.startswith("spread_out:"):
-                label = f"spread_out:{label}"
-            found.append((label, at[start], at[end - 1] + 1))
-        return found
+        return [(label, at[start], at[end - 1] + 1) for label, start, end in self._found(closed, at)]
 
     def _found(self, original: str, at: list[int] | None = None) -> list[tuple[str, int, int]]:
         """(label, start, end) of each link or file name that fires, spans in `original`.
@@ -164,20 +159,30 @@ class LinkChecker:
         for url in _URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
             label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
-            if not label and at is not None and _spread(at, start, end):
+            if at is not None and _spread(at, start, end):
                 host = re.sub(r"\s", "", url.group("host"))
-                label = None if _on(host, self.policy.allow_domains) else f"spread_out:{host}"
+                label = None if _on(host, self.policy.allow_domains) else f"spread_out:{label or host}"
             if label:
                 found.append((label, start, end))
             if label or url.group("path"):
                 judged.append((url.start(), url.end()))
         for pattern, kind in ((self._exec_in_text, "executable"), (self._exec_when_run, "run")):
-            for ext in pattern.finditer(view.text) if pattern is not None else ():
-                if kind == "run" and not any(word in view.text for word in self.policy.run_instructions):
-                    break
+            names = list(pattern.finditer(view.text)) if pattern is not None else []
+            if (
+                kind == "run"
+                and names
+                and not any(word in view.text for word in self.policy.run_instructions)
+            ):
+                continue
+            for ext in names:
                 start = _name_start(view.text, ext.start())
-                if not any(a < ext.end() and start < b for a, b in judged):
-                    found.append((f"{kind}:{ext.group('ext')}", *view.span(start, ext.end())))
+                if any(a < ext.end() and start < b for a, b in judged):
+                    continue
+                label = f"{kind}:{ext.group('ext')}"
+                first, last = view.span(start, ext.end())
+                if at is not None and _spread(at, first, last):
+                    label = f"spread_out:{label}"
+                found.append((label, first, last))
         return found
 
     def scan_attachment_name(self, name: str) -> Hit | None:

@@ -231,8 +231,13 @@ def _parts(groups: Sequence[frozenset[str]], folds: int) -> Callable[[Example], 
     datasets need no models of their own); without, the k-th of `folds` folds of every example."""
     if not groups:
         return lambda e: _fold(e, folds)
-    group_of = {author: k for k, group in enumerate(groups) for author in group}
+    group_of = _group_of(groups)
     return lambda e: group_of[e.source] if e.source in group_of else _fold(e, len(groups))
+
+
+def _group_of(groups: Sequence[frozenset[str]]) -> dict[str, int]:
+    """Each held-out author's group index (`author_groups`)."""
+    return {author: k for k, group in enumerate(groups) for author in group}
 
 
 def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), save_to="") -> _Job:
@@ -453,7 +458,7 @@ def _stacked(
     head's from a stack that never saw the example's fold (an author's: its group's), every other
     label's the first stage's probability."""
     columns = [labels.index(head) for head in heads]
-    fold_of = {author: k % params.folds for k, group in enumerate(groups) for author in group}
+    fold_of = {author: k % params.folds for author, k in _group_of(groups).items()}
     stack, held_out = stack_fit(
         [stack_input([p[i] for i in columns], e.line) for e, p in oof],
         [e.label for e, _ in oof],
