@@ -156,6 +156,16 @@ _STRUCTURAL = re.compile(r"[0-9]+|(?:https?|ftp|www)[a-z0-9]*")
 _ASCII_ALNUM = re.compile(r"[0-9a-z]")  # a quick scan first: most chat has neither
 
 
+def reads_as_whole(text: str, start: int, end: int) -> bool:
+    """Whether the model reads text[start:end] as it reads `text`: only clause breaks outside it
+    (a break at either end of a view is dropped) and `text` short enough to be read whole."""
+    return (
+        len(text) <= _RAW_SLICE * (HEAD + TAIL)
+        and (start == 0 or _CLAUSE_BREAKS.fullmatch(text, 0, start) is not None)
+        and (end == len(text) or _CLAUSE_BREAKS.fullmatch(text, end) is not None)
+    )
+
+
 def _placeholder(m: re.Match[str]) -> str:
     return "" if m.group(0)[0].isdigit() else "网址"
 

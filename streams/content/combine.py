@@ -5,7 +5,7 @@ hits deferring to what the words decided (`deferred`), and one hit per rule (`me
 
 from __future__ import annotations
 
-from streams.content.classifier import TextClassifier
+from streams.content.classifier import TextClassifier, reads_as_whole
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import Hit
 from streams.content.verdict import ModelHit, ModelSettings, first_break, last_break
@@ -105,11 +105,11 @@ def _scores_around(
     classifier: TextClassifier, text: str, hit: Hit, scores: dict[str, float], breaks: frozenset[str]
 ) -> dict[str, float]:
     """The model's scores of the sentence (SENTENCE_BREAKS) or clause (CLAUSE_BREAKS) of `text`
-    that holds the hit's quoted span (`scores`, the message's, when that is the whole text);
+    that holds the hit's quoted span (`scores`, the message's, when the model reads it as the whole);
     {rule: 1.0} when it has nothing to score."""
     start = last_break(text, max(0, hit.start - SENTENCE_MAX), hit.start, breaks)
     end = first_break(text, hit.end, min(len(text), hit.end + SENTENCE_MAX), breaks)
-    if start == 0 and end == len(text):
+    if reads_as_whole(text, start, end):
         return scores
     return classifier.scores(text[start:end]) or {hit.rule: 1.0}
 

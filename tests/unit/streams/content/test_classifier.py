@@ -25,6 +25,7 @@ from streams.content.classifier import (
     length_input,
     model_input,
     model_version,
+    reads_as_whole,
 )
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
@@ -278,6 +279,16 @@ def test_the_model_reads_clause_breaks() -> None:
     assert model_input("请注意保密，先别转给客户") == "请 注 意 保 密 | | 先 别 转 给 客 户"
     assert model_input("好的。。 \n明天 见😀 ") == "好 的 | | 明 天 | | 见"
     assert model_input("賭.博") == model_input("赌博") == "赌 博"
+
+
+def test_a_clause_with_only_breaks_around_it_reads_as_the_whole_text() -> None:
+    """Where the text outside a clause is only clause breaks, the model reads the clause as it reads
+    the text, so the vetoes reuse the message's scores instead of predicting again."""
+    for text, start, end in [("你就是个废物！！", 0, 6), ("，。你就是个废物", 2, 8), ("废物", 0, 2)]:
+        assert reads_as_whole(text, start, end)
+        assert model_input(text[start:end]) == model_input(text)
+    assert not reads_as_whole("收到，你就是个废物", 3, 9)
+    assert not reads_as_whole("好" * 3000 + "，废物", 3001, 3003)  # a long text is read in part
 
 
 def test_bad_input_through_the_detector() -> None:
