@@ -5,6 +5,8 @@ hits deferring to what the words decided (`deferred`), and one hit per rule (`me
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from streams.content.classifier import TextClassifier, reads_as_whole
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import Hit
@@ -121,14 +123,34 @@ def _context(view: str, terms: tuple[str, ...]) -> int:
     return len(view)
 
 
-def deferred(scored: list[ModelHit], decided: set[str], trace: list[str] | None) -> list[ModelHit]:
+def deferred(
+    scored: list[ModelHit],
+    decided: set[str],
+    trace: list[str] | None,
+    scores: Callable[[], dict[str, float]] | None = None,
+    unless_below: float | None = None,
+) -> list[ModelHit]:
     """The model's hits once the words have decided what the message is: a rule the dictionaries or
     structural checks fired keeps its model score; another rule only a workplace head found is
     dropped. Most of the model's false alarms in cross-validation were a neighbouring rule of a
     message the words had already decided (an insult also scored as defamation). A qualified head
     (content.insult#public) is not deferred: public-comment abuse is its own register and comes with
     other content (a sexist comment the porn words also fire on); deferring it cost 0.013 of COLD's
-    balanced accuracy."""
+    balanced accuracy.
+
+    A rule the words fired that the model all but rules out (`scores()` below `unless_below`)
+    decides nothing: there the words' reading is the doubtful one (an ad word for exam cheating in a
+    report that a colleague had someone sit his exam). A rule without a head (links) still decides."""
+    if unless_below is not None and scores is not None and any(hit.rule not in decided for hit in scored):
+        model = scores()
+        doubted = {rule for rule in decided if model.get(rule, 1.0) < unless_below}
+        if doubted and trace is not None:
+            trace.append(
+                f"{sorted(doubted)}: decide nothing for the model: it scores them below {unless_below}"
+            )
+        decided = decided - doubted
+        if not decided:
+            return scored
     kept = [hit for hit in scored if hit.rule in decided or "#" in hit.head]
     if trace is not None:
         for hit in scored:

@@ -236,7 +236,15 @@ class ContentDetector(Detector, Reloadable):
             matches = self._matches if looked is None else lambda _: looked
             scored = judge.hits(text, matches, trace, clauses, scores)
             if hits and self.model.defer_to_lexicon:
-                scored = deferred(scored, {h.rule for h in hits}, trace)
+                known = scores
+                classifier = judge.classifier
+
+                def model_scores() -> dict[str, float]:
+                    return known if known is not None else classifier.scores(text, clauses)
+
+                scored = deferred(
+                    scored, {h.rule for h in hits}, trace, model_scores, self.model.defer_unless_below
+                )
             hits += scored
         return merged(hits) if len(hits) > 1 else hits
 

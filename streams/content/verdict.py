@@ -8,7 +8,9 @@ reach their threshold (one fastText prediction). A head that reaches it fires it
 model read are ones the dictionaries' context vetoes: the text a prohibition frame governs (严禁…
 to the end of its clause, …一经发现 back to the start of its sentence, streams.content.context's
 reach) and allow-list entries are set aside and the text scored again; a head that no longer
-reaches its threshold is vetoed. Several heads of one rule make one hit, the best score's. The hit
+reaches its threshold is vetoed. A frame counts for a head only where the text it governs holds a
+dictionary term of the head's rule: what a frame forbids is what it names (不要再相信领导的承诺 is
+the incitement itself, not a notice against it). Several heads of one rule make one hit, the best score's. The hit
 carries the model's name, version, head and score for the violation's evidence (`ModelHit`).
 A head listed in `needs_target` fires only on a message that names a group of people
 (streams.content.targets). A head the model's about head outranks scores 0 (classifier.about_head).
@@ -49,6 +51,7 @@ class ModelSettings:
     path: str = DEFAULT_PATH
     thresholds: Mapping[str, float] | None = None
     defer_to_lexicon: bool = False  # streams.content.combine.deferred
+    defer_unless_below: float | None = None  # a words' rule the model scores below this decides nothing
     needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
     lexicon_veto_below: float | None = None  # streams.content.combine.unconfirmed
     lexicon_veto_every_below: float | None = None  # the same, for every term
@@ -62,6 +65,7 @@ class ModelSettings:
             path=str(data.get("path", DEFAULT_PATH)),
             thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
             defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
+            defer_unless_below=_optional_float(data, "defer_unless_below"),
             needs_target=tuple(str(head) for head in data.get("needs_target", ())),
             lexicon_veto_below=_optional_float(data, "lexicon_veto_below"),
             lexicon_veto_every_below=_optional_float(data, "lexicon_veto_every_below"),
@@ -125,15 +129,19 @@ class ModelJudge:
         if not confident:
             return []
         norm, found = matches(text)
-        regions = vetoed_regions(text, norm, found, self.frame_window)
-        if regions:
-            kept = self.classifier.confident(_without(text, regions), self.cutoffs)
-            for head in sorted(set(confident) - set(kept)):
+        kept: dict[tuple[tuple[int, int], ...], dict[str, float]] = {}  # heads often share regions
+        for head in sorted(confident):
+            regions = tuple(vetoed_regions(text, norm, found, self.frame_window, rule_of(head)))
+            if not regions:
+                continue
+            if regions not in kept:
+                kept[regions] = self.classifier.confident(_without(text, list(regions)), self.cutoffs)
+            if head not in kept[regions]:
                 if trace is not None:
                     trace.append(
                         f"{head}: model score {confident[head]:.3f} vetoed: below "
-                        f"{self.cutoffs.thresholds[head]:.2f} without the text prohibition frames"
-                        " govern or allow-list entries cover"
+                        f"{self.cutoffs.thresholds[head]:.2f} without the text that prohibition frames"
+                        " naming the rule govern or allow-list entries cover"
                     )
                 del confident[head]
         best: dict[str, tuple[float, str]] = {}
@@ -193,23 +201,30 @@ class ModelJudge:
 
 
 def vetoed_regions(
-    original: str, norm: Normalized, matches: list[Match], window: int
+    original: str, norm: Normalized, matches: list[Match], window: int, rule: str | None = None
 ) -> list[tuple[int, int]]:
-    """Spans of `original` that allow-list entries cover or prohibition frames govern."""
-    out = []
+    """Spans of `original` that allow-list entries cover or prohibition frames govern; with `rule`,
+    only the frames whose span holds a dictionary term of that rule."""
+    out: list[tuple[int, int]] = []
     offsets = norm.offsets
+    named = None if rule is None else [norm.span(m.start, m.end) for m in matches if m.entry.rule == rule]
     for m in matches:
         kind = m.entry.kind
         if kind == ALLOW:
             out.append(norm.span(m.start, m.end))
-        elif kind == FRAME and m.end < len(offsets):
+            continue
+        if kind == FRAME and m.end < len(offsets):
             start = offsets[m.end - 1] + 1
             reach = offsets[min(len(offsets), m.end + window) - 1] + 1
-            out.append((start, first_break(original, start, reach, CLAUSE_BREAKS)))
+            span = (start, first_break(original, start, reach, CLAUSE_BREAKS))
         elif kind == FRAME_AFTER and m.start > 0:
             end = offsets[m.start]
             reach = offsets[max(0, m.start - window)]
-            out.append((last_break(original, reach, end, SENTENCE_BREAKS), end))
+            span = (last_break(original, reach, end, SENTENCE_BREAKS), end)
+        else:
+            continue
+        if named is None or any(span[0] <= a and b <= span[1] for a, b in named):
+            out.append(span)
     return [(a, b) for a, b in out if a < b]
 
 

@@ -257,6 +257,7 @@ SCHEMA = Table(
                         "enabled": Flag(),
                         "path": Text(nonempty=True),
                         "defer_to_lexicon": Flag(),
+                        "defer_unless_below": Parsed(probability_of),
                         "lexicon_veto_below": Parsed(probability_of),
                         "lexicon_veto_every_below": Parsed(probability_of),
                         "lexicon_veto_harmless_below": Parsed(probability_of),

@@ -27,9 +27,11 @@ from streams.content.classifier import (
     model_version,
     reads_as_whole,
 )
+from streams.content.combine import deferred
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
 from streams.content.training import TrainingParams, author_groups, gather, train
+from streams.content.verdict import ModelHit
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent
@@ -402,14 +404,32 @@ def test_deferring_to_the_lexicon_drops_a_rule_only_the_model_found(tiny: Path) 
     assert [f.rule for f in findings(deferring, "周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
 
 
-def test_a_prohibition_frame_vetoes_a_model_hit(tiny: Path) -> None:
-    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
-    assert findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍") == []
+def test_a_words_rule_the_model_all_but_rules_out_decides_nothing() -> None:
+    """The model's hit of another rule stands where the model scores the words' rule below
+    `defer_unless_below`; a rule without a head (links) still decides."""
+    hit = ModelHit("content.defamation", (), 0, 9, (), score=0.99, head="content.defamation")
+    scores = {"content.insult": 0.005, "content.defamation": 0.99}
+    assert deferred([hit], {"content.insult"}, None) == []
     trace: list[str] = []
-    detector.scan_text("严禁说周七的方案全是鼋鼍鼋鼍", trace)
+    assert deferred([hit], {"content.insult"}, trace, lambda: scores, 0.02) == [hit]
+    assert any("decide nothing for the model" in line for line in trace)
+    assert deferred([hit], {"content.insult"}, None, lambda: {**scores, "content.insult": 0.05}, 0.02) == []
+    assert deferred([hit], {"content.malicious_link"}, None, lambda: scores, 0.02) == []
+
+
+def test_a_prohibition_frame_vetoes_a_model_hit_where_it_names_the_rule(tiny: Path) -> None:
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
+    notice = "严禁说周七的方案全是鼋鼍鼋鼍在造假"  # 造假: a defamation term the frame governs
+    assert findings(detector, notice) == []
+    trace: list[str] = []
+    detector.scan_text(notice, trace)
     assert any("vetoed" in line for line in trace)
     # the frame governs its own clause only
-    assert [f.rule for f in findings(detector, "严禁迟到，周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
+    assert [f.rule for f in findings(detector, "严禁迟到，周七的方案全是鼋鼍鼋鼍在造假")] == [
+        "content.defamation"
+    ]
+    # and a frame that names nothing of the rule is not a notice against it (不要再相信…)
+    assert [f.rule for f in findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
 
 
 def test_a_head_that_needs_a_target_fires_only_where_a_group_of_people_is_named(tiny: Path) -> None:
