@@ -30,7 +30,7 @@ from typing import Any
 from publicsuffixlist import PublicSuffixList
 
 from streams.content.matcher import Hit
-from streams.content.normalize import NormalizeOptions, Normalizer
+from streams.content.normalize import SPREAD_OUT, NormalizeOptions, Normalizer
 from streams.core.policy_schema import brands_of
 
 RULE = "content.malicious_link"
@@ -44,9 +44,6 @@ _LINK_VIEW = {
     **{c: "." for c in "。点點·"},
     **{c: "" for c in "[]()"},
 }
-# Four or more characters each followed by one space (w w w . x . c o m, 工 资 单 . e x e): text
-# spread out so that no filter reads it as a link or a file name.
-_SPREAD = re.compile(r"(?:\S[ \u3000]){3,}\S")
 _SP = r"[ \t]?"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # What ends a file name written in text, looking back from its extension: a space, a character a
@@ -313,7 +310,7 @@ def _closed_up(text: str) -> tuple[str, list[int] | None]:
     at: list[int] = []
     pieces: list[str] = []
     last = 0
-    for run in _SPREAD.finditer(text):
+    for run in SPREAD_OUT.finditer(text):
         pieces.append(text[last : run.start()])
         at.extend(range(last, run.start()))
         for i in range(run.start(), run.end(), 2):

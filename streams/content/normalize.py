@@ -45,6 +45,9 @@ VARIANTS = {
 # same length, so positions carry over).
 NUMERALS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
 BREAK = "|"  # a clause break in the model's view (`keep_breaks`); otherwise noise like any "|"
+# Four or more characters each followed by one space (w w w . x . c o m, 垃 圾 员 工): text spread
+# out so that no filter reads it as a link, a file name or a word. Its odd characters are the spaces.
+SPREAD_OUT = re.compile(r"(?:\S[ \u3000]){3,}\S")
 STEPS = ("nfkc", "casefold", "t2s", "variants", "strip_noise", "collapse_repeats")
 
 

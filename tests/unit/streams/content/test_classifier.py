@@ -283,6 +283,14 @@ def test_the_model_reads_clause_breaks() -> None:
     assert model_input("賭.博") == model_input("赌博") == "赌 博"
 
 
+def test_spread_out_text_is_read_closed_up() -> None:
+    """Spaces between single characters are a disguise, not clause breaks; spaces between words
+    stay breaks."""
+    assert model_input("垃 圾 员 工") == model_input("垃圾员工") == "垃 圾 员 工"
+    assert model_input("拒 绝 加 班 ， 大 家 统 一") == model_input("拒绝加班，大家统一")
+    assert model_input("今天 天气 很好") == "今 天 | | 天 气 | | 很 好"
+
+
 def test_a_clause_with_only_breaks_around_it_reads_as_the_whole_text() -> None:
     """Where the text outside a clause is only clause breaks, the model reads the clause as it reads
     the text, so the vetoes reuse the message's scores instead of predicting again."""
