@@ -10,8 +10,9 @@ to the end of its clause, …一经发现 back to the start of its sentence, str
 reach) and allow-list entries are set aside and the text scored again; a head that no longer
 reaches its threshold is vetoed. A frame counts for a head only where the text it governs holds a
 dictionary term of the head's rule: what a frame forbids is what it names (不要再相信领导的承诺 is
-the incitement itself, not a notice against it). Several heads of one rule make one hit, the best score's. The hit
-carries the model's name, version, head and score for the violation's evidence (`ModelHit`).
+the incitement itself, not a notice against it). Several heads of one rule make one hit, the best
+score's. The hit carries the model's name, version, head and score for the violation's evidence
+(`ModelHit`).
 A head listed in `needs_target` fires only on a message that names a group of people
 (streams.content.targets). A head the model's about head outranks scores 0 (classifier.about_head).
 """
