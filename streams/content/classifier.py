@@ -56,7 +56,7 @@ from typing import Any
 
 from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
-from streams.content.normalize import BREAK, SPREAD_OUT, NormalizeOptions, Normalizer
+from streams.content.normalize import BREAK, NormalizeOptions, Normalizer, closed_up
 from streams.content.stack import Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
@@ -143,12 +143,8 @@ def clause_view(text: str) -> str:
     # Spread-out text is closed up first: its spaces are a disguise, not breaks between clauses
     # (垃 圾 员 工 read as four one-character clauses holds no n-gram the model knows).
     if " " in text or "\u3000" in text:
-        text = SPREAD_OUT.sub(_closed_up, text)
+        text = closed_up(text)[0]
     return _normalizer().fast(_CLAUSE_BREAKS.sub(BREAK, text.replace(BREAK, "")))
-
-
-def _closed_up(run: re.Match[str]) -> str:
-    return run.group(0)[::2]
 
 
 # Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers).

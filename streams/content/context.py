@@ -171,7 +171,7 @@ class Context:
         for frame in frames:
             if frame.entry.kind == MENTION:
                 return f"a mention: the message is framed by {frame.entry.term!r} (the model still judges it)"
-            if self._framed(norm, original, frame, m):
+            if governs(norm, original, frame, m, self.frame_window):
                 side = "prohibition frame" if frame.entry.kind == FRAME else "after-frame"
                 return f"suppressed by {side} {frame.entry.term!r}"
         return None
@@ -192,16 +192,6 @@ class Context:
         if self.split_words == OFF:
             return False
         return self.split_words == ALL or m.entry.spelling == PINYIN
-
-    def _framed(self, norm: Normalized, original: str, frame: Match, m: Match) -> bool:
-        if frame.entry.kind == FRAME:
-            first, second, breaks = frame, m, CLAUSE_BREAKS
-        else:
-            first, second, breaks = m, frame, SENTENCE_BREAKS
-        if first.end <= second.start and second.start - first.end <= self.frame_window:
-            between = original[norm.offsets[first.end - 1] + 1 : norm.offsets[second.start]]
-            return not breaks.intersection(between)
-        return False
 
     def _builtins(self, original: str, norm: Normalized, kept: dict[str, list[Match]]) -> list[Match]:
         """Built-in group matches, computed only when some grouped term matched at all."""
@@ -227,6 +217,24 @@ class Context:
                 if confirm is None or confirm(original, norm.span(*found.span())):
                     out.append(Match(found.start(), found.end(), _builtin_entry(name)))
         return out
+
+
+def governs(norm: Normalized, original: str, frame: Match, term: Match, window: int) -> bool:
+    """Whether a prohibition frame (FRAME: 禁止…) or an after-frame (FRAME_AFTER: …是违法的) governs
+    `term`: the term lies wholly within the `window` normalised characters after the frame (before
+    the after-frame) with no clause break (sentence break) between them, the stretch that
+    verdict.vetoed_regions sets aside. The dictionaries suppress such a term; the model's veto counts
+    a frame for a rule only where it governs a term of that rule."""
+    if frame.entry.kind == FRAME:
+        first, second, breaks = frame, term, CLAUSE_BREAKS
+        reach = term.end - frame.end
+    else:
+        first, second, breaks = term, frame, SENTENCE_BREAKS
+        reach = frame.start - term.start
+    if first.end <= second.start and reach <= window:
+        between = original[norm.offsets[first.end - 1] + 1 : norm.offsets[second.start]]
+        return not breaks.intersection(between)
+    return False
 
 
 def _amount(original: str, span: tuple[int, int]) -> bool:

@@ -30,7 +30,7 @@ from typing import Any
 from publicsuffixlist import PublicSuffixList
 
 from streams.content.matcher import Hit
-from streams.content.normalize import SPREAD_OUT, NormalizeOptions, Normalizer
+from streams.content.normalize import NormalizeOptions, Normalizer, closed_up
 from streams.core.policy_schema import brands_of
 
 RULE = "content.malicious_link"
@@ -142,14 +142,14 @@ class LinkChecker:
     def _found_spread_out(self, original: str) -> list[tuple[str, int, int]]:
         """The links and file names of `original` read with its spread-out runs closed up; a link
         spread out fires whatever its host (`spread_out:`), since only evasion writes one so."""
-        closed, at = _closed_up(original)
+        closed, at = closed_up(original)
         if at is None:
             return []
         return [(label, at[start], at[end - 1] + 1) for label, start, end in self._found(closed, at)]
 
     def _found(self, original: str, at: list[int] | None = None) -> list[tuple[str, int, int]]:
         """(label, start, end) of each link or file name that fires, spans in `original`.
-        `at`: `original` was closed up, and these are its characters' places before (`_closed_up`)."""
+        `at`: `original` was closed up, and these are its characters' places before (normalize.closed_up)."""
         view = self._view.normalize(original)
         found: list[tuple[str, int, int]] = []
         judged: list[tuple[int, int]] = []  # links whose path the verdict has read
@@ -302,26 +302,6 @@ def _site_like(name: str) -> bool:
     (main.cc, notes.top), when it has a subdomain or its name (`name`: the host without its public
     suffix) holds a digit or a hyphen."""
     return "." in name or any(ch.isdigit() or ch == "-" for ch in name)
-
-
-def _closed_up(text: str) -> tuple[str, list[int] | None]:
-    """`text` with the spaces inside its spread-out runs removed, and where each of its characters
-    was in `text` (None: nothing was spread out)."""
-    at: list[int] = []
-    pieces: list[str] = []
-    last = 0
-    for run in SPREAD_OUT.finditer(text):
-        pieces.append(text[last : run.start()])
-        at.extend(range(last, run.start()))
-        for i in range(run.start(), run.end(), 2):
-            pieces.append(text[i])
-            at.append(i)
-        last = run.end()
-    if last == 0:
-        return text, None
-    pieces.append(text[last:])
-    at.extend(range(last, len(text)))
-    return "".join(pieces), at
 
 
 def _spread(at: list[int], start: int, end: int) -> bool:

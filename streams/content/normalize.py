@@ -51,6 +51,26 @@ SPREAD_OUT = re.compile(r"(?:\S[ \u3000]){3,}\S")
 STEPS = ("nfkc", "casefold", "t2s", "variants", "strip_noise", "collapse_repeats")
 
 
+def closed_up(text: str) -> tuple[str, list[int] | None]:
+    """`text` with the spaces inside its spread-out runs removed, and where each of its characters
+    was in `text` (None: nothing was spread out)."""
+    at: list[int] = []
+    pieces: list[str] = []
+    last = 0
+    for run in SPREAD_OUT.finditer(text):
+        pieces.append(text[last : run.start()])
+        at.extend(range(last, run.start()))
+        for i in range(run.start(), run.end(), 2):
+            pieces.append(text[i])
+            at.append(i)
+        last = run.end()
+    if last == 0:
+        return text, None
+    pieces.append(text[last:])
+    at.extend(range(last, len(text)))
+    return "".join(pieces), at
+
+
 @dataclass(frozen=True, slots=True)
 class NormalizeOptions:
     nfkc: bool = True

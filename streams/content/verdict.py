@@ -25,7 +25,7 @@ from typing import Any
 
 from streams.content.calibration import Cutoffs
 from streams.content.classifier import TextClassifier, rule_of
-from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
+from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS, governs
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
 from streams.content.normalize import Normalized
 from streams.content.targets import TargetWords
@@ -205,10 +205,11 @@ def vetoed_regions(
     original: str, norm: Normalized, matches: list[Match], window: int, rule: str | None = None
 ) -> list[tuple[int, int]]:
     """Spans of `original` that allow-list entries cover or prohibition frames govern; with `rule`,
-    only the frames whose span holds a dictionary term of that rule."""
+    only the frames that govern a dictionary term of that rule (context.governs: the term lies in
+    the span, as the dictionaries read it)."""
     out: list[tuple[int, int]] = []
     offsets = norm.offsets
-    named = None if rule is None else [norm.span(m.start, m.end) for m in matches if m.entry.rule == rule]
+    named = None if rule is None else [m for m in matches if m.entry.rule == rule]
     for m in matches:
         kind = m.entry.kind
         if kind == ALLOW:
@@ -224,7 +225,7 @@ def vetoed_regions(
             span = (last_break(original, reach, end, SENTENCE_BREAKS), end)
         else:
             continue
-        if named is None or any(span[0] <= a and b <= span[1] for a, b in named):
+        if named is None or any(governs(norm, original, m, term, window) for term in named):
             out.append(span)
     return [(a, b) for a, b in out if a < b]
 

@@ -425,6 +425,7 @@ def test_a_words_rule_the_model_all_but_rules_out_decides_nothing() -> None:
     assert deferred([hit], {"content.malicious_link"}, None, lambda: scores, 0.02) == []
 
 
+
 def test_a_prohibition_frame_vetoes_a_model_hit_where_it_names_the_rule(tiny: Path) -> None:
     detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
     notice = "严禁说周七的方案全是鼋鼍鼋鼍在造假"  # 造假: a defamation term the frame governs
@@ -438,6 +439,31 @@ def test_a_prohibition_frame_vetoes_a_model_hit_where_it_names_the_rule(tiny: Pa
     ]
     # and a frame that names nothing of the rule is not a notice against it (不要再相信…)
     assert [f.rule for f in findings(detector, "严禁说周七的方案全是鼋鼍鼋鼍")] == ["content.defamation"]
+
+
+def test_the_models_veto_reads_a_frame_as_the_dictionaries_do(tiny: Path) -> None:
+    # One predicate (context.governs): a frame governs a term that lies wholly within its window.
+    detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
+    window = detector.frame_window
+    lead = "说周七的方案全是鼋鼍鼋鼍"
+
+    def read(before_term: int) -> tuple[list[str], list[str]]:
+        """(rules found, trace) with 造假 this many characters into the frame's window."""
+        text = "严禁" + lead + "甲乙丙丁戊己庚辛壬癸"[: before_term - len(lead)] + "造假"
+        trace: list[str] = []
+        detector.scan_text(text, trace)
+        return [f.rule for f in findings(detector, text)], trace
+
+    def governed(trace: list[str]) -> tuple[bool, bool]:  # (the words', the model's reading)
+        return (
+            any("'造假' suppressed by prohibition frame" in line for line in trace),
+            any(line.startswith("content.defamation: model score") and "vetoed" in line for line in trace),
+        )
+
+    found, trace = read(window - 2)  # 造假 ends on the window's last character
+    assert found == [] and governed(trace) == (True, True)
+    found, trace = read(window - 1)  # one past it: governed by neither
+    assert found == ["content.defamation"] and governed(trace) == (False, False)
 
 
 def test_a_head_that_needs_a_target_fires_only_where_a_group_of_people_is_named(tiny: Path) -> None:
