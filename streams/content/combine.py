@@ -129,6 +129,7 @@ def deferred(
     trace: list[str] | None,
     scores: Callable[[], dict[str, float]] | None = None,
     unless_below: float | None = None,
+    unless_above: float | None = None,
 ) -> list[ModelHit]:
     """The model's hits once the words have decided what the message is: a rule the dictionaries or
     structural checks fired keeps its model score; another rule only a workplace head found is
@@ -140,7 +141,9 @@ def deferred(
 
     A rule the words fired that the model all but rules out (`scores()` below `unless_below`)
     decides nothing: there the words' reading is the doubtful one (an ad word for exam cheating in a
-    report that a colleague had someone sit his exam). A rule without a head (links) still decides."""
+    report that a colleague had someone sit his exam). A rule without a head (links) still decides.
+    And a hit scoring at least `unless_above` is never deferred: the model is then as sure as the
+    words (an ad whose shortened link the link checks flag)."""
     if unless_below is not None and scores is not None and any(hit.rule not in decided for hit in scored):
         model = scores()
         doubted = {rule for rule in decided if model.get(rule, 1.0) < unless_below}
@@ -151,7 +154,11 @@ def deferred(
         decided = decided - doubted
         if not decided:
             return scored
-    kept = [hit for hit in scored if hit.rule in decided or "#" in hit.head]
+    kept = [
+        hit
+        for hit in scored
+        if hit.rule in decided or "#" in hit.head or (unless_above is not None and hit.score >= unless_above)
+    ]
     if trace is not None:
         for hit in scored:
             if hit not in kept:

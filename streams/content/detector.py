@@ -243,7 +243,12 @@ class ContentDetector(Detector, Reloadable):
                     return known if known is not None else classifier.scores(text, clauses)
 
                 scored = deferred(
-                    scored, {h.rule for h in hits}, trace, model_scores, self.model.defer_unless_below
+                    scored,
+                    {h.rule for h in hits},
+                    trace,
+                    model_scores,
+                    self.model.defer_unless_below,
+                    self.model.defer_unless_above,
                 )
             hits += scored
         return merged(hits) if len(hits) > 1 else hits

@@ -53,6 +53,7 @@ class ModelSettings:
     thresholds: Mapping[str, float] | None = None
     defer_to_lexicon: bool = False  # streams.content.combine.deferred
     defer_unless_below: float | None = None  # a words' rule the model scores below this decides nothing
+    defer_unless_above: float | None = None  # a model hit scoring at least this is never deferred
     needs_target: tuple[str, ...] = ()  # heads that fire only where a group of people is named
     lexicon_veto_below: float | None = None  # streams.content.combine.unconfirmed
     lexicon_veto_every_below: float | None = None  # the same, for every term
@@ -67,6 +68,7 @@ class ModelSettings:
             thresholds={str(head): float(t) for head, t in (data.get("thresholds") or {}).items()},
             defer_to_lexicon=bool(data.get("defer_to_lexicon", False)),
             defer_unless_below=_optional_float(data, "defer_unless_below"),
+            defer_unless_above=_optional_float(data, "defer_unless_above"),
             needs_target=tuple(str(head) for head in data.get("needs_target", ())),
             lexicon_veto_below=_optional_float(data, "lexicon_veto_below"),
             lexicon_veto_every_below=_optional_float(data, "lexicon_veto_every_below"),

@@ -258,6 +258,7 @@ SCHEMA = Table(
                         "path": Text(nonempty=True),
                         "defer_to_lexicon": Flag(),
                         "defer_unless_below": Parsed(probability_of),
+                        "defer_unless_above": Parsed(probability_of),
                         "lexicon_veto_below": Parsed(probability_of),
                         "lexicon_veto_every_below": Parsed(probability_of),
                         "lexicon_veto_harmless_below": Parsed(probability_of),

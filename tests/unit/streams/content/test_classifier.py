@@ -425,6 +425,13 @@ def test_a_words_rule_the_model_all_but_rules_out_decides_nothing() -> None:
     assert deferred([hit], {"content.malicious_link"}, None, lambda: scores, 0.02) == []
 
 
+def test_a_model_hit_as_sure_as_the_words_is_not_deferred() -> None:
+    """`defer_unless_above`: a hit scoring at least it stands beside the words' rule, a link's too."""
+    sure = ModelHit("content.porn", (), 0, 9, (), score=0.995, head="content.porn")
+    unsure = ModelHit("content.ad", (), 0, 9, (), score=0.95, head="content.ad")
+    assert deferred([sure, unsure], {"content.malicious_link"}, None, None, None, 0.99) == [sure]
+    assert deferred([sure, unsure], {"content.malicious_link"}, None) == []
+
 
 def test_a_prohibition_frame_vetoes_a_model_hit_where_it_names_the_rule(tiny: Path) -> None:
     detector = ContentDetector(with_model(tiny, thresholds={"content.defamation": 0.2}))
