@@ -2,8 +2,9 @@
 
 For policy authors: each hit names the rule, the field, the dictionary terms, a masked excerpt,
 how it fired (a direct term, a pinyin/homophone spelling, an `@near` co-occurrence, a structural
-check) and which normalisation steps were needed for it to match. Decisions that stopped a match
-(allow-list, prohibition frame, split words, an `@near` not met) are listed too. When the learned
+check) and which normalisation steps were needed for it to match. The engine's decisions are listed
+too (`decided:`), those that stopped a match (allow-list, prohibition frame, split words, an `@near`
+not met, a veto, a deferral) and those that let one stand beside another. When the learned
 model decided or contributed, the hit shows its name, version and calibrated score and the
 character n-grams of the normalised text that drove the score (occlusion: how much the score drops
 without each); rules the model scored near but below their threshold are listed as decisions.
@@ -136,7 +137,7 @@ def render(result: Scanned, out: TextIO) -> None:
                 file=out,
             )
     for decision in result.decisions:
-        print(f"  not fired: {decision}", file=out)
+        print(f"  decided: {decision}", file=out)
 
 
 def run_scan(

@@ -154,16 +154,18 @@ def deferred(
         decided = decided - doubted
         if not decided:
             return scored
-    kept = [
-        hit
-        for hit in scored
-        if hit.rule in decided or "#" in hit.head or (unless_above is not None and hit.score >= unless_above)
-    ]
+    sure = [hit for hit in scored if unless_above is not None and hit.score >= unless_above]
+    kept = [hit for hit in scored if hit.rule in decided or "#" in hit.head or hit in sure]
     if trace is not None:
         for hit in scored:
             if hit not in kept:
                 trace.append(
                     f"{hit.rule}: model score {hit.score:.3f} deferred to the words' decision {sorted(decided)}"
+                )
+            elif hit.rule not in decided and hit in sure:
+                trace.append(
+                    f"{hit.rule}: model score {hit.score:.3f} stands beside the words' decision"
+                    f" {sorted(decided)}: at least {unless_above}"
                 )
     return kept
 

@@ -429,7 +429,9 @@ def test_a_model_hit_as_sure_as_the_words_is_not_deferred() -> None:
     """`defer_unless_above`: a hit scoring at least it stands beside the words' rule, a link's too."""
     sure = ModelHit("content.porn", (), 0, 9, (), score=0.995, head="content.porn")
     unsure = ModelHit("content.ad", (), 0, 9, (), score=0.95, head="content.ad")
-    assert deferred([sure, unsure], {"content.malicious_link"}, None, None, None, 0.99) == [sure]
+    trace: list[str] = []
+    assert deferred([sure, unsure], {"content.malicious_link"}, trace, None, None, 0.99) == [sure]
+    assert any(line.startswith("content.porn: model score 0.995 stands beside") for line in trace)
     assert deferred([sure, unsure], {"content.malicious_link"}, None) == []
 
 
