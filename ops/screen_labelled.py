@@ -13,7 +13,8 @@ Helper sessions write labelled examples without reading the datasets, but stock 
 - shares SEVEN consecutive normalised characters with a dataset text;
 - shares half its character trigrams or more with one dataset text;
 - names one of COLD's subjects (groups by race, region or gender: `TOPICS`), which the labelled
-  authors leave to the public-comment head and its data;
+  authors leave to the public-comment head and its data (author files only: the lines labelled
+  with every rule they break, `multi_*.jsonl`, are an evaluation set and keep them);
 - is shorter than two normalised characters;
 - holds, as the line is written (JSON, the English `note` included), TWELVE consecutive
   non-space characters of a dataset text: the before-stop dataset guard's own test, which once
@@ -38,7 +39,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.cli.eval import default_datasets
-from streams.content.datasets import LABELLED_DIR, DatasetError, read_cold, read_dialogues, read_labelled
+from streams.content.datasets import (
+    LABELLED_DIR,
+    DatasetError,
+    read_cold,
+    read_dialogues,
+    read_labelled,
+    read_multi_labelled,
+)
+from streams.core.policy_schema import CONTENT_RULES
 
 SEVEN = 7
 TWELVE = 12  # the dataset guard's run: raw characters, white space removed, over the whole line
@@ -113,9 +122,18 @@ class DatasetIndex:
         return any(run in self.raw_runs for run in char_runs(_SPACE.sub("", line), TWELVE))
 
 
-def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list[dict], dict[str, list[str]]]:
+def texts_of(path: Path) -> list[str]:
+    """A labelled file's texts, read by its schema (a malformed line is named by file, line, field)."""
+    if path.name.startswith("multi_"):
+        return [e.text for e in read_multi_labelled(path, CONTENT_RULES)]
+    return [e.text for e in read_labelled(path)]
+
+
+def screen(
+    lines: list[dict], index: DatasetIndex, seen: set[str], topics: bool = True
+) -> tuple[list[dict], dict[str, list[str]]]:
     """The examples kept, and the dropped texts by reason. `seen` (normalised texts already in the
-    project) grows with every example kept."""
+    project) grows with every example kept. `topics`: drop lines that name COLD's subjects."""
     kept: list[dict] = []
     dropped: dict[str, list[str]] = defaultdict(list)
     for example in lines:
@@ -124,7 +142,7 @@ def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list
             why: str | None = "too short"
         elif text in seen:
             why = "a repeat"
-        elif TOPICS.search(example["text"]):
+        elif topics and TOPICS.search(example["text"]):
             why = "COLD's subjects"
         else:
             why = index.why_close(text)
@@ -140,26 +158,26 @@ def screen(lines: list[dict], index: DatasetIndex, seen: set[str]) -> tuple[list
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path, help="new author_*.jsonl files")
+    parser.add_argument("files", nargs="+", type=Path, help="new author_*.jsonl or multi_*.jsonl files")
     parser.add_argument("--out", type=Path, required=True, help="where the screened files go")
     parser.add_argument("--datasets", type=Path, help="default: $QUNGUARD_DATASETS or ../shared/datasets")
     parser.add_argument("--labelled", type=Path, default=LABELLED_DIR, help="the project's labelled examples")
     args = parser.parse_args(argv)
     try:
         for path in args.files:
-            read_labelled(path)  # names the file, line and field of a malformed example
+            texts_of(path)  # names the file, line and field of a malformed example
         index = DatasetIndex.load(args.datasets or default_datasets())
         # A file of the same name is the one being screened again, not another author's.
         names = {path.name for path in args.files}
         committed = [p for p in sorted(args.labelled.glob("*.jsonl")) if p.name not in names]
-        seen = {normalised(e.text) for p in committed for e in read_labelled(p)}
+        seen = {normalised(text) for p in committed for text in texts_of(p)}
     except (DatasetError, OSError) as exc:
         print(f"screen_labelled: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.files:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        kept, dropped = screen(lines, index, seen)
+        kept, dropped = screen(lines, index, seen, topics=not path.name.startswith("multi_"))
         with (args.out / path.name).open("w", encoding="utf-8") as handle:
             handle.writelines(as_written(e) + "\n" for e in kept)
         print(f"{path.name}: kept {len(kept)} of {len(lines)}")

@@ -16,7 +16,8 @@ each naming the data its figures come from:
 - `corpus`: the shared development corpus against its expected violations (the dictionaries were
   written while reading it: a regression figure, not a generalisation one);
 - `imitations`: helper-written imitations of SMS and Weibo posts, ads and rumours among ordinary
-  ones (agents.cli.eval_imitations: no real text of those kinds is at hand).
+  ones (agents.cli.eval_imitations: no real text of those kinds is at hand);
+- `multi`: helper-written lines labelled with every rule they break (agents.cli.eval_multi).
 
 `--quick` evaluates a fixed tenth of each set and retrains nothing (for the test suite). Metrics:
 streams.content.evaluation; docs/eval.md.
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from agents.cli.eval_imitations import IMITATIONS, imitation_file, imitations
+from agents.cli.eval_multi import multi_files, multi_labelled
 from config import CONFIG_DIR
 from streams.content import evaluation
 from streams.content.datasets import (
@@ -58,7 +60,7 @@ from streams.content.detector import ContentDetector
 from streams.content.verdict import ModelSettings
 from streams.core.policy import Policy
 
-SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations")
+SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations", "multi")
 SHARED = CONFIG_DIR.parent.parent / "shared"
 QUICK_SHARE = 10  # --quick keeps one item in ten (by a hash of its text)
 ERROR = 2
@@ -266,6 +268,16 @@ def imitations_section(options: EvalOptions, detector: ContentDetector) -> dict[
     }
 
 
+def multi_section(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
+    files = " + ".join(_shown(path) for path in multi_files(options.labelled))
+    figures = multi_labelled(options.labelled, detector, _keep(options.quick))
+    return {
+        "data": f"{files}: {figures.pop('lines')} helper-written lines labelled with every rule they break "
+        "(never trained or tuned on; report-only)",
+        **figures,
+    }
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
@@ -283,6 +295,7 @@ def _inputs_missing(section: str, options: EvalOptions) -> str | None:
         "benign": [options.datasets / "benign"],
         "corpus": [options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"],
         "imitations": [imitation_file(kind, options.labelled) for kind in IMITATIONS],
+        "multi": multi_files(options.labelled),
     }[section]
     if section == "cv" and options.trainer is not None:
         needs.append(options.datasets / "cold" / "train.csv")  # what the model is retrained on
@@ -308,6 +321,7 @@ def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> 
         "benign": lambda: benign(options, detector),
         "corpus": lambda: corpus(options, detector),
         "imitations": lambda: imitations_section(options, detector),
+        "multi": lambda: multi_section(options, detector),
     }
     for section in options.sections:
         missing = _inputs_missing(section, options)

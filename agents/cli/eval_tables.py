@@ -15,6 +15,7 @@ _TITLES = {
     "benign": "(d) benign dialogues: false alarms",
     "imitations": "(f) imitations of SMS and Weibo posts (helper-written, not real text)",
     "corpus": "(e) shared development corpus",
+    "multi": "(g) lines labelled with every rule they break (helper-written)",
 }
 
 
@@ -88,6 +89,10 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
             )
         if name == "imitations":
             _imitations(section, out)
+        if name == "multi":
+            several = section["several_rules"]
+            print(f"lines breaking two rules or more: {several['lines']}, every rule found on "
+                  f"{several['all_found']}, none on {several['none_found']}", file=out)  # fmt: skip
         print(f"({section['seconds']} s)", file=out)
     print(f"\ntotal {doc['seconds']} s", file=out)
 

@@ -2,6 +2,8 @@
 
 - our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
   kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa and at-ay are held out (`HELD_OUT_AUTHORS`);
+- lines labelled with every rule they break, `config/labelled/multi_*.jsonl` (`{"text","rules":[…],"note"}`,
+  `MULTI_AUTHORS`): held out, read only by `qunguard eval`;
 - COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
 - the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -52,6 +54,10 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
                     "at", "au", "av", "aw", "ax", "ay", "cg", "ck",
                     "cl", "cm", "cn", "co", "cp", "cq")  # fmt: skip
+# Lines labelled with every rule they break (the authors above write one rule per line, so a second
+# rule the engine rightly fires counts against it there): read only by `qunguard eval`, never trained
+# or tuned on (docs/eval.md, twenty-eighth session).
+MULTI_AUTHORS = ("m1", "m2")
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 
@@ -74,6 +80,20 @@ class Labelled:
     def expected(self) -> frozenset[str]:
         """The rule this message must fire; empty when nothing should fire."""
         return frozenset((self.rule,)) if self.kind == "positive" and self.rule else frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class MultiLabelled:
+    """One message labelled with every rule it breaks (`expected`; empty: none, though it may look
+    close: a notice, a quote in a report)."""
+
+    text: str
+    expected: frozenset[str]
+    source: str  # FILE:LINE
+
+    @property
+    def kind(self) -> str:
+        return "positive" if self.expected else "hard_negative"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +154,32 @@ def read_labelled(path: Path) -> list[Labelled]:
             if (rule is None) != (kind == "benign"):
                 raise DatasetError(f"{where}: kind {kind} needs {'no' if kind == 'benign' else 'a'} rule")
             out.append(Labelled(text, rule, kind, where))
+    return out
+
+
+def multi_file(author: str, folder: Path = LABELLED_DIR) -> Path:
+    return folder / f"multi_{author}.jsonl"
+
+
+def read_multi_labelled(path: Path, rules: Collection[str]) -> list[MultiLabelled]:
+    """`path`'s lines `{"text", "rules": [...]}`; each of `rules` a known rule (`rules`)."""
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+                text, labels = data["text"], data["rules"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DatasetError(f"{where}: not a multi-labelled line ({exc})") from None
+            if not isinstance(text, str) or not text or not isinstance(labels, list):
+                raise DatasetError(f"{where}: needs a non-empty text and a list of rules")
+            unknown = [rule for rule in labels if rule not in rules]
+            if unknown:
+                raise DatasetError(f"{where}: field rules: unknown rule(s) {unknown}")
+            out.append(MultiLabelled(text, frozenset(labels), where))
     return out
 
 

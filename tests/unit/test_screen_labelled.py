@@ -40,6 +40,17 @@ def test_drops_what_is_close_to_a_dataset_text_and_keeps_the_rest() -> None:
     }
 
 
+def test_a_multi_labelled_file_keeps_lines_naming_groups_and_is_read_by_its_schema(tmp_path: Path) -> None:
+    """multi_*.jsonl (every rule a line breaks) is an evaluation set: COLD's subjects stay."""
+    index = screen_tool.DatasetIndex(DATASET)
+    line = {"text": "老外都这样，傻逼", "rules": ["content.insult", "content.political"], "note": "test"}
+    kept, dropped = screen_tool.screen([line], index, set(), topics=False)
+    assert kept == [line] and not dropped
+    path = tmp_path / "multi_x.jsonl"
+    path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert screen_tool.texts_of(path) == [line["text"]]
+
+
 def test_a_line_whose_note_holds_twelve_characters_of_a_dataset_text_is_dropped() -> None:
     # The before-stop dataset guard reads the line as written, so the English note counts too.
     index = screen_tool.DatasetIndex(["xq zvkplmwr tyhj bn"])

@@ -10,7 +10,7 @@ import pytest
 
 from agents.cli.parser import main
 from config import CONFIG_DIR
-from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS
+from streams.content.datasets import HELD_OUT_AUTHORS, MULTI_AUTHORS, TRAINING_AUTHORS
 from streams.content.datasets import LABELLED_DIR as LABELLED
 from tests.conftest import CORPUS
 
@@ -47,6 +47,18 @@ def data(tmp_path: Path) -> Path:
             [
                 {"text": "全场五折，加微信下单，回T退订", "rule": rule, "kind": "positive", "note": ""},
                 {"text": "您的快递已到驿站，请凭取件码领取", "rule": None, "kind": "benign", "note": ""},
+            ],
+        )
+    for author in MULTI_AUTHORS:
+        _jsonl(
+            tmp_path / "labelled" / f"multi_{author}.jsonl",
+            [
+                {
+                    "text": "兄弟们来赌博，押大押小，傻逼才不来",
+                    "rules": [GAMBLING, "content.insult"],
+                    "note": "",
+                },
+                {"text": "严禁在群里赌博", "rules": [], "note": ""},
             ],
         )
     cold = tmp_path / "datasets" / "cold" / "dev.csv"
@@ -107,7 +119,7 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     code, doc = _eval(data, "--folds", "2")
     assert code == 0
     sections = doc["sections"]
-    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus", "imitations"]
+    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus", "imitations", "multi"]
     for name, section in sections.items():
         assert section["data"] and section["seconds"] >= 0, name
     cv = sections["cv"]
@@ -130,11 +142,19 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     sms = sections["imitations"]["sms"]
     assert sms["found"]["content.ad"]["of"] == 1 and sms["ordinary"]["texts"] == 1
     assert sms["ordinary"]["false_alarms"] == 0 and sms["ordinary"]["false_alarm_interval"][0] == 0.0
+    multi = sections["multi"]  # every rule a line breaks counts: a second one found is a true positive
+    assert (
+        multi["rules"][GAMBLING]["support"]
+        == len(MULTI_AUTHORS)
+        == multi["rules"]["content.insult"]["support"]
+    )
+    assert multi["rules"][GAMBLING]["fp"] == 0
+    assert multi["several_rules"]["lines"] == len(MULTI_AUTHORS)
 
 
 def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["eval", "--labelled", str(data / "labelled"), "--datasets", str(data / "datasets"),
-                 "--corpus", str(data / "corpus"), "--only", "held_out,benign,imitations", "--folds", "2",
+                 "--corpus", str(data / "corpus"), "--only", "held_out,benign,imitations,multi", "--folds", "2",
                  "--policy", str(lexicon_policy(data))])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
@@ -142,6 +162,20 @@ def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert f"(b) held-out authors ({held})" in out and "data: " in out and GAMBLING in out
     assert "false alarms 0 of" in out and "(a) cross-validation" not in out
     assert "sms: content.ad found on" in out and "posts: ordinary texts flagged 0 of 1" in out
+    assert (
+        "(g) lines labelled with every rule they break" in out
+        and "lines breaking two rules or more: 2" in out
+    )
+
+
+def test_a_multi_labelled_line_with_an_unknown_rule_exits_2(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = data / "labelled" / f"multi_{MULTI_AUTHORS[0]}.jsonl"
+    path.write_text('{"text": "x", "rules": ["content.nonsense"]}\n', encoding="utf-8")
+    code, _doc = _eval(data, "--only", "multi")
+    err = capsys.readouterr().err
+    assert code == 2 and f"multi_{MULTI_AUTHORS[0]}.jsonl:1: field rules" in err
 
 
 def test_missing_shared_data_is_skipped_not_fatal(data: Path, tmp_path: Path) -> None:
