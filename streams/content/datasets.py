@@ -22,7 +22,7 @@ import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from config import CONFIG_DIR
 
@@ -137,8 +137,9 @@ def author_file(author: str, folder: Path = LABELLED_DIR) -> Path:
     return folder / f"author_{author}.jsonl"
 
 
-def read_labelled(path: Path) -> list[Labelled]:
-    out = []
+def _fields(path: Path, what: str, *names: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """(FILE:LINE, the line's fields `names`) for each non-blank JSON line of `path`; a line that is
+    not JSON or lacks one of them is a DatasetError that names it and calls it `what`."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -146,14 +147,20 @@ def read_labelled(path: Path) -> list[Labelled]:
             where = f"{path}:{number}"
             try:
                 data = json.loads(line)
-                text, rule, kind = data["text"], data["rule"], data["kind"]
+                values = tuple(data[name] for name in names)
             except (ValueError, KeyError, TypeError) as exc:
-                raise DatasetError(f"{where}: not a labelled example ({exc})") from None
-            if not isinstance(text, str) or not text or kind not in KINDS:
-                raise DatasetError(f"{where}: needs a non-empty text and kind one of {', '.join(KINDS)}")
-            if (rule is None) != (kind == "benign"):
-                raise DatasetError(f"{where}: kind {kind} needs {'no' if kind == 'benign' else 'a'} rule")
-            out.append(Labelled(text, rule, kind, where))
+                raise DatasetError(f"{where}: not {what} ({exc})") from None
+            yield where, values
+
+
+def read_labelled(path: Path) -> list[Labelled]:
+    out = []
+    for where, (text, rule, kind) in _fields(path, "a labelled example", "text", "rule", "kind"):
+        if not isinstance(text, str) or not text or kind not in KINDS:
+            raise DatasetError(f"{where}: needs a non-empty text and kind one of {', '.join(KINDS)}")
+        if (rule is None) != (kind == "benign"):
+            raise DatasetError(f"{where}: kind {kind} needs {'no' if kind == 'benign' else 'a'} rule")
+        out.append(Labelled(text, rule, kind, where))
     return out
 
 
@@ -164,22 +171,13 @@ def multi_file(author: str, folder: Path = LABELLED_DIR) -> Path:
 def read_multi_labelled(path: Path, rules: Collection[str]) -> list[MultiLabelled]:
     """`path`'s lines `{"text", "rules": [...]}`; each of `rules` a known rule (`rules`)."""
     out = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(line)
-                text, labels = data["text"], data["rules"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise DatasetError(f"{where}: not a multi-labelled line ({exc})") from None
-            if not isinstance(text, str) or not text or not isinstance(labels, list):
-                raise DatasetError(f"{where}: needs a non-empty text and a list of rules")
-            unknown = [rule for rule in labels if rule not in rules]
-            if unknown:
-                raise DatasetError(f"{where}: field rules: unknown rule(s) {unknown}")
-            out.append(MultiLabelled(text, frozenset(labels), where))
+    for where, (text, labels) in _fields(path, "a multi-labelled line", "text", "rules"):
+        if not isinstance(text, str) or not text or not isinstance(labels, list):
+            raise DatasetError(f"{where}: needs a non-empty text and a list of rules")
+        unknown = [rule for rule in labels if rule not in rules]
+        if unknown:
+            raise DatasetError(f"{where}: field rules: unknown rule(s) {unknown}")
+        out.append(MultiLabelled(text, frozenset(labels), where))
     return out
 
 
