@@ -17,7 +17,8 @@ each naming the data its figures come from:
   written while reading it: a regression figure, not a generalisation one);
 - `imitations`: helper-written imitations of SMS and Weibo posts, ads and rumours among ordinary
   ones (agents.cli.eval_imitations: no real text of those kinds is at hand);
-- `multi`: helper-written lines labelled with every rule they break (agents.cli.eval_multi).
+- `multi`: helper-written lines labelled with every rule they break, held out; `multi_tuning`: more
+  such lines, read while tuning (agents.cli.eval_multi).
 
 `--quick` evaluates a fixed tenth of each set and retrains nothing (for the test suite). Metrics:
 streams.content.evaluation; docs/eval.md.
@@ -25,7 +26,6 @@ streams.content.evaluation; docs/eval.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -43,6 +43,8 @@ from streams.content import evaluation
 from streams.content.datasets import (
     HELD_OUT_AUTHORS,
     LABELLED_DIR,
+    MULTI_AUTHORS,
+    MULTI_TUNING_AUTHORS,
     OFFENSIVE_RULES,
     TRAINING_AUTHORS,
     DatasetError,
@@ -57,10 +59,9 @@ from streams.content.datasets import (
     stable_hash,
 )
 from streams.content.detector import ContentDetector
-from streams.content.verdict import ModelSettings
 from streams.core.policy import Policy
 
-SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations", "multi")
+SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations", "multi", "multi_tuning")
 SHARED = CONFIG_DIR.parent.parent / "shared"
 QUICK_SHARE = 10  # --quick keeps one item in ten (by a hash of its text)
 ERROR = 2
@@ -268,12 +269,13 @@ def imitations_section(options: EvalOptions, detector: ContentDetector) -> dict[
     }
 
 
-def multi_section(options: EvalOptions, detector: ContentDetector) -> dict[str, Any]:
-    files = " + ".join(_shown(path) for path in multi_files(options.labelled))
-    figures = multi_labelled(options.labelled, detector, _keep(options.quick))
+def multi_section(options: EvalOptions, detector: ContentDetector, tuning: bool = False) -> dict[str, Any]:
+    authors = MULTI_TUNING_AUTHORS if tuning else MULTI_AUTHORS
+    files = " + ".join(_shown(path) for path in multi_files(options.labelled, authors))
+    figures = multi_labelled(options.labelled, authors, detector, _keep(options.quick))
+    how = "read while tuning, never trained on" if tuning else "never trained or tuned on; report-only"
     return {
-        "data": f"{files}: {figures.pop('lines')} helper-written lines labelled with every rule they break "
-        "(never trained or tuned on; report-only)",
+        "data": f"{files}: {figures.pop('lines')} helper-written lines labelled with every rule they break ({how})",
         **figures,
     }
 
@@ -295,7 +297,8 @@ def _inputs_missing(section: str, options: EvalOptions) -> str | None:
         "benign": [options.datasets / "benign"],
         "corpus": [options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"],
         "imitations": [imitation_file(kind, options.labelled) for kind in IMITATIONS],
-        "multi": multi_files(options.labelled),
+        "multi": multi_files(options.labelled, MULTI_AUTHORS),
+        "multi_tuning": multi_files(options.labelled, MULTI_TUNING_AUTHORS),
     }[section]
     if section == "cv" and options.trainer is not None:
         needs.append(options.datasets / "cold" / "train.csv")  # what the model is retrained on
@@ -322,6 +325,7 @@ def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> 
         "corpus": lambda: corpus(options, detector),
         "imitations": lambda: imitations_section(options, detector),
         "multi": lambda: multi_section(options, detector),
+        "multi_tuning": lambda: multi_section(options, detector, tuning=True),
     }
     for section in options.sections:
         missing = _inputs_missing(section, options)
@@ -334,89 +338,3 @@ def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> 
         doc["sections"][section] = {**runners[section](), "seconds": round(time.perf_counter() - began, 1)}
     doc["seconds"] = round(time.perf_counter() - started, 1)
     return doc
-
-
-def add_eval_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out authors, COLD, "
-        "benign dialogues",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
-    p.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
-    p.add_argument("--quick", action="store_true", help="a fixed tenth of every set (a smoke test)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
-    p.add_argument("--only", metavar="SECTIONS", help=f"comma-separated subset of {','.join(SECTIONS)}")
-    p.add_argument("--labelled", metavar="DIR", default=str(LABELLED_DIR), help="the labelled author_*.jsonl")
-    p.add_argument("--datasets", metavar="DIR", help="the shared datasets (default: $QUNGUARD_DATASETS or "
-                   "../shared/datasets beside the checkout)")  # fmt: skip
-    p.add_argument("--corpus", metavar="DIR", help="the shared corpus (default: $QUNGUARD_CORPUS or "
-                   "../shared/corpus beside the checkout)")  # fmt: skip
-    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    p.set_defaults(func=main_eval)
-
-
-def main_eval(args: argparse.Namespace) -> int:
-    import tempfile
-
-    import streams.content.detector  # noqa: F401  (the compiled hot path, for the staleness check)
-    from agents.bench.build import stale_modules
-    from streams.content.dictionary import DictionaryError
-    from streams.core.policy import PolicyError, load_policy
-
-    stale = stale_modules()
-    if stale:
-        print(
-            f"qunguard eval: {', '.join(stale)} changed since compiled: run `make compiled`", file=sys.stderr
-        )
-        return ERROR
-    sections = tuple(s.strip() for s in args.only.split(",")) if args.only else SECTIONS
-    unknown = [s for s in sections if s not in SECTIONS]
-    if unknown or args.folds < 2:
-        problem = f"unknown section(s) {', '.join(unknown)}" if unknown else "--folds must be at least 2"
-        print(f"qunguard eval: {problem}", file=sys.stderr)
-        return ERROR
-    try:
-        policy = load_policy(args.policy)
-        datasets = Path(args.datasets) if args.datasets else default_datasets()
-        options = EvalOptions(
-            policy=policy,
-            labelled=Path(args.labelled),
-            datasets=datasets,
-            corpus=Path(args.corpus) if args.corpus else default_corpus(),
-            folds=args.folds,
-            quick=args.quick,
-            sections=sections,
-            trainer=fold_trainer(policy, datasets, args.quick),
-        )
-        with tempfile.TemporaryDirectory(prefix="qunguard-eval-") as workdir:
-            doc = run_eval(options, Path(workdir))
-    except (PolicyError, DictionaryError, DatasetError, OSError) as exc:
-        print(f"qunguard eval: {exc}", file=sys.stderr)
-        return ERROR
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
-    try:
-        if args.json:
-            print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
-        else:
-            from agents.cli.eval_tables import render
-
-            render(doc, out)
-    finally:
-        if args.out:
-            out.close()
-    return 0
-
-
-def fold_trainer(policy: Policy, datasets: Path, quick: bool) -> FoldTrainer | None:
-    """How to retrain the model for one fold (agents.cli.model.train_fold, on the fold's labelled
-    examples plus the datasets' training parts), or None: the policy runs no model, or `quick`."""
-    if quick or not ModelSettings.from_section(policy.section("content").get("model", {})).enabled:
-        return None
-    from agents.cli.model import train_fold
-
-    def trainer(training: Sequence[Labelled], workdir: Path) -> Policy:
-        return train_fold(training, workdir, policy, datasets)
-
-    return trainer

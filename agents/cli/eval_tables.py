@@ -15,7 +15,8 @@ _TITLES = {
     "benign": "(d) benign dialogues: false alarms",
     "imitations": "(f) imitations of SMS and Weibo posts (helper-written, not real text)",
     "corpus": "(e) shared development corpus",
-    "multi": "(g) lines labelled with every rule they break (helper-written)",
+    "multi": "(g) lines labelled with every rule they break (helper-written, held out)",
+    "multi_tuning": "(h) lines labelled with every rule they break (helper-written, read while tuning)",
 }
 
 
@@ -89,7 +90,7 @@ def render(doc: dict[str, Any], out: TextIO) -> None:
             )
         if name == "imitations":
             _imitations(section, out)
-        if name == "multi":
+        if name in ("multi", "multi_tuning"):
             several = section["several_rules"]
             print(f"lines breaking two rules or more: {several['lines']}, every rule found on "
                   f"{several['all_found']}, none on {several['none_found']}", file=out)  # fmt: skip

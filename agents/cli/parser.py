@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_policy_parser(sub)
 
-    from agents.cli.eval import add_eval_parser  # `eval`: the content engine's figures
+    from agents.cli.eval_command import add_eval_parser  # `eval`: the content engine's figures
 
     add_eval_parser(sub)
 

@@ -3,7 +3,7 @@
 - our labelled workplace examples, `config/labelled/author_*.jsonl` (`{"text","rule","kind","note"}`,
   kind positive | hard_negative | benign); authors c, g, p-s, l-o, aa and at-ay are held out (`HELD_OUT_AUTHORS`);
 - lines labelled with every rule they break, `config/labelled/multi_*.jsonl` (`{"text","rules":[…],"note"}`,
-  `MULTI_AUTHORS`): held out, read only by `qunguard eval`;
+  `MULTI_AUTHORS` held out, read only by `qunguard eval`; `MULTI_TUNING_AUTHORS` read while tuning);
 - COLD (`cold/train.csv`, `cold/dev.csv`: `id,topic,label,text`, label 1 = offensive);
 - the benign dialogues (`benign/*.jsonl`: `{"source","turns":[…]}`), one message per turn.
 
@@ -58,6 +58,10 @@ HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
 # rule the engine rightly fires counts against it there): read only by `qunguard eval`, never trained
 # or tuned on (docs/eval.md, twenty-eighth session).
 MULTI_AUTHORS = ("m1", "m2")
+# Lines of the same schema written to be read: what the engine misses on a line that breaks several
+# rules is studied on these (twenty-ninth session), and the held-out lines above judge what follows.
+# Never trained on.
+MULTI_TUNING_AUTHORS = ("t1", "t2")
 OFFENSIVE_RULES = frozenset({"content.insult", "content.inflammatory", "content.political"})
 Half = Literal["train", "eval"]
 

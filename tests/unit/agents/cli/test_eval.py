@@ -10,7 +10,7 @@ import pytest
 
 from agents.cli.parser import main
 from config import CONFIG_DIR
-from streams.content.datasets import HELD_OUT_AUTHORS, MULTI_AUTHORS, TRAINING_AUTHORS
+from streams.content.datasets import HELD_OUT_AUTHORS, MULTI_AUTHORS, MULTI_TUNING_AUTHORS, TRAINING_AUTHORS
 from streams.content.datasets import LABELLED_DIR as LABELLED
 from tests.conftest import CORPUS
 
@@ -49,7 +49,7 @@ def data(tmp_path: Path) -> Path:
                 {"text": "您的快递已到驿站，请凭取件码领取", "rule": None, "kind": "benign", "note": ""},
             ],
         )
-    for author in MULTI_AUTHORS:
+    for author in MULTI_AUTHORS + MULTI_TUNING_AUTHORS:
         _jsonl(
             tmp_path / "labelled" / f"multi_{author}.jsonl",
             [
@@ -119,7 +119,16 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     code, doc = _eval(data, "--folds", "2")
     assert code == 0
     sections = doc["sections"]
-    assert list(sections) == ["cv", "held_out", "cold", "benign", "corpus", "imitations", "multi"]
+    assert list(sections) == [
+        "cv",
+        "held_out",
+        "cold",
+        "benign",
+        "corpus",
+        "imitations",
+        "multi",
+        "multi_tuning",
+    ]
     for name, section in sections.items():
         assert section["data"] and section["seconds"] >= 0, name
     cv = sections["cv"]
@@ -150,6 +159,10 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
     )
     assert multi["rules"][GAMBLING]["fp"] == 0
     assert multi["several_rules"]["lines"] == len(MULTI_AUTHORS)
+    assert all(f"multi_{a}.jsonl" in multi["data"] for a in MULTI_AUTHORS)
+    tuning = sections["multi_tuning"]  # the lines read while tuning, reported apart from the held-out ones
+    assert all(f"multi_{a}.jsonl" in tuning["data"] for a in MULTI_TUNING_AUTHORS)
+    assert not any(f"multi_{a}.jsonl" in tuning["data"] for a in MULTI_AUTHORS)
 
 
 def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -240,7 +253,7 @@ def test_cross_validation_retrains_per_fold_without_the_fold(data: Path, tmp_pat
 
 
 def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:
-    from agents.cli.eval import fold_trainer
+    from agents.cli.eval_command import fold_trainer
     from streams.core.policy import load_policy
 
     shipped = load_policy()

@@ -1,0 +1,110 @@
+"""The `qunguard eval` command: its arguments, the policy and data it reads, and the document it
+writes (agents.cli.eval builds it, agents.cli.eval_tables prints it as tables)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agents.cli import eval as evaluate
+from agents.cli.eval import (
+    ERROR,
+    SECTIONS,
+    EvalOptions,
+    FoldTrainer,
+    default_corpus,
+    default_datasets,
+    run_eval,
+)
+from streams.content.datasets import LABELLED_DIR, DatasetError, Labelled
+from streams.content.verdict import ModelSettings
+from streams.core.policy import Policy
+
+
+def add_eval_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out authors, COLD, "
+        "benign dialogues",
+        description=(evaluate.__doc__ or "").split("\n\n")[0],
+    )
+    p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
+    p.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
+    p.add_argument("--quick", action="store_true", help="a fixed tenth of every set (a smoke test)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    p.add_argument("--only", metavar="SECTIONS", help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--labelled", metavar="DIR", default=str(LABELLED_DIR), help="the labelled author_*.jsonl")
+    p.add_argument("--datasets", metavar="DIR", help="the shared datasets (default: $QUNGUARD_DATASETS or "
+                   "../shared/datasets beside the checkout)")  # fmt: skip
+    p.add_argument("--corpus", metavar="DIR", help="the shared corpus (default: $QUNGUARD_CORPUS or "
+                   "../shared/corpus beside the checkout)")  # fmt: skip
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=main_eval)
+
+
+def main_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import streams.content.detector  # noqa: F401  (the compiled hot path, for the staleness check)
+    from agents.bench.build import stale_modules
+    from streams.content.dictionary import DictionaryError
+    from streams.core.policy import PolicyError, load_policy
+
+    stale = stale_modules()
+    if stale:
+        print(
+            f"qunguard eval: {', '.join(stale)} changed since compiled: run `make compiled`", file=sys.stderr
+        )
+        return ERROR
+    sections = tuple(s.strip() for s in args.only.split(",")) if args.only else SECTIONS
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or args.folds < 2:
+        problem = f"unknown section(s) {', '.join(unknown)}" if unknown else "--folds must be at least 2"
+        print(f"qunguard eval: {problem}", file=sys.stderr)
+        return ERROR
+    try:
+        policy = load_policy(args.policy)
+        datasets = Path(args.datasets) if args.datasets else default_datasets()
+        options = EvalOptions(
+            policy=policy,
+            labelled=Path(args.labelled),
+            datasets=datasets,
+            corpus=Path(args.corpus) if args.corpus else default_corpus(),
+            folds=args.folds,
+            quick=args.quick,
+            sections=sections,
+            trainer=fold_trainer(policy, datasets, args.quick),
+        )
+        with tempfile.TemporaryDirectory(prefix="qunguard-eval-") as workdir:
+            doc = run_eval(options, Path(workdir))
+    except (PolicyError, DictionaryError, DatasetError, OSError) as exc:
+        print(f"qunguard eval: {exc}", file=sys.stderr)
+        return ERROR
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        if args.json:
+            print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
+        else:
+            from agents.cli.eval_tables import render
+
+            render(doc, out)
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def fold_trainer(policy: Policy, datasets: Path, quick: bool) -> FoldTrainer | None:
+    """How to retrain the model for one fold (agents.cli.model.train_fold, on the fold's labelled
+    examples plus the datasets' training parts), or None: the policy runs no model, or `quick`."""
+    if quick or not ModelSettings.from_section(policy.section("content").get("model", {})).enabled:
+        return None
+    from agents.cli.model import train_fold
+
+    def trainer(training: Sequence[Labelled], workdir: Path) -> Policy:
+        return train_fold(training, workdir, policy, datasets)
+
+    return trainer
