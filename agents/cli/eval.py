@@ -63,6 +63,7 @@ from streams.core.policy import Policy
 
 SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations", "multi", "multi_tuning")
 SHARED = CONFIG_DIR.parent.parent / "shared"
+DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # `qunguard eval --help`
 QUICK_SHARE = 10  # --quick keeps one item in ten (by a hash of its text)
 ERROR = 2
 

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.cli import eval as evaluate
 from agents.cli.eval import (
+    DESCRIPTION,
     ERROR,
     SECTIONS,
     EvalOptions,
@@ -29,7 +29,7 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
         "eval",
         help="per-rule precision/recall/F1 of the content engine: cross-validation, held-out authors, COLD, "
         "benign dialogues",
-        description=(evaluate.__doc__ or "").split("\n\n")[0],
+        description=DESCRIPTION,
     )
     p.add_argument("--policy", metavar="FILE", help="policy TOML (default: config/policy.toml)")
     p.add_argument("--json", action="store_true", help="one JSON document instead of the tables")
