@@ -167,7 +167,7 @@ def test_every_section_scores_and_names_its_data(data: Path) -> None:
 
 def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["eval", "--labelled", str(data / "labelled"), "--datasets", str(data / "datasets"),
-                 "--corpus", str(data / "corpus"), "--only", "held_out,benign,imitations,multi", "--folds", "2",
+                 "--corpus", str(data / "corpus"), "--only", "held_out,benign,imitations,multi,multi_tuning", "--folds", "2",
                  "--policy", str(lexicon_policy(data))])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
@@ -176,9 +176,11 @@ def test_table_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "false alarms 0 of" in out and "(a) cross-validation" not in out
     assert "sms: content.ad found on" in out and "posts: ordinary texts flagged 0 of 1" in out
     assert (
-        "(g) lines labelled with every rule they break" in out
+        "(g) lines labelled with every rule they break (helper-written, held out)" in out
         and "lines breaking two rules or more: 2" in out
     )
+    assert "(h) lines labelled with every rule they break (helper-written, read while tuning)" in out
+    assert out.count("lines breaking two rules or more: 2") == 2  # each set on its own
 
 
 def test_a_multi_labelled_line_with_an_unknown_rule_exits_2(
