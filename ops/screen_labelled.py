@@ -122,9 +122,14 @@ class DatasetIndex:
         return any(run in self.raw_runs for run in char_runs(_SPACE.sub("", line), TWELVE))
 
 
+def is_multi(path: Path) -> bool:
+    """Whether `path` holds lines labelled with every rule they break (`{"text","rules"}`)."""
+    return path.name.startswith("multi_")
+
+
 def texts_of(path: Path) -> list[str]:
     """A labelled file's texts, read by its schema (a malformed line is named by file, line, field)."""
-    if path.name.startswith("multi_"):
+    if is_multi(path):
         return [e.text for e in read_multi_labelled(path, CONTENT_RULES)]
     return [e.text for e in read_labelled(path)]
 
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for path in args.files:
         lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        kept, dropped = screen(lines, index, seen, topics=not path.name.startswith("multi_"))
+        kept, dropped = screen(lines, index, seen, topics=not is_multi(path))
         with (args.out / path.name).open("w", encoding="utf-8") as handle:
             handle.writelines(as_written(e) + "\n" for e in kept)
         print(f"{path.name}: kept {len(kept)} of {len(lines)}")

@@ -64,6 +64,11 @@ from streams.core.policy import Policy
 SECTIONS = ("cv", "held_out", "cold", "benign", "corpus", "imitations", "multi", "multi_tuning")
 SHARED = CONFIG_DIR.parent.parent / "shared"
 DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # `qunguard eval --help`
+# The two sets of lines labelled with every rule they break: their authors, and how they are used.
+MULTI_SETS = {
+    "multi": (MULTI_AUTHORS, "never trained or tuned on; report-only"),
+    "multi_tuning": (MULTI_TUNING_AUTHORS, "read while tuning, never trained on"),
+}
 QUICK_SHARE = 10  # --quick keeps one item in ten (by a hash of its text)
 ERROR = 2
 
@@ -270,11 +275,10 @@ def imitations_section(options: EvalOptions, detector: ContentDetector) -> dict[
     }
 
 
-def multi_section(options: EvalOptions, detector: ContentDetector, tuning: bool = False) -> dict[str, Any]:
-    authors = MULTI_TUNING_AUTHORS if tuning else MULTI_AUTHORS
+def multi_section(options: EvalOptions, detector: ContentDetector, section: str) -> dict[str, Any]:
+    authors, how = MULTI_SETS[section]
     files = " + ".join(_shown(path) for path in multi_files(options.labelled, authors))
     figures = multi_labelled(options.labelled, authors, detector, _keep(options.quick))
-    how = "read while tuning, never trained on" if tuning else "never trained or tuned on; report-only"
     return {
         "data": f"{files}: {figures.pop('lines')} helper-written lines labelled with every rule they break ({how})",
         **figures,
@@ -298,8 +302,7 @@ def _inputs_missing(section: str, options: EvalOptions) -> str | None:
         "benign": [options.datasets / "benign"],
         "corpus": [options.corpus / "content.jsonl", options.corpus / "content.expected.jsonl"],
         "imitations": [imitation_file(kind, options.labelled) for kind in IMITATIONS],
-        "multi": multi_files(options.labelled, MULTI_AUTHORS),
-        "multi_tuning": multi_files(options.labelled, MULTI_TUNING_AUTHORS),
+        **{name: multi_files(options.labelled, authors) for name, (authors, _) in MULTI_SETS.items()},
     }[section]
     if section == "cv" and options.trainer is not None:
         needs.append(options.datasets / "cold" / "train.csv")  # what the model is retrained on
@@ -325,8 +328,8 @@ def run_eval(options: EvalOptions, workdir: Path, log: TextIO | None = None) -> 
         "benign": lambda: benign(options, detector),
         "corpus": lambda: corpus(options, detector),
         "imitations": lambda: imitations_section(options, detector),
-        "multi": lambda: multi_section(options, detector),
-        "multi_tuning": lambda: multi_section(options, detector, tuning=True),
+        "multi": lambda: multi_section(options, detector, "multi"),
+        "multi_tuning": lambda: multi_section(options, detector, "multi_tuning"),
     }
     for section in options.sections:
         missing = _inputs_missing(section, options)
