@@ -107,6 +107,11 @@ def is_stacked(head: str) -> bool:
     return not head.startswith(ABOUT) and "#" not in head
 
 
+def is_about_rule(head: str) -> bool:
+    """Whether `head` is a rule's about head (it vetoes the rule), not the ordinary-chat head."""
+    return head.startswith(ABOUT) and head != ORDINARY_CHAT
+
+
 def about_head(head: str) -> str:
     """The label of messages about `head`'s rule that do not break it (its hard negatives: a
     secrecy training notice for content.confidential), where training gives them a head of their own."""
@@ -244,9 +249,7 @@ class TextClassifier:
         # Per column, the column of the head that vetoes it (-1: none). A head is outranked where
         # its about head's decision value is at least its own: the model reads the message as one
         # about the rule (a notice, a warning), not one that breaks it.
-        about = {
-            head: k for k, head in enumerate(self._order) if head.startswith(ABOUT) and head != ORDINARY_CHAT
-        }
+        about = {head: k for k, head in enumerate(self._order) if is_about_rule(head)}
         if any(head[len(ABOUT) :] not in self.heads for head in about):
             raise ValueError("an about head of a head the model does not calibrate")
         self._about = tuple(about.get(about_head(head), -1) for head in self._order)

@@ -63,6 +63,7 @@ from streams.content.classifier import (
     ORDINARY_CHAT,
     TAIL,
     about_head,
+    is_about_rule,
     is_stacked,
     model_input,
     stack_input,
@@ -142,13 +143,13 @@ class TrainingParams:
     # before, it read a secrecy reminder of the development corpus as a leak (docs/eval.md, twelfth
     # and fifteenth sessions); held out, it removes 50 false positives and no true one. Rumour's
     # ships since ab-as are trained on: its recall at 0.98 went 0.602 -> 0.617 (debunkings and
-    # announcements; docs/eval.md, seventeenth session). Each is a column; with `unscored` the heads
-    # and the two extra columns fit 16, a row one 64-byte cache line (streams.content.linear.columns).
+    # announcements; docs/eval.md, seventeenth session). Each is a column (streams.content.linear.columns:
+    # rows of 16 floats until the ordinary-chat head, 32 since).
     about_rules: tuple[str, ...] = ("content.confidential", "content.gambling", "content.rumor")
     # Rules the model learns from but keeps no head for: their positives are every head's negatives,
     # as before, so the other heads' weights are unchanged. Links are the link checks' to judge (the
-    # model reads a placeholder for a link, not the host) and no threshold ever fired this head; without
-    # its column the rows stay 16 floats, one cache line (streams.content.linear.columns).
+    # model reads a placeholder for a link, not the host) and no threshold ever fired this head, so it
+    # has no column (streams.content.linear.columns).
     unscored: tuple[str, ...] = ("content.malicious_link",)
     # The datasets' dialogue turns as a head of their own (classifier.ORDINARY_CHAT) instead of none.
     # Leaving groups of training authors out, mean recall at the thresholds 0.826 -> 0.837 (insult,
@@ -359,9 +360,7 @@ def train(
             f"{params.folds}-fold out-of-fold for the datasets",
             "at_suggested_threshold": figures,
             "gated_heads": sorted(gates),
-            "about_heads": sorted(
-                label[len(ABOUT) :] for label in labels if label.startswith(ABOUT) and label != ORDINARY_CHAT
-            ),
+            "about_heads": sorted(label[len(ABOUT) :] for label in labels if is_about_rule(label)),
             "ordinary_chat_head": ORDINARY_CHAT in labels,
         },
         "training_data": data,
