@@ -75,9 +75,8 @@ ABOUT = "about:"  # the prefix of a head that fires nothing; a rule's (`about_he
 # Ordinary conversation (the datasets' dialogue turns) as a head of its own, not folded into none: it
 # fires and vetoes nothing, and the second stage reads it beside the rules' heads. Chit-chat shares
 # the words of banter with insults and threats ("you're a pig", "I'll kill you" in jest), and the
-# ordinary-chat budget held those heads' thresholds up; with this head the stack learns the
-# register, and leaving groups of training authors out, mean recall at the thresholds rose 0.826 ->
-# 0.837 (docs/eval.md, thirtieth session).
+# ordinary-chat budget held those heads' thresholds up; with this head the stack learns the register
+# (training.TrainingParams.chat_head says what it bought).
 ORDINARY_CHAT = ABOUT + "chat"
 HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
 _RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
