@@ -62,8 +62,8 @@ from streams.content.stack import Stack, softmax
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
 # 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks;
 # 7: the workplace heads scored by a second stage (streams.content.stack); 8: which reads the length;
-# 9: through a piecewise-linear function of each input
-FORMAT = 9
+# 9: through a piecewise-linear function of each input; 10: no end-of-line column (linear.IdCount)
+FORMAT = 10
 # The stack's last input, after the heads' decision values: log(1 + the model line's characters). A
 # decision value is an average over the line's n-grams, so a short line's rests on a few of them.
 # Leaving groups of training authors out, mean recall at the thresholds rose 0.726 -> 0.741 with it
@@ -270,6 +270,7 @@ class TextClassifier:
         # Reused by every prediction: a detector scores on one thread (the worker's event loop).
         self._hidden = binding.Vector(model.get_dimension())
         self._hidden_values = memoryview(self._hidden)
+        self._ids = linear.IdCount(model.get_words(), model.f.getArgs().wordNgrams)
         # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
         # messages (streams.content.training.term_evidence): the model may veto them.
         self.ambiguous: dict[str, frozenset[frozenset[str]]] = {
@@ -333,7 +334,7 @@ class TextClassifier:
         if not line:
             return []
         self._model.f.getSentenceVector(self._hidden, line + "\n")
-        return linear.margins(self._hidden_values.tolist(), self._intercepts)
+        return linear.margins(self._hidden_values.tolist(), self._intercepts, self._ids(line))
 
     def scores(self, text: str, view: str | None = None) -> dict[str, float]:
         """The calibrated probability of every head the model knows, 0 where its about head outranks

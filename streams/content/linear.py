@@ -9,21 +9,22 @@ supervised model averages its input rows over a line's ids (the characters it kn
 line, and the hashed bigrams and trigrams of the characters' hashes: `line_ids` reproduces them).
 So the file's input rows hold, for id f with inverse document frequency idf_f and head weights w_fk,
 
-    columns 0..H-1:  idf_f * w_fk     column H: idf_f ** 2     column H+1: 1 on the end-of-line row
+    columns 0..H-1:  idf_f * w_fk     column H: idf_f ** 2
     (and zeros up to a multiple of 16 columns: `columns`)
 
-and from the average h over a line's n ids (`margins`):
+and from the average h over a line's n ids (`margins`; `IdCount` counts them from the line):
 
-    h_k / sqrt(h_H * h_H+1) + b_k  =  sum_f c_f idf_f w_fk / sqrt(sum_f c_f idf_f ** 2) + b_k
+    h_k * sqrt(n / h_H) + b_k  =  sum_f c_f idf_f w_fk / sqrt(sum_f c_f idf_f ** 2) + b_k
 
-(c_f: how often id f occurs; h_H+1 = 1/n because the end of line occurs once), the decision function
-of a linear model over counts × IDF normalised by sqrt(sum_f c_f idf_f ** 2): the features `fit`
-trains on. For text without repeated n-grams that is the usual L2-normalised TF-IDF.
+(c_f: how often id f occurs), the decision function of a linear model over counts × IDF normalised
+by sqrt(sum_f c_f idf_f ** 2): the features `fit` trains on. For text without repeated n-grams that
+is the usual L2-normalised TF-IDF.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import struct
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -64,19 +65,46 @@ def line_ids(line: str, words: dict[str, int], nwords: int, bucket: int, ngrams:
 
 
 def columns(heads: int) -> int:
-    """The file's columns for `heads`: the heads, the IDF squared and the end-of-line marker, padded
-    with zeros to a multiple of 16, so that a row is one 64-byte cache line (14 columns scored long
-    messages ~35 % slower in the engine: docs/bench.md)."""
-    return -(-(heads + 2) // 16) * 16
+    """The file's columns for `heads`: the heads and the IDF squared, padded with zeros to a
+    multiple of 16, so that a row is one 64-byte cache line (14 columns scored long messages ~35 %
+    slower in the engine, and 32 columns 6-15 % slower than 16: docs/bench.md)."""
+    return -(-(heads + 1) // 16) * 16
 
 
-def margins(hidden: Sequence[float], intercepts: Sequence[float]) -> list[float]:
-    """Each head's decision value from fastText's average row `hidden` (columns as above)."""
+class IdCount:
+    """How many ids fastText averages for a line of one-character words (classifier.tokens): the
+    characters of `words` (the model's dictionary), the end of line, and every n-gram of 2..`ngrams`
+    consecutive words, unknown ones included (`line_ids`). Counted from the line, so that the file
+    needs no column for it."""
+
+    __slots__ = ("_ngrams", "_unknown")
+
+    def __init__(self, words: Iterable[str], ngrams: int) -> None:
+        chars = sorted(w for w in words if w != EOS)
+        if any(len(w) != 1 for w in chars):
+            raise ValueError("a dictionary word of more than one character")
+        self._unknown = re.compile("[^" + "".join(map(re.escape, chars)) + "]")
+        self._ngrams = ngrams
+
+    def __call__(self, line: str) -> int:
+        tokens = (len(line) + 1) // 2 + 1  # the characters, one space between each two, and EOS
+        span = self._ngrams - 1  # each token starts up to `span` n-grams
+        if tokens - 1 <= span:
+            grams = tokens * (tokens - 1) // 2
+        else:
+            grams = span * (span + 1) // 2 + span * (tokens - 1 - span)
+        # line[::2]: the characters without the spaces, half the line for the regex to scan.
+        return tokens - len(self._unknown.findall(line[::2])) + grams
+
+
+def margins(hidden: Sequence[float], intercepts: Sequence[float], ids: int) -> list[float]:
+    """Each head's decision value from fastText's average row `hidden` (columns as above) over a
+    line's `ids` ids (`IdCount`)."""
     heads = len(intercepts)
-    scale = hidden[heads] * hidden[heads + 1]
-    if scale <= 0.0:  # no id the model knows: not even the end of line
+    squares = hidden[heads]
+    if squares <= 0.0 or ids <= 0:  # nothing averaged
         return list(intercepts)
-    norm = 1.0 / math.sqrt(scale)
+    norm = math.sqrt(ids / squares)
     return [hidden[k] * norm + intercepts[k] for k in range(heads)]
 
 
@@ -163,7 +191,6 @@ def fit(
         rows[:, k] = idf * model.coef_[0]
         intercepts.append(float(model.intercept_[0]))
     rows[:, len(heads)] = idf**2
-    rows[index[EOS], len(heads) + 1] = 1.0
     return LinearFit(rows, tuple(intercepts))
 
 

@@ -143,8 +143,7 @@ class TrainingParams:
     # before, it read a secrecy reminder of the development corpus as a leak (docs/eval.md, twelfth
     # and fifteenth sessions); held out, it removes 50 false positives and no true one. Rumour's
     # ships since ab-as are trained on: its recall at 0.98 went 0.602 -> 0.617 (debunkings and
-    # announcements; docs/eval.md, seventeenth session). Each is a column (streams.content.linear.columns:
-    # rows of 16 floats until the ordinary-chat head, 32 since).
+    # announcements; docs/eval.md, seventeenth session). Each is a column (streams.content.linear.columns).
     about_rules: tuple[str, ...] = ("content.confidential", "content.gambling", "content.rumor")
     # Rules the model learns from but keeps no head for: their positives are every head's negatives,
     # as before, so the other heads' weights are unchanged. Links are the link checks' to judge (the
@@ -153,8 +152,8 @@ class TrainingParams:
     unscored: tuple[str, ...] = ("content.malicious_link",)
     # The datasets' dialogue turns as a head of their own (classifier.ORDINARY_CHAT) instead of none.
     # Leaving groups of training authors out, mean recall at the thresholds 0.826 -> 0.837 (insult,
-    # violence and inflammatory, whose thresholds the ordinary-chat budget held up); its column
-    # makes the rows 32 floats, two cache lines (docs/eval.md and docs/bench.md, thirtieth session).
+    # violence and inflammatory, whose thresholds the ordinary-chat budget held up; docs/eval.md,
+    # thirtieth session). With the IDF column it fills a row's 16 floats (streams.content.linear.columns).
     chat_head: bool = True
     # How many models score the labelled authors held out: None, one per author (leave one author
     # out); else this many, each leaving out a group of authors (`author_groups`). With 40 authors,
@@ -275,11 +274,12 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
         path = job.save_to or str(Path(tmp) / "model.bin")
         linear.save(path, words, sorted(labels.items()), found, job.params.bucket, job.params.word_ngrams)
         model = fasttext.load_model(path)
+    ids = linear.IdCount(model.get_words(), job.params.word_ngrams)
     out = []
     for line in job.score_lines:
         # As TextClassifier computes them: from Python floats, not numpy's float32 arithmetic.
         hidden = model.get_sentence_vector(line).tolist()
-        margins = dict(zip(heads, linear.margins(hidden, found.intercepts), strict=True))
+        margins = dict(zip(heads, linear.margins(hidden, found.intercepts, ids(line)), strict=True))
         out.append(tuple(margins.get(label, -math.inf) for label in job.labels))
     return out, found.intercepts
 

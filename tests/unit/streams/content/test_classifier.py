@@ -238,13 +238,13 @@ def test_shipped_model_loads_and_matches_its_metadata() -> None:
     policy = load_policy()
     thresholds = policy.section("content")["model"]["thresholds"]
     assert set(thresholds) <= set(classifier.heads)
-    # Committed with every retrain: 2^18 hashed rows of 32 floats, 34 MB (TrainingParams.bucket;
-    # 16 floats, 17 MB, until the ordinary-chat head: docs/bench.md, thirtieth session).
-    assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 36_000_000
+    # Committed with every retrain: 2^18 hashed rows of 16 floats, 17 MB (TrainingParams.bucket;
+    # 32 floats, 34 MB, while the file kept an end-of-line column: docs/bench.md, thirty-first session).
+    assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 18_000_000
     # Links are the link checks' to judge: the model learns from their examples but keeps no head
-    # for them (TrainingParams.unscored), so the rows stay two cache lines.
+    # for them (TrainingParams.unscored), so the rows stay one cache line.
     assert "content.malicious_link" not in classifier.heads
-    assert linear.columns(len(classifier.meta["linear"]["heads"])) == 32
+    assert linear.columns(len(classifier.meta["linear"]["heads"])) == 16
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -60,6 +60,22 @@ def test_line_ids_are_the_rows_fasttext_averages(saved: tuple[Path, linear.Linea
     index = {w: i for i, w in enumerate(model.get_words())}
     ids = linear.line_ids(line, index, len(index), BUCKET, NGRAMS)
     assert np.allclose(rows[ids].mean(axis=0), model.get_sentence_vector(line), atol=1e-6)
+    assert linear.IdCount(index, NGRAMS)(line) == len(ids)
+
+
+@pytest.mark.parametrize("ngrams", [1, 2, 3, 4])
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 9])
+def test_id_count_is_the_number_of_line_ids(ngrams: int, length: int) -> None:
+    """Every line length against every n-gram order, with characters the dictionary lacks."""
+    words = ["今", "天", "开", linear.EOS]
+    line = " ".join("今天鼋开鼍天会今开"[:length])
+    ids = linear.line_ids(line, {w: i for i, w in enumerate(words)}, len(words), BUCKET, ngrams)
+    assert linear.IdCount(words, ngrams)(line) == len(ids)
+
+
+def test_id_count_refuses_a_dictionary_of_longer_words() -> None:
+    with pytest.raises(ValueError, match="more than one character"):
+        linear.IdCount(["今天", linear.EOS], NGRAMS)
 
 
 @pytest.mark.parametrize("line", ["你 是 猪 吧", "垃 圾 垃 圾 垃 圾", "明 天 开 会 吃 饭"])
@@ -75,15 +91,20 @@ def test_margins_are_the_linear_models_decision(saved: tuple[Path, linear.Linear
     expected = [
         sum(c * rows[f, k] for f, c in counts.items()) / norm + found.intercepts[k] for k in range(len(HEADS))
     ]
-    got = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts)
+    ids = linear.IdCount(model.get_words(), NGRAMS)
+    got = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts, ids(line))
     assert got == pytest.approx(expected, rel=1e-4, abs=1e-5)
 
 
 def test_the_fit_separates_what_it_was_taught(saved: tuple[Path, linear.LinearFit]) -> None:
     path, found = saved
     model = fasttext.load_model(str(path))
-    insult = linear.margins(model.get_sentence_vector("你 是 猪 吧 哈 哈").tolist(), found.intercepts)
-    chat = linear.margins(model.get_sentence_vector("中 午 一 起 吃 饭").tolist(), found.intercepts)
+    ids = linear.IdCount(model.get_words(), NGRAMS)
+
+    def margins(line: str) -> list[float]:
+        return linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts, ids(line))
+
+    insult, chat = margins("你 是 猪 吧 哈 哈"), margins("中 午 一 起 吃 饭")
     assert insult[1] > 0 > chat[1] and linear.probability(insult[1]) > linear.probability(chat[1])
 
 
@@ -147,8 +168,9 @@ def test_another_rules_violation_weighs_less_against_a_head() -> None:
         )
 
     def defamation_margin(found: linear.LinearFit, line: str) -> float:
-        hidden = found.rows[linear.line_ids(line, index, len(words), BUCKET, NGRAMS)].mean(axis=0)
-        return linear.margins(hidden.tolist(), found.intercepts)[HEADS.index("content.defamation")]
+        ids = linear.line_ids(line, index, len(words), BUCKET, NGRAMS)
+        hidden = found.rows[ids].mean(axis=0)
+        return linear.margins(hidden.tolist(), found.intercepts, len(ids))[HEADS.index("content.defamation")]
 
     insult = "垃 圾 公 司 垃 圾 公 司"
     full, light = fit(rules=HEADS, other_rule_weight=1.0), fit(rules=HEADS, other_rule_weight=0.0)
