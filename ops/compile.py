@@ -41,6 +41,7 @@ HOT_PATH = (
     "streams/content/links.py",
     "streams/content/matcher.py",
     "streams/content/normalize.py",
+    "streams/content/reading.py",
     "streams/content/segment.py",
     "streams/content/stack.py",
     "streams/content/targets.py",

@@ -29,6 +29,7 @@ import numpy as np
 from streams.content import training
 from streams.content.classifier import NONE
 from streams.content.datasets import TRAINING_AUTHORS, read_authors
+from streams.content.examples import gather
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
 PRECISION = 0.98
@@ -160,7 +161,7 @@ def main() -> None:
     parser.add_argument("--authors", default=",".join(TRAINING_AUTHORS))
     args = parser.parse_args()
     base = training.TrainingParams()
-    examples = training.gather(
+    examples = gather(
         read_authors(args.authors.split(",")), args.datasets, base.oversample, base.negative_oversample
     )
     labels = tuple(sorted({e.label for e in examples}))

@@ -35,12 +35,8 @@ fastText reads a byte, so a truncated or swapped file is a clear error, not a cr
 version (`model_version`) digests it with the intercepts, the stack, the calibration tables and the
 ambiguous terms, so a model recalibrated around the same fastText file gets a new one.
 
-Input is bounded: the text is normalised as the dictionaries are (NFKC, case folding, traditional →
-simplified, noise removed: `model_input`), with a break token pair where one clause ends and the
-next begins (`clause_view`), links become a placeholder word and numbers are left out, and only its
-first `HEAD` and last `TAIL` characters are scored, so 64 KiB of text, control
-characters, lone surrogates or 10,000 emoji cost no more than a long chat message (emoji and
-control characters are noise: they normalise away).
+It scores the line `streams.content.reading` makes of a text: normalised, clause breaks marked,
+bounded to its first and last few hundred characters.
 """
 
 from __future__ import annotations
@@ -48,15 +44,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
-from streams.content.normalize import BREAK, NormalizeOptions, Normalizer, closed_up
+from streams.content.reading import line_of, model_input, model_view, tokens
 from streams.content.stack import Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
@@ -78,8 +72,6 @@ ABOUT = "about:"  # the prefix of a head that fires nothing; a rule's (`about_he
 # ordinary-chat budget held those heads' thresholds up; with this head the stack learns the register
 # (training.TrainingParams.chat_head says what it bought).
 ORDINARY_CHAT = ABOUT + "chat"
-HEAD, TAIL = 384, 128  # normalised characters scored: the start and the end of a long text
-_RAW_SLICE = 4  # raw characters read per scored character (noise normalises away)
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 
 
@@ -121,93 +113,6 @@ class ModelError(ValueError):
     """A model that cannot be used; the message names the file."""
 
 
-MODEL_OPTIONS = NormalizeOptions()  # every step: as the dictionaries are normalised by default
-
-
-# Where the text breaks between clauses: punctuation that ends one, and white space (not the ASCII
-# colon, which every link holds). The model's view holds two BREAK tokens there, so that not even a
-# trigram spans two clauses (保密，先别转 holds neither 密先别 nor 密 | 先). A "|" of the text itself is
-# noise, as for the dictionaries: these can only be breaks.
-_CLAUSE_BREAKS = re.compile(r"[。！？!?；;，,、：\s]+")
-_BREAK_PAIR = BREAK * 2
-_BREAK_RUN = re.compile(re.escape(BREAK) + "+")
-
-
-@cache
-def _normalizer() -> Normalizer:
-    return Normalizer(MODEL_OPTIONS, precompute=True, keep_breaks=True)
-
-
-def model_view(text: str) -> str:
-    """The bounded normalised view the model reads (before tokenisation): the clauses normalised
-    (noise removed, traditional → simplified …) and joined by two BREAK tokens."""
-    if len(text) > _RAW_SLICE * (HEAD + TAIL):
-        text = text[: _RAW_SLICE * HEAD] + text[-_RAW_SLICE * TAIL :]
-    return bounded(clause_view(text))
-
-
-def clause_view(text: str) -> str:
-    """`text` normalised under MODEL_OPTIONS with a BREAK wherever clauses break (not yet bounded).
-    Without the BREAKs, it is the dictionaries' view of the text under the same options, so the
-    content detector computes it once for both (streams.content.detector)."""
-    # Regex passes in C: a "|" of the text goes, each run of break characters becomes one BREAK.
-    # Spread-out text is closed up first: its spaces are a disguise, not breaks between clauses
-    # (垃 圾 员 工 read as four one-character clauses holds no n-gram the model knows).
-    if " " in text or "\u3000" in text:
-        text = closed_up(text)[0]
-    return _normalizer().fast(_CLAUSE_BREAKS.sub(BREAK, text.replace(BREAK, "")))
-
-
-# Links and long numbers are the structural checks' to judge (streams.content.links, .identifiers).
-# The model sees that a link was there (a placeholder word), not its characters, so it cannot learn
-# "a URL is malicious" (which fired it on documentation links). Numbers are left out altogether:
-# with a placeholder word for long numbers the model learned "a code and a number are a secret" from
-# the authors' ID and bank-card examples and fired on invoice and company-registration codes; with
-# only those left out, it fired content.confidential at 0.976 on a quality-check tally of short
-# numbers. Leaving every number out costs nothing measurable (leave-one-author-out mean average
-# precision 0.891 against 0.892 with short numbers kept, ops/model_choice.py), and the identifiers
-# check judges personal numbers by their checksums.
-_STRUCTURAL = re.compile(r"[0-9]+|(?:https?|ftp|www)[a-z0-9]*")
-_ASCII_ALNUM = re.compile(r"[0-9a-z]")  # a quick scan first: most chat has neither
-
-
-def reads_as_whole(text: str, start: int, end: int) -> bool:
-    """Whether the model reads text[start:end] as it reads `text`: only clause breaks outside it
-    (a break at either end of a view is dropped) and `text` short enough to be read whole."""
-    return (
-        len(text) <= _RAW_SLICE * (HEAD + TAIL)
-        and (start == 0 or _CLAUSE_BREAKS.fullmatch(text, 0, start) is not None)
-        and (end == len(text) or _CLAUSE_BREAKS.fullmatch(text, end) is not None)
-    )
-
-
-def _placeholder(m: re.Match[str]) -> str:
-    return "" if m.group(0)[0].isdigit() else "网址"
-
-
-def bounded(view: str) -> str:
-    """A normalised view as the model reads it: links replaced by a placeholder word, numbers left
-    out, then at most the first HEAD and the last TAIL characters."""
-    if _ASCII_ALNUM.search(view):
-        view = _STRUCTURAL.sub(_placeholder, view)
-    if BREAK in view:  # a pair between clauses, none at the ends (a number left out leaves none)
-        if _BREAK_PAIR in view:  # breaks with only noise or a number between them (rare): one
-            view = _BREAK_RUN.sub(BREAK, view)
-        view = view.strip(BREAK).replace(BREAK, _BREAK_PAIR)
-    return view if len(view) <= HEAD + TAIL else view[:HEAD] + view[-TAIL:]
-
-
-def tokens(view: str) -> str:
-    """One fastText line: the characters separated by spaces (the model's word n-grams are
-    character n-grams). str.replace inserts in C, eight times faster than " ".join."""
-    return view.replace("", " ")[1:-1]
-
-
-def model_input(text: str) -> str:
-    """The line the model scores for `text` (training writes the same lines)."""
-    return tokens(model_view(text))
-
-
 def length_input(line: str) -> float:
     """The stack's `LENGTH` input for a model line: the characters it holds, one space between each
     two (`tokens`), counted without splitting it."""
@@ -218,14 +123,6 @@ def stack_input(margins: list[float], line: str) -> list[float]:
     """What the second stage reads for a model line, in its `inputs` order: the heads' decision
     values, then `LENGTH`. Training builds its rows with it too."""
     return [*margins, length_input(line)]
-
-
-def _line(text: str, view: str | None) -> str:
-    """`model_input(text)`, from `view` (`clause_view(text)`) where the caller has it and the text
-    is short enough to be read whole."""
-    if view is None or len(text) > _RAW_SLICE * (HEAD + TAIL):
-        return model_input(text)
-    return tokens(bounded(view))
 
 
 class TextClassifier:
@@ -272,7 +169,7 @@ class TextClassifier:
         self._hidden_values = memoryview(self._hidden)
         self._ids = linear.IdCount(model.get_words(), model.f.getArgs().wordNgrams)
         # Per rule, the dictionary terms and pairings our labelled data shows mostly in harmless
-        # messages (streams.content.training.term_evidence): the model may veto them.
+        # messages (streams.content.evidence.term_evidence): the model may veto them.
         self.ambiguous: dict[str, frozenset[frozenset[str]]] = {
             rule: frozenset(frozenset(_terms(entry)) for entry in entries)
             for rule, entries in meta.get("ambiguous_terms", {}).items()
@@ -283,7 +180,7 @@ class TextClassifier:
 
     def is_seen(self, rule: str, terms: tuple[str, ...]) -> bool:
         """Whether every term of a dictionary hit of `rule` fired on some training example
-        (streams.content.training.term_evidence): the model can judge only words it has read."""
+        (streams.content.evidence.term_evidence): the model can judge only words it has read."""
         known = self.seen.get(rule, frozenset())
         return bool(terms) and all(term in known for term in terms)
 
@@ -339,7 +236,7 @@ class TextClassifier:
     def scores(self, text: str, view: str | None = None) -> dict[str, float]:
         """The calibrated probability of every head the model knows, 0 where its about head outranks
         it; {} for text with nothing to score. `view`: as for `confident`."""
-        line = _line(text, view)
+        line = line_of(text, view)
         found = self._margins(line)
         if not found:
             return {}
@@ -397,7 +294,7 @@ class TextClassifier:
         if cutoffs.floor > 1.0:
             return {}
         out = {}
-        line = _line(text, view)
+        line = line_of(text, view)
         found = self._margins(line)
         logits: list[float] = []
         stacked: list[float] = []

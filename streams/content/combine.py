@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from streams.content.classifier import TextClassifier, reads_as_whole
+from streams.content.classifier import TextClassifier
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
 from streams.content.matcher import Hit
+from streams.content.reading import reads_as_whole
 from streams.content.verdict import ModelHit, ModelSettings, first_break, last_break
 
 VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
@@ -31,7 +32,7 @@ def unconfirmed(
 ) -> tuple[list[Hit], dict[str, float] | None]:
     """The dictionary hits (`hits`: the words' alone) the model does not contradict, and the model's
     scores of `text` where they were needed (for ModelJudge.hits, so the text is predicted once;
-    None otherwise). `model_view`: classifier.clause_view(text), when the caller has it.
+    None otherwise). `model_view`: reading.clause_view(text), when the caller has it.
 
     A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as

@@ -32,7 +32,7 @@ from typing import Any
 
 from config import CONFIG_DIR
 from streams.content import identifiers
-from streams.content.classifier import MODEL_OPTIONS, TextClassifier, clause_view, model_view
+from streams.content.classifier import TextClassifier
 from streams.content.combine import deferred, merged, unconfirmed
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
@@ -43,6 +43,7 @@ from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import CompiledLexicon, Hit, Match
 from streams.content.normalize import BREAK, Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
+from streams.content.reading import MODEL_OPTIONS, clause_view, model_view
 from streams.content.targets import TargetWords
 from streams.content.verdict import ModelHit, ModelJudge, ModelSettings, vetoed_regions
 from streams.core.allow import AllowEntries, AllowEntry, allowing

@@ -72,7 +72,7 @@ def columns(heads: int) -> int:
 
 
 class IdCount:
-    """How many ids fastText averages for a line of one-character words (classifier.tokens): the
+    """How many ids fastText averages for a line of one-character words (reading.tokens): the
     characters of `words` (the model's dictionary), the end of line, and every n-gram of 2..`ngrams`
     consecutive words, unknown ones included (`line_ids`). Counted from the line, so that the file
     needs no column for it."""

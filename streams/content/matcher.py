@@ -51,7 +51,7 @@ class Hit:
     pairings: tuple[tuple[str, ...], ...] = ()
 
     def units(self) -> tuple[tuple[str, ...], ...]:
-        """What the hit is made of, as the labelled data is counted (training.term_evidence):
+        """What the hit is made of, as the labelled data is counted (evidence.term_evidence):
         each term that fires alone, and each `@near` pairing as a whole."""
         paired = {term for pairing in self.pairings for term in pairing}
         return (*((term,) for term in self.terms if term not in paired), *self.pairings)

@@ -1,7 +1,8 @@
 """Training the content classifier (streams.content.classifier): data, folds, calibration, thresholds.
 
 Data (streams.content.datasets reads it): COLD's train split (offensive → the head
-content.insult#public, safe → none), the training half of the benign dialogues (every turn → none) and our labelled workplace
+content.insult#public, safe → none), the training half of the benign dialogues (every turn → the
+ordinary-chat head, classifier.ORDINARY_CHAT) and our labelled workplace
 examples (a positive → its rule, a hard negative or benign line → none, a hard negative of a rule in
 `about_rules` → the rule's about head, classifier.about_head; weighing `oversample` times a dataset
 line, so a few thousand lines weigh against tens of thousands). Never the held-out authors. As a
@@ -13,7 +14,8 @@ each in a fresh single-threaded process (deterministic for a seed):
 - held-out models over the labelled authors (`author_groups`: each leaves out a group of authors,
   or one author each): every author's examples scored by a model that never saw that author, the
   closest thing to a new author's text; model k also leaves out the k-th fold of the dataset
-  examples (by a hash of the line, a benign turn's by its dialogue's), which it scores (`_parts`).
+  examples (by a hash of the line, a benign turn's by its dialogue's), which it scores
+  (streams.content.folds).
   Without several authors (tests), `folds` folds over all examples;
 - on the heads' held-out decision values, the second stage (streams.content.stack), with its own
   held-out probabilities of every example (each from a stack fitted without the example's fold: an
@@ -30,7 +32,8 @@ each in a fresh single-threaded process (deterministic for a seed):
 - the final model on everything;
 - with `words` (the dictionaries' hits on a text, as the detector finds them), the ambiguous
   terms: per rule, the dictionary terms and pairings of terms that fired on more harmless messages
-  of the training data than on messages of their rule, and the terms seen at all (`term_evidence`).
+  of the training data than on messages of their rule, and the terms seen at all
+  (streams.content.evidence).
   The detector lets the model veto the ambiguous ones (streams.content.combine.unconfirmed), so a
   notice that names a forbidden thing does not fire on the name alone, and, far lower, the seen ones.
 The output is deterministic: the same inputs give the same model and metadata bytes.
@@ -44,7 +47,7 @@ import math
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -56,27 +59,20 @@ from streams.content.calibration import Calibration, calibrate
 from streams.content.classifier import (
     ABOUT,
     FORMAT,
-    HEAD,
     LABEL_PREFIX,
     LENGTH,
     NONE,
     ORDINARY_CHAT,
-    TAIL,
     about_head,
     is_about_rule,
     is_stacked,
-    model_input,
     stack_input,
 )
-from streams.content.datasets import (
-    HELD_OUT_AUTHORS,
-    Labelled,
-    author_of,
-    benign_half,
-    read_cold,
-    read_dialogues,
-    stable_hash,
-)
+from streams.content.datasets import Labelled
+from streams.content.evidence import WordHits, term_evidence
+from streams.content.examples import Example, gather, harmful
+from streams.content.folds import author_groups, fold_of, group_index, held_out_by, parts
+from streams.content.reading import HEAD, TAIL
 from streams.content.stack import Stack
 from streams.content.stack import fit as stack_fit
 from streams.content.thresholds import (
@@ -89,7 +85,6 @@ from streams.content.thresholds import (
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
 MODEL_NAME = "qunguard-content"
-AMBIGUOUS_MIN_HARMLESS = 3  # a term is judged ambiguous on at least this many harmless messages
 ATTRIBUTION = (
     "Trained on COLD (Deng, Zhou, Sun, Zheng, Mi, Meng, Huang, 2022; Apache-2.0), LCCC (Wang et al., "
     "2020; MIT), KdConv (Zhou et al., 2020; Apache-2.0) and CrossWOZ (Zhu et al., 2020; Apache-2.0), "
@@ -164,16 +159,6 @@ class TrainingParams:
 
 
 @dataclass(frozen=True, slots=True)
-class Example:
-    line: str  # the model's input line (streams.content.classifier.model_input)
-    label: str  # a rule or NONE
-    source: str  # cold | benign | author_a …
-    weight: int = 1
-    text: str = ""  # the original text, for the gates of `train`
-    unit: str = ""  # what must not be split across folds (a benign turn's dialogue); "" = the line
-
-
-@dataclass(frozen=True, slots=True)
 class _Job:
     train: tuple[tuple[str, str, int], ...]  # (line, label, weight)
     params: TrainingParams
@@ -187,66 +172,6 @@ class TrainingResult:
     model: Path
     meta: dict[str, Any]
     data: dict[str, int] = field(default_factory=dict)
-
-
-def gather(
-    labelled: Sequence[Labelled],
-    datasets: Path | None,
-    oversample: int,
-    negative_oversample: int | None = None,
-    about_rules: Sequence[str] = (),
-    chat_label: str = NONE,
-) -> list[Example]:
-    """Every training example; `datasets` None trains on the labelled examples alone (tests). A hard
-    negative of a rule in `about_rules` is labelled about the rule (classifier.about_head), not none;
-    the datasets' dialogue turns are labelled `chat_label` (classifier.ORDINARY_CHAT: a head of
-    their own)."""
-    out: list[Example] = []
-    for example in labelled:
-        author = author_of(example)
-        if author in {f"author_{held}" for held in HELD_OUT_AUTHORS}:
-            raise ValueError(f"{example.source}: {author} is held out: never trained on")
-        label = example.rule if example.kind == "positive" and example.rule else NONE
-        if example.kind == "hard_negative" and example.rule in about_rules:
-            label = about_head(example.rule)
-        weight = oversample if harmful(label) or negative_oversample is None else negative_oversample
-        out.append(Example(model_input(example.text), label, author, weight, example.text))
-    if datasets is not None:
-        for comment in read_cold(datasets / "cold" / "train.csv"):
-            out.append(
-                Example(
-                    model_input(comment.text),
-                    PUBLIC_INSULT_HEAD if comment.offensive else NONE,
-                    "cold",
-                    text=comment.text,
-                )
-            )
-        for dialogue in read_dialogues(datasets / "benign"):
-            if benign_half(dialogue) == "train":
-                for turn in dialogue.turns:
-                    out.append(Example(model_input(turn), chat_label, "benign", text=turn, unit=dialogue.key))
-    return [e for e in out if e.line]
-
-
-def _fold(example: Example, folds: int) -> int:
-    """Whole dialogues go to one fold: a model that saw one turn of a conversation scores its other
-    turns too kindly, and the benign limits were met out of fold more easily than on new chat."""
-    return stable_hash(example.unit or example.line, "qunguard-calibration") % folds
-
-
-def _parts(groups: Sequence[frozenset[str]], folds: int) -> Callable[[Example], int]:
-    """Which held-out model scores an example: with groups of authors, model k leaves out group k
-    and the k-th of as many folds of the dataset examples (one model holds out both, so the
-    datasets need no models of their own); without, the k-th of `folds` folds of every example."""
-    if not groups:
-        return lambda e: _fold(e, folds)
-    group_of = _group_of(groups)
-    return lambda e: group_of[e.source] if e.source in group_of else _fold(e, len(groups))
-
-
-def _group_of(groups: Sequence[frozenset[str]]) -> dict[str, int]:
-    """Each held-out author's group index (`author_groups`)."""
-    return {author: k for k, group in enumerate(groups) for author in group}
 
 
 def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), save_to="") -> _Job:
@@ -319,7 +244,7 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / f"{name}.bin"
     held_out_groups = author_groups(authors, params.author_groups) if len(authors) > 1 else []
-    part = _parts(held_out_groups, params.folds)
+    part = parts(held_out_groups, params.folds)
     jobs, scored = [], []
     for k in range(len(held_out_groups) or params.folds):
         test = [e for e in examples if part(e) == k]
@@ -355,7 +280,7 @@ def train(
         "ambiguous_terms": ambiguous,
         "seen_terms": seen,
         "cross_validation": {
-            "thresholds_from": _held_out_by(authors, held_out_groups),
+            "thresholds_from": held_out_by(authors, held_out_groups),
             "calibration_from": "held-out probabilities: the held-out author models' for labelled examples, "
             f"{params.folds}-fold out-of-fold for the datasets",
             "at_suggested_threshold": figures,
@@ -386,47 +311,6 @@ class Held(NamedTuple):
 
 Raw = list[tuple[Example, Held]]
 Gate = Callable[[str], object]  # truthy when a head may fire on the text
-# (rule, units) per dictionary hit: the terms that fire alone and the `@near` pairings (matcher.Hit.units)
-WordHits = Callable[[str], Iterable[tuple[str, tuple[tuple[str, ...], ...]]]]
-
-
-def term_evidence(
-    examples: Sequence[Example], words: WordHits
-) -> tuple[dict[str, list[list[str]]], dict[str, list[str]]]:
-    """Per rule, the dictionary terms, the `@near` pairings (听说 + 是真的吗, 工资 + %amount) and the
-    combinations a multi-term hit makes (网络赌博 + 赌博) that fired on more harmless training
-    messages (a hard negative, an ordinary line, a safe comment, a dialogue turn: label none) than
-    on messages of their rule, and on at least AMBIGUOUS_MIN_HARMLESS of them: the names of
-    forbidden things that notices, warnings and news use (赌博 in 严打网络赌博). A term that fires
-    only through an `@near` pairing is counted in its pairings, never alone. Another rule's
-    positives count for neither side. Each text is counted once, however often it is repeated.
-    Each entry is a sorted list of terms.
-
-    Second, per rule, every term counted on either side: the terms the model saw in training
-    (TextClassifier.is_seen). A term nobody's examples hold, such as a code word an operator has just
-    added to a dictionary, is one the model cannot judge."""
-    counts: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-    terms: dict[str, set[str]] = {}
-    seen: set[tuple[str, str]] = set()
-    for e in examples:
-        if (e.text, e.label) in seen:
-            continue
-        seen.add((e.text, e.label))
-        for rule, units in words(e.text):
-            if e.label != rule and harmful(e.label):
-                continue
-            keys = sorted({tuple(sorted(set(unit))) for unit in units})
-            if len(keys) > 1:
-                keys.append(tuple(sorted({term for key in keys for term in key})))
-            for key in keys:
-                count = counts.setdefault((rule, key), [0, 0])
-                count[not harmful(e.label)] += 1
-            terms.setdefault(rule, set()).update(term for unit in units for term in unit)
-    out: dict[str, list[list[str]]] = {}
-    for (rule, key), (violations, harmless) in sorted(counts.items()):
-        if harmless >= AMBIGUOUS_MIN_HARMLESS and harmless > violations:
-            out.setdefault(rule, []).append(list(key))
-    return out, {rule: sorted(found) for rule, found in sorted(terms.items())}
 
 
 def _calibrate_all(
@@ -476,12 +360,12 @@ def _stacked(
     head's from a stack that never saw the example's fold (an author's: its group's), every other
     label's the first stage's probability."""
     columns = [labels.index(head) for head in heads]
-    fold_of = {author: k % params.folds for author, k in _group_of(groups).items()}
+    author_fold = {author: k % params.folds for author, k in group_index(groups).items()}
     stack, held_out = stack_fit(
         [stack_input([p[i] for i in columns], e.line) for e, p in oof],
         [e.label for e, _ in oof],
         (*heads, LENGTH),
-        [fold_of[e.source] if e.source in fold_of else _fold(e, params.folds) for e, _ in oof],
+        [author_fold[e.source] if e.source in author_fold else fold_of(e, params.folds) for e, _ in oof],
         workers,
     )
     at = {labels.index(head): stack.classes.index(head) for head in heads if is_stacked(head)}
@@ -506,24 +390,6 @@ def _gated(
     return score
 
 
-def author_groups(authors: Sequence[str], groups: int | None) -> list[frozenset[str]]:
-    """The authors each held-out model leaves out together: one each (None), else `groups` groups
-    dealt round-robin in an order fixed by a hash of the names, so that authors written in one
-    session (adjacent letters) rarely share a group."""
-    if groups is None or groups >= len(authors):
-        return [frozenset((author,)) for author in authors]
-    order = sorted(authors, key=lambda author: stable_hash(author, "qunguard-author-groups"))
-    return [frozenset(order[k::groups]) for k in range(groups)]
-
-
-def _held_out_by(authors: Sequence[str], groups: Sequence[frozenset[str]]) -> str:
-    if not groups:
-        return "none"
-    if all(len(group) == 1 for group in groups):
-        return "leave-one-author-out over " + ", ".join(authors)
-    return f"leaving out one of {len(groups)} groups of authors at a time, over " + ", ".join(authors)
-
-
 def _heads(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
     """The model's outputs, in the file's column order: every label but none and the unscored rules."""
     return tuple(label for label in labels if label != NONE and label not in params.unscored)
@@ -532,11 +398,6 @@ def _heads(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
 def _rules(labels: Sequence[str], params: TrainingParams) -> tuple[str, ...]:
     """The heads that are rules' own (not about a rule): what is calibrated and given a threshold."""
     return tuple(label for label in _heads(labels, params) if harmful(label))
-
-
-def harmful(label: str) -> bool:
-    """Whether a training label is a rule's (not none, not about a rule)."""
-    return label != NONE and not label.startswith(ABOUT)
 
 
 def _paired(parts, results) -> list[tuple[Example, tuple[float, ...]]]:

@@ -119,7 +119,7 @@ class ModelJudge:
         view: str | None = None,
         scores: dict[str, float] | None = None,
     ) -> list[ModelHit]:
-        """`view`: classifier.clause_view(text), when the caller has it.
+        """`view`: reading.clause_view(text), when the caller has it.
         `scores`: the model's scores of `text` (TextClassifier.scores), if a veto already made them."""
         if scores is None:
             confident = self.classifier.confident(text, self.cutoffs, view)

@@ -15,7 +15,9 @@ from streams.content.calibration import Calibration
 from streams.content.classifier import TextClassifier, about_head
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import Example, Held, _gated, gather, term_evidence, train
+from streams.content.evidence import term_evidence
+from streams.content.examples import Example, gather
+from streams.content.training import Held, _gated, train
 from streams.core.policy import load_policy
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model
 

@@ -23,14 +23,14 @@ from streams.content.classifier import (
     ModelError,
     TextClassifier,
     length_input,
-    model_input,
     model_version,
-    reads_as_whole,
 )
 from streams.content.combine import deferred
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
-from streams.content.training import TrainingParams, author_groups, gather, train
+from streams.content.examples import gather
+from streams.content.reading import model_input
+from streams.content.training import TrainingParams, train
 from streams.content.verdict import ModelHit
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
@@ -267,39 +267,6 @@ def test_bad_input_is_bounded(name: str) -> None:
     assert all(0.0 <= s <= 1.0 for s in scores.values())
     assert len(model_input(text)) < 1100  # a bounded prefix and suffix, whatever the length
     classifier.explain(text[:200], "content.insult")
-
-
-def test_numbers_are_left_out_and_links_are_a_placeholder() -> None:
-    assert model_input("2号线抽检 180 件,合格 180 件") == model_input("号线抽检 件,合格 件")
-    assert model_input("抽检 180") == model_input("抽检")
-    assert model_input("发票代码 044031900111") == model_input("发票代码")
-    assert "网 址" in model_input("详见 https://example.com/a?b=1")
-
-
-def test_the_model_reads_clause_breaks() -> None:
-    """No character n-gram, trigrams included, spans two clauses; noise inside a clause still
-    normalises away."""
-    assert model_input("请注意保密，先别转给客户") == "请 注 意 保 密 | | 先 别 转 给 客 户"
-    assert model_input("好的。。 \n明天 见😀 ") == "好 的 | | 明 天 | | 见"
-    assert model_input("賭.博") == model_input("赌博") == "赌 博"
-
-
-def test_spread_out_text_is_read_closed_up() -> None:
-    """Spaces between single characters are a disguise, not clause breaks; spaces between words
-    stay breaks."""
-    assert model_input("垃 圾 员 工") == model_input("垃圾员工") == "垃 圾 员 工"
-    assert model_input("拒 绝 加 班 ， 大 家 统 一") == model_input("拒绝加班，大家统一")
-    assert model_input("今天 天气 很好") == "今 天 | | 天 气 | | 很 好"
-
-
-def test_a_clause_with_only_breaks_around_it_reads_as_the_whole_text() -> None:
-    """Where the text outside a clause is only clause breaks, the model reads the clause as it reads
-    the text, so the vetoes reuse the message's scores instead of predicting again."""
-    for text, start, end in [("你就是个废物！！", 0, 6), ("，。你就是个废物", 2, 8), ("废物", 0, 2)]:
-        assert reads_as_whole(text, start, end)
-        assert model_input(text[start:end]) == model_input(text)
-    assert not reads_as_whole("收到，你就是个废物", 3, 9)
-    assert not reads_as_whole("好" * 3000 + "，废物", 3001, 3003)  # a long text is read in part
 
 
 def test_bad_input_through_the_detector() -> None:
@@ -559,26 +526,6 @@ def test_where_the_model_is_silent_nothing_changes() -> None:
             assert {k: v for k, v in a[rule].items() if k not in ("model", "score")} == evidence
 
 
-def test_the_turns_of_one_dialogue_share_a_calibration_fold(tmp_path: Path) -> None:
-    from streams.content.datasets import Dialogue, benign_half
-    from streams.content.training import _fold
-
-    (tmp_path / "cold").mkdir()
-    (tmp_path / "cold" / "train.csv").write_text("id,topic,label,text\n", encoding="utf-8")
-    (tmp_path / "benign").mkdir()
-    dialogues = [[f"第{d}段对话的第{t}句话" for t in range(8)] for d in range(12)]
-    lines = [json.dumps({"source": "t", "turns": turns}, ensure_ascii=False) for turns in dialogues]
-    (tmp_path / "benign" / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    examples = gather([], tmp_path, 1)
-    trained = [turns for turns in dialogues if benign_half(Dialogue("t", tuple(turns))) == "train"]
-    assert trained and len(examples) == sum(map(len, trained))
-    folds: dict[str, set[int]] = {}
-    for example in examples:
-        folds.setdefault(example.unit, set()).add(_fold(example, 5))
-    assert len(folds) == len(trained)
-    assert all(len(found) == 1 for found in folds.values())  # a whole dialogue in one fold
-
-
 def test_model_train_command_prints_a_summary(tmp_path: Path) -> None:
     from agents.cli import model as cli
     from agents.cli.parser import build_parser
@@ -714,39 +661,6 @@ def test_a_hit_knows_whether_it_was_written_as_an_evasion() -> None:
     assert [hit.disguised for hit in traditional.scan_words("赌.博网站又换域名了")] == [True]
 
 
-def test_ambiguous_terms_are_those_mostly_in_harmless_messages() -> None:
-    from streams.content.training import Example, term_evidence
-
-    def ex(text: str, label: str) -> Example:
-        return Example(model_input(text), label, "author_a", text=text)
-
-    examples = [ex(f"严打赌博 通知{i}", "none") for i in range(4)]  # a notice's word, four times
-    examples += [ex("一起去赌博", "content.gambling"), ex("去赌场玩", "content.gambling")]
-    examples += [ex(f"赌场{i}", "content.gambling") for i in range(3)] + [ex("赌场 新闻", "none")]
-    examples += [ex("严打赌博 通知0", "none")] * 5  # a repeated text counts once
-    examples += [ex(f"赌博骗子{i}", "content.ad") for i in range(9)]  # another rule's positives: neither side
-
-    def words(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:
-        return [("content.gambling", ((term,),)) for term in ("赌博", "赌场") if term in text]
-
-    assert term_evidence(examples, words)[0] == {"content.gambling": [["赌博"]]}
-
-    def pairs(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # an @near hit: one pairing
-        return [("content.rumor", (("听说", "食堂"),))] if "食堂" in text else []
-
-    chat = [ex(f"听说食堂{i}", "none") for i in range(3)] + [ex("听说食堂要关", "content.rumor")]
-    # the pairing as a whole: its terms do not fire alone, so they are not counted alone
-    assert term_evidence(chat, pairs)[0] == {"content.rumor": [["听说", "食堂"]]}
-
-    def two_terms(text: str) -> list[tuple[str, tuple[tuple[str, ...], ...]]]:  # terms that fire alone
-        return [("content.gambling", (("网络赌博",), ("赌博",)))]
-
-    notices = [ex(f"严打网络赌博 通知{i}", "none") for i in range(3)]
-    assert term_evidence(notices, two_terms)[0] == {
-        "content.gambling": [["网络赌博"], ["网络赌博", "赌博"], ["赌博"]]
-    }
-
-
 def test_an_at_near_hit_is_judged_by_its_pairing_not_by_its_words_alone(tiny: Path, tmp_path: Path) -> None:
     words = ContentDetector(load_policy())
     (salary,) = words.scan_words("小王这个月工资14800,比我多")
@@ -760,32 +674,3 @@ def test_an_at_near_hit_is_judged_by_its_pairing_not_by_its_words_alone(tiny: Pa
     meta["ambiguous_terms"] = {"content.confidential": [["%amount", "工资"]]}  # the pairing
     model.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     assert TextClassifier.load(model).is_ambiguous("content.confidential", salary.units())
-
-
-def test_author_groups_partition_the_authors() -> None:
-    authors = [f"author_{a}" for a in TRAINING_AUTHORS]
-    assert author_groups(authors, None) == [frozenset((a,)) for a in authors]
-    assert author_groups(authors, len(authors) + 1) == [frozenset((a,)) for a in authors]
-    groups = author_groups(authors, 7)
-    assert len(groups) == 7 and sorted(a for g in groups for a in g) == sorted(authors)
-    assert max(map(len, groups)) - min(map(len, groups)) <= 1
-    assert groups == author_groups(list(reversed(authors)), 7)  # the order given does not matter
-
-
-def test_each_held_out_model_leaves_out_a_group_of_authors_and_a_fold_of_the_datasets() -> None:
-    from streams.content.training import Example, _fold, _parts
-
-    authors = [f"author_{a}" for a in TRAINING_AUTHORS]
-    groups = author_groups(authors, 7)
-    examples = [Example(f"第{i}句", "none", authors[i % len(authors)]) for i in range(200)]
-    examples += [Example(f"对话{i}", "none", "benign", unit=f"d{i // 4}") for i in range(200)]
-    part = _parts(groups, 5)
-    for e in examples:
-        k = part(e)
-        assert 0 <= k < len(groups)
-        if e.source in authors:
-            assert e.source in groups[k]  # scored by the model that never saw its author
-        else:
-            assert k == _fold(e, len(groups))  # and by dialogue: a whole dialogue in one part
-    assert {part(e) for e in examples if e.source == "benign"} == set(range(len(groups)))
-    assert [_parts([], 5)(e) for e in examples] == [_fold(e, 5) for e in examples]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from streams.content.classifier import NONE, ORDINARY_CHAT, TextClassifier
-from streams.content.training import gather, train
+from streams.content.examples import gather
+from streams.content.training import train
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 from tests.unit.streams.content.test_classifier import CHAT, TINY, tiny_set
 
