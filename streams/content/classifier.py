@@ -21,7 +21,8 @@ from the rule's hard negatives: notices, warnings and training about the rule). 
 has no calibration; where its decision value is at least its head's, that head scores 0 (a notice
 about secrecy read as one). A workplace rule's head is scored by the second stage (`is_stacked`;
 streams.content.stack): one multinomial logistic regression over a piecewise-linear function of
-every column's decision value, about heads included, and of the line's length (`LENGTH`), fitted
+every column's decision value, about heads included, of the line's length (`LENGTH`) and of some
+heads' values less the ordinary-chat head's (`StackInputs`), fitted
 on held-out decision values, so that it learns how the overlapping heads trade off (a defamation
 written in insulting words) and how much a few words' decision values say; a head it does not
 stack scores its own column's probability. Training chooses the thresholds as the scores are computed, veto included.
@@ -44,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,9 @@ from streams.content.stack import Stack, softmax
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
 # 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks;
 # 7: the workplace heads scored by a second stage (streams.content.stack); 8: which reads the length;
-# 9: through a piecewise-linear function of each input; 10: no end-of-line column (linear.IdCount)
-FORMAT = 10
+# 9: through a piecewise-linear function of each input; 10: no end-of-line column (linear.IdCount);
+# 11: the stack reads heads less the ordinary-chat head
+FORMAT = 11
 # The stack's last input, after the heads' decision values: log(1 + the model line's characters). A
 # decision value is an average over the line's n-grams, so a short line's rests on a few of them.
 # Leaving groups of training authors out, mean recall at the thresholds rose 0.726 -> 0.741 with it
@@ -72,6 +74,11 @@ ABOUT = "about:"  # the prefix of a head that fires nothing; a rule's (`about_he
 # ordinary-chat budget held those heads' thresholds up; with this head the stack learns the register
 # (training.TrainingParams.chat_head says what it bought).
 ORDINARY_CHAT = ABOUT + "chat"
+# The stack's inputs after LENGTH: a head's decision value less the ordinary-chat head's, named the
+# head + VERSUS_CHAT (`StackInputs`). The stack adds up one bent line per input, so it cannot learn
+# from the two decision values apart that an insult scored high means less where chat scores as
+# high; from their difference it can (training.TrainingParams.versus_chat says what it bought).
+VERSUS_CHAT = " - " + ORDINARY_CHAT
 EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 
 
@@ -119,10 +126,36 @@ def length_input(line: str) -> float:
     return math.log1p((len(line) + 1) // 2)
 
 
-def stack_input(margins: list[float], line: str) -> list[float]:
-    """What the second stage reads for a model line, in its `inputs` order: the heads' decision
-    values, then `LENGTH`. Training builds its rows with it too."""
-    return [*margins, length_input(line)]
+class StackInputs:
+    """What the second stage reads for a model line, in its `inputs` order (`names`): every head's
+    decision value, `LENGTH`, then for each head of `versus` its decision value less the
+    ordinary-chat head's (named head + `VERSUS_CHAT`). Training builds its rows with it too."""
+
+    def __init__(self, heads: Sequence[str], versus: Sequence[str] = ()) -> None:
+        if versus and ORDINARY_CHAT not in heads:
+            raise ValueError("a difference from the ordinary-chat head in a model without it")
+        self._chat = list(heads).index(ORDINARY_CHAT) if versus else -1
+        self._versus = tuple(list(heads).index(head) for head in versus)
+        self.names = (*heads, LENGTH, *(head + VERSUS_CHAT for head in versus))
+
+    @classmethod
+    def of(cls, heads: Sequence[str], names: Sequence[str]) -> StackInputs:
+        """The inputs of a stack reading `names` over a model with `heads`; ValueError where a
+        name is not one of them."""
+        versus = [name.removesuffix(VERSUS_CHAT) for name in names[len(heads) + 1 :]]
+        if any(head not in heads for head in versus):
+            raise ValueError("the stack reads other columns than the model has")
+        inputs = cls(heads, versus)
+        if inputs.names != tuple(names):
+            raise ValueError("the stack reads other columns than the model has")
+        return inputs
+
+    def __call__(self, margins: list[float], line: str) -> list[float]:
+        row = [*margins, length_input(line)]
+        if self._chat >= 0:
+            chat = margins[self._chat]
+            row.extend([margins[k] - chat for k in self._versus])
+        return row
 
 
 class TextClassifier:
@@ -153,8 +186,7 @@ class TextClassifier:
         # The second stage: per column, the stack's class that scores its head (-1: the column's own
         # probability scores it).
         self.stack = Stack.from_json(meta["stack"])
-        if self.stack.inputs != (*self._order, LENGTH):
-            raise ValueError("the stack reads other columns than the model has")
+        self._stack_inputs = StackInputs.of(self._order, self.stack.inputs)
         missing = [h for h in scored if is_stacked(h) and h not in self.stack.classes]
         if missing:
             raise ValueError(f"the stack does not score {', '.join(missing)}")
@@ -240,7 +272,7 @@ class TextClassifier:
         found = self._margins(line)
         if not found:
             return {}
-        stacked = self.stack.probabilities(stack_input(found, line))
+        stacked = self.stack.probabilities(self._stack_inputs(found, line))
         return {
             head: 0.0 if self._outranked(found, k) else self.calibration[head](self._raw(found, stacked, k))
             for k, head in enumerate(self._order)
@@ -258,7 +290,7 @@ class TextClassifier:
         score they have otherwise (for `qunguard scan`)."""
         line = model_input(text)
         found = self._margins(line)
-        stacked = self.stack.probabilities(stack_input(found, line)) if found else []
+        stacked = self.stack.probabilities(self._stack_inputs(found, line)) if found else []
         return {
             self._order[k]: self.calibration[self._order[k]](self._raw(found, stacked, k))
             for k in range(len(found))
@@ -308,7 +340,7 @@ class TextClassifier:
                 if cutoffs.margins[k] == math.inf or self._outranked(found, k):
                     continue
                 if not logits:
-                    logits = self.stack.logits(stack_input(found, line))
+                    logits = self.stack.logits(self._stack_inputs(found, line))
                 if self._none >= 0 and logits[c] - logits[self._none] < cutoffs.margins[k]:
                     continue
                 if not stacked:
@@ -331,7 +363,7 @@ class TextClassifier:
         def decision(v: str) -> float:
             line = tokens(v)
             found = self._margins(line) or list(self._intercepts)
-            return found[k] if c < 0 else self.stack.log_odds(stack_input(found, line), c)
+            return found[k] if c < 0 else self.stack.log_odds(self._stack_inputs(found, line), c)
 
         base = decision(view)
         drops = []

@@ -1,6 +1,6 @@
 """The model's second stage: one multinomial logistic regression that reads every first-stage
-head's decision value and the line's length (classifier.LENGTH) and gives each workplace rule its
-probability against all the others.
+head's decision value, the line's length and some heads' values less the ordinary-chat head's
+(classifier.StackInputs) and gives each workplace rule its probability against all the others.
 
 The first stage (streams.content.linear) is one-vs-rest: each head learns its rule against
 everything else on its own, and the rules overlap (a defamation often insults, an inflammatory
@@ -54,7 +54,7 @@ class Stack:
 
     def __init__(
         self,
-        inputs: tuple[str, ...],  # what it reads, in order (classifier.stack_input)
+        inputs: tuple[str, ...],  # what it reads, in order (classifier.StackInputs)
         knots: tuple[tuple[float, ...], ...],  # per input, increasing
         classes: tuple[str, ...],
         weights: tuple[tuple[float, ...], ...],  # one row per class, one value per input's knot

@@ -497,11 +497,12 @@ def test_scan_shows_the_score_and_the_ngrams(tiny: Path) -> None:
 CORPUS = CONFIG_DIR.parent.parent / "shared" / "corpus" / "content.jsonl"
 
 
-# The dictionary hits of the shared corpus the model vetoes: none. The insult of a threat (你个废物…
-# 弄死你), which the second stage read as violence and gave almost none of its probability
-# (docs/eval.md, twenty-second session), is kept since it reads its inputs through piecewise-linear
-# functions (twenty-fourth session). Any other change shows here.
-MODEL_VETOED: set[tuple[str, str]] = set()
+# The dictionary hits of the shared corpus the model vetoes: the insult of a threat (你个废物…
+# 弄死你), which the second stage reads as violence and gives almost none of its probability. So it
+# did from the twenty-second session until it read its inputs through piecewise-linear functions
+# (twenty-fourth), and again since it reads heads less the ordinary-chat head (thirty-first; docs/
+# eval.md). Any other change shows here.
+MODEL_VETOED = {("content.insult", "m-c0194")}
 
 
 @pytest.mark.skipif(not CORPUS.is_file(), reason="the shared corpus is not beside the checkout")

@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from streams.content.classifier import NONE, ORDINARY_CHAT, TextClassifier
+from streams.content.classifier import (
+    LENGTH,
+    NONE,
+    ORDINARY_CHAT,
+    VERSUS_CHAT,
+    StackInputs,
+    TextClassifier,
+    length_input,
+)
 from streams.content.examples import gather
+from streams.content.reading import model_input
 from streams.content.training import train
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 from tests.unit.streams.content.test_classifier import CHAT, TINY, tiny_set
@@ -46,7 +55,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def model(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("chat")
-    train(tiny_set(), data, out, TINY)
+    train(tiny_set(), data, out, replace(TINY, versus_chat=("content.defamation",)))
     return out / "content.bin"
 
 
@@ -83,3 +92,27 @@ def test_without_it_dialogue_turns_are_none_and_the_rules_heads_the_same_fits(
     intercepts = dict(zip(chat["linear"]["heads"], chat["linear"]["intercepts"], strict=True))
     assert intercepts.pop(ORDINARY_CHAT) != 0.0
     assert intercepts == dict(zip(plain["linear"]["heads"], plain["linear"]["intercepts"], strict=True))
+
+
+def test_the_stack_reads_a_heads_decision_value_less_the_chat_heads(model: Path) -> None:
+    classifier = TextClassifier.load(model)
+    assert classifier.stack.inputs[-2:] == (LENGTH, "content.defamation" + VERSUS_CHAT)
+    order = classifier.meta["linear"]["heads"]
+    line = model_input(f"{CHAT[1]}3")
+    found = classifier._margins(line)
+    versus = found[order.index("content.defamation")] - found[order.index(ORDINARY_CHAT)]
+    assert StackInputs.of(order, classifier.stack.inputs)(found, line) == [*found, length_input(line), versus]
+
+
+def test_stack_inputs_are_checked_against_the_models_heads() -> None:
+    heads = (ORDINARY_CHAT, "content.insult")
+    assert StackInputs.of(heads, (*heads, LENGTH)).names == (*heads, LENGTH)
+    for names in (
+        (*heads, LENGTH, "content.porn" + VERSUS_CHAT),  # a head the model does not have
+        (*heads, LENGTH, "content.insult"),  # not a difference
+        heads,  # no length
+    ):
+        with pytest.raises(ValueError, match="other columns"):
+            StackInputs.of(heads, names)
+    with pytest.raises(ValueError, match="ordinary-chat"):
+        StackInputs(("content.insult",), ("content.insult",))
