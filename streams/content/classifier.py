@@ -143,12 +143,11 @@ class StackInputs:
         """The inputs of a stack reading `names` over a model with `heads`; ValueError where a
         name is not one of them."""
         versus = [name.removesuffix(VERSUS_CHAT) for name in names[len(heads) + 1 :]]
-        if any(head not in heads for head in versus):
-            raise ValueError("the stack reads other columns than the model has")
-        inputs = cls(heads, versus)
-        if inputs.names != tuple(names):
-            raise ValueError("the stack reads other columns than the model has")
-        return inputs
+        if all(head in heads for head in versus):
+            inputs = cls(heads, versus)
+            if inputs.names == tuple(names):
+                return inputs
+        raise ValueError("the stack reads other columns than the model has")
 
     def __call__(self, margins: list[float], line: str) -> list[float]:
         row = [*margins, length_input(line)]
