@@ -51,7 +51,7 @@ from typing import Any
 
 from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
-from streams.content.reading import line_of, model_input, model_view, tokens
+from streams.content.reading import characters, line_of, model_input, model_view, tokens
 from streams.content.stack import Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
@@ -121,9 +121,8 @@ class ModelError(ValueError):
 
 
 def length_input(line: str) -> float:
-    """The stack's `LENGTH` input for a model line: the characters it holds, one space between each
-    two (`tokens`), counted without splitting it."""
-    return math.log1p((len(line) + 1) // 2)
+    """The stack's `LENGTH` input for a model line: log(1 + its characters)."""
+    return math.log1p(characters(line))
 
 
 class StackInputs:

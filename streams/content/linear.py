@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streams.content.reading import characters
+
 EOS = "</s>"  # fastText's end-of-line word: every line has exactly one
 _MASK64 = (1 << 64) - 1
 _NGRAM_PRIME = 116049371  # fastText's multiplier when it hashes a word n-gram
@@ -87,7 +89,7 @@ class IdCount:
         self._ngrams = ngrams
 
     def __call__(self, line: str) -> int:
-        tokens = (len(line) + 1) // 2 + 1  # the characters, one space between each two, and EOS
+        tokens = characters(line) + 1  # and the end of line
         span = self._ngrams - 1  # each token starts up to `span` n-grams
         if tokens - 1 <= span:
             grams = tokens * (tokens - 1) // 2

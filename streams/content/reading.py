@@ -101,6 +101,12 @@ def tokens(view: str) -> str:
     return view.replace("", " ")[1:-1]
 
 
+def characters(line: str) -> int:
+    """How many characters a model line holds (`tokens`: one space between each two), counted
+    without splitting it."""
+    return (len(line) + 1) // 2
+
+
 def model_input(text: str) -> str:
     """The line the model scores for `text` (training writes the same lines)."""
     return tokens(model_view(text))

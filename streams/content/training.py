@@ -366,11 +366,11 @@ def _calibrate_all(
 def _stacked(
     oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups, workers: int
 ) -> tuple[Stack, Raw]:
-    """The stack (streams.content.stack) fitted on the held-out decision values of the heads and
-    the line's length (classifier.LENGTH) and, for the heads of `versus_chat`, their difference from
-    the ordinary-chat head's (classifier.StackInputs), and every example's raw scores (one per label): a stacked
-    head's from a stack that never saw the example's fold (an author's: its group's), every other
-    label's the first stage's probability."""
+    """The stack (streams.content.stack) fitted on the held-out decision values of the heads, the
+    line's length (classifier.LENGTH) and, for the heads of `versus_chat`, their difference from the
+    ordinary-chat head's (classifier.StackInputs); and every example's raw scores (one per label): a
+    stacked head's from a stack that never saw the example's fold (an author's: its group's), every
+    other label's the first stage's probability."""
     columns = [labels.index(head) for head in heads]
     inputs = StackInputs(
         heads, [h for h in heads if h in params.versus_chat] if ORDINARY_CHAT in heads else []
