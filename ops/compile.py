@@ -38,6 +38,7 @@ HOT_PATH = (
     "streams/content/excerpt.py",
     "streams/content/identifiers.py",
     "streams/content/linear.py",
+    "streams/content/link_judge.py",
     "streams/content/links.py",
     "streams/content/matcher.py",
     "streams/content/normalize.py",

@@ -84,6 +84,7 @@ def cmd_model_train(args: argparse.Namespace) -> int:
             model_gates(policy),
             model_words(policy),
             params,
+            link_reading(policy),
         )
     except (DatasetError, PolicyError, OSError, ValueError, RuntimeError) as exc:
         print(f"qunguard model train: {exc}", file=sys.stderr)
@@ -110,12 +111,20 @@ def run_train(
     gates: Mapping | None = None,
     words: Callable | None = None,
     params: TrainingParams | None = None,
+    links: Callable | None = None,
 ) -> int:
     from streams.content.classifier import model_version
 
     started = time.perf_counter()
     result = train(
-        labelled, datasets, out, params or TrainingParams(), workers=workers, gates=gates, words=words
+        labelled,
+        datasets,
+        out,
+        params or TrainingParams(),
+        workers=workers,
+        gates=gates,
+        words=words,
+        links=links,
     )
     seconds = time.perf_counter() - started
     meta = result.meta
@@ -147,6 +156,13 @@ def run_train(
     return 0
 
 
+def link_reading(policy) -> Callable:
+    """The policy's link checks' reading of a text, for the link judge's training (link_judge.trained)."""
+    from streams.content.links import LinkChecker, LinkPolicy
+
+    return LinkChecker(LinkPolicy.from_section(policy.section("content"))).reading
+
+
 def _counts(data: dict[str, int]) -> dict[str, int]:
     """Examples per source (before oversampling)."""
     out: dict[str, int] = {}
@@ -162,5 +178,12 @@ def train_fold(training: Sequence, workdir: Path, policy, datasets: Path | None 
     from streams.content.detector import model_gates, model_words, replace_model
 
     datasets = datasets or default_datasets()
-    result = train(training, datasets, workdir, gates=model_gates(policy), words=model_words(policy))
+    result = train(
+        training,
+        datasets,
+        workdir,
+        gates=model_gates(policy),
+        words=model_words(policy),
+        links=link_reading(policy),
+    )
     return replace_model(policy, path=str(result.model.resolve()))

@@ -31,8 +31,8 @@ from agents.cli.inputs import InputError, read_events, require_file
 from streams.content.detector import ContentDetector
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import RULE as CONFIDENTIAL
+from streams.content.matcher import ModelHit
 from streams.content.normalize import steps_needed
-from streams.content.verdict import ModelHit
 from topics.events import MessageEvent
 
 NOTHING_FIRED, FIRED, ERROR = 0, 1, 2

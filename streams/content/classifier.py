@@ -33,8 +33,9 @@ stage's knots and weights (`stack`), one isotonic calibration table per head fit
 predictions at training time, the suggested thresholds, the ambiguous dictionary terms per rule
 and a summary of the training data). The model file's digest is checked before
 fastText reads a byte, so a truncated or swapped file is a clear error, not a crash in C++; the
-version (`model_version`) digests it with the intercepts, the stack, the calibration tables and the
-ambiguous terms, so a model recalibrated around the same fastText file gets a new one.
+version (`model_version`) digests it with the intercepts, the stack, the calibration tables, the
+ambiguous terms and the link judge (`links`, streams.content.link_judge), so a model recalibrated
+around the same fastText file gets a new one.
 
 It scores the line `streams.content.reading` makes of a text: normalised, clause breaks marked,
 bounded to its first and last few hundred characters.
@@ -51,6 +52,7 @@ from typing import Any
 
 from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
+from streams.content.link_judge import LinkJudge
 from streams.content.reading import characters, line_of, model_input, model_view, tokens
 from streams.content.stack import Stack, softmax
 
@@ -84,9 +86,11 @@ EXPLAIN_ORDERS = (3, 2, 1)  # the n-gram lengths `explain` occludes
 
 def model_version(meta: Mapping[str, Any]) -> str:
     """What a violation's evidence names the model by: a digest of the model file's digest, the
-    intercepts, the calibration, the second stage and the ambiguous terms, since a model recalibrated
-    or restacked around the same file, or vetoing other words, decides differently."""
+    intercepts, the calibration, the second stage, the ambiguous terms and the link judge, since a
+    model recalibrated or restacked around the same file, or vetoing other words, decides differently."""
     tables = json.dumps([meta.get("linear"), meta.get("calibration"), meta.get("stack")], sort_keys=True)
+    if meta.get("links"):
+        tables += json.dumps(meta["links"], sort_keys=True)
     if meta.get("ambiguous_terms"):
         tables += json.dumps(meta["ambiguous_terms"], sort_keys=True, ensure_ascii=False)
     if meta.get("seen_terms"):
@@ -204,6 +208,8 @@ class TextClassifier:
             rule: frozenset(frozenset(_terms(entry)) for entry in entries)
             for rule, entries in meta.get("ambiguous_terms", {}).items()
         }
+        # content.malicious_link's judge of the hosts no definite link check fires on (link_judge).
+        self.links = LinkJudge.from_json(meta["links"]) if meta.get("links") else None
         self.seen: dict[str, frozenset[str]] = {
             rule: frozenset(_terms(entries)) for rule, entries in meta.get("seen_terms", {}).items()
         }

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from streams.content.classifier import TextClassifier
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS
-from streams.content.matcher import Hit
+from streams.content.matcher import Hit, ModelHit
 from streams.content.reading import reads_as_whole
-from streams.content.verdict import ModelHit, ModelSettings, first_break, last_break
+from streams.content.verdict import ModelSettings, first_break, last_break
 
 VETO_CONTEXT = 8  # normalised characters besides the terms: a short clause
 SENTENCE_MAX = 120  # characters each side of a hit's span, so a 64 KiB line stays cheap

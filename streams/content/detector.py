@@ -39,13 +39,15 @@ from streams.content.context import Context as Decider
 from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import NumberChecker, NumberPolicy
+from streams.content.link_judge import LinkModel
+from streams.content.links import RULE as LINK_RULE
 from streams.content.links import LinkChecker, LinkPolicy
-from streams.content.matcher import CompiledLexicon, Hit, Match
+from streams.content.matcher import CompiledLexicon, Hit, Match, ModelHit
 from streams.content.normalize import BREAK, Normalized, NormalizeOptions, Normalizer
 from streams.content.pinyin import PinyinOptions
 from streams.content.reading import MODEL_OPTIONS, clause_view, model_view
 from streams.content.targets import TargetWords
-from streams.content.verdict import ModelHit, ModelJudge, ModelSettings, vetoed_regions
+from streams.content.verdict import ModelJudge, ModelSettings, vetoed_regions
 from streams.core.allow import AllowEntries, AllowEntry, allowing
 from streams.core.detector import Context, Detector, Finding, Reloadable
 from streams.core.policy import Policy, PolicyError
@@ -71,6 +73,7 @@ class _Compiled:
     decider: Decider
     fingerprint: str
     judge: ModelJudge | None = None
+    links: LinkModel | None = None  # the link judge, when the model has one and a threshold for it
 
 
 class ContentDetector(Detector, Reloadable):
@@ -131,13 +134,18 @@ class ContentDetector(Detector, Reloadable):
         decider = Decider(
             lexicon.requirements, self.frame_window, self.split_words, segmenter, self.traditional_is_disguise
         )
-        judge = None
+        judge: ModelJudge | None = None
+        links: LinkModel | None = None
         if self.model_path is not None:
             needs = self.model.needs_target
             targets = TargetWords.load(self.targets_path, self.normalizer) if needs else None
             classifier = TextClassifier.load(self.model_path)
-            judge = ModelJudge(classifier, self.model.thresholds or {}, self.frame_window, targets, needs)
-        return _Compiled(compiled, decider, stamp, judge)
+            thresholds = dict(self.model.thresholds or {})
+            link_threshold = thresholds.pop(LINK_RULE, None)  # the link judge's, not a head's
+            judge = ModelJudge(classifier, thresholds, self.frame_window, targets, needs)
+            if classifier.links is not None and link_threshold is not None:
+                links = LinkModel(classifier.links, link_threshold, judge.model)
+        return _Compiled(compiled, decider, stamp, judge, links)
 
     def _fingerprint(self) -> str:
         stamp = fingerprint(self.folder)
@@ -267,7 +275,7 @@ class ContentDetector(Detector, Reloadable):
                 norm, found = looked if looked is not None else self._matches(text)
                 return vetoed_regions(text, norm, found, self.frame_window)
 
-            link = self.links.scan_text(text, framed, trace)
+            link = self.links.scan_text(text, framed, trace, self._compiled.links)
             if link is not None:
                 hits.append(link)
             number = self.numbers.scan(text, markings=False)

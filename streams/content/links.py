@@ -29,11 +29,14 @@ from typing import Any
 
 from publicsuffixlist import PublicSuffixList
 
-from streams.content.matcher import Hit
+from streams.content.link_judge import LinkCandidate, LinkModel, features
+from streams.content.matcher import Hit, ModelHit
 from streams.content.normalize import NormalizeOptions, Normalizer, closed_up
 from streams.core.policy_schema import brands_of
 
 RULE = "content.malicious_link"
+# What fires a link whatever the link judge says: the SPEC's own definition of a malicious link.
+DEFINITE = ("blocklisted:", "punycode_host:", "ip_host:", "shortener:", "executable:")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 # 。, 点 (點 in traditional script: this view does not convert scripts) and the middle dot read as
 # dots and brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx(.)top,
@@ -129,15 +132,45 @@ class LinkChecker:
         original: str,
         vetoed: Callable[[], list[tuple[int, int]]] | None = None,
         trace: list[str] | None = None,
+        model: LinkModel | None = None,
     ) -> Hit | None:
         """The link hit in `original`; `vetoed` gives the spans prohibition frames govern and
-        allow-list entries cover (a warning about `工资条.exe` names one without sending it)."""
-        found = self._found(original)
-        if not found and (" " in original or "\u3000" in original):
-            found = self._found_spread_out(original)
+        allow-list entries cover (a warning about `工资条.exe` names one without sending it).
+        `model`: the learned judge decides the hosts no definite check fired on (link_judge)."""
+        found, left = self._read(original, judged=model is not None)
+        score = None
+        if not found and left is not None and model is not None:
+            read = features(*left)
+            score = model.judge.score(read)
+            if trace is not None:
+                drove = ", ".join(f"{f} {w:+.2f}" for f, w in model.judge.explain(read) if w)
+                trace.append(
+                    f"{RULE}: the link model scores {score:.3f} (threshold {model.threshold})"
+                    + (f", most by {drove}" if drove else "")
+                )
+            if score >= model.threshold:
+                found = [(f"judged:{c.kind or 'host'}:{c.host}", *c.where) for c in left[1]]
         if found and vetoed is not None:
             found = self._unframed(found, vetoed(), trace)
-        return Hit.from_spans(RULE, found)
+        hit = Hit.from_spans(RULE, found)
+        if hit is None or score is None or model is None:
+            return hit
+        return ModelHit(hit.rule, hit.terms, hit.start, hit.end, hit.why, score=score, model=model.model)
+
+    def reading(self, original: str) -> tuple[bool, list[str] | None]:
+        """Whether a definite check fires on `original`, and else the link judge's features of it
+        (None: no host to judge): what `qunguard model train` fits the judge on."""
+        found, left = self._read(original, judged=True)
+        return bool(found), None if found or left is None else features(*left)
+
+    def _read(
+        self, original: str, judged: bool
+    ) -> tuple[list[tuple[str, int, int]], tuple[str, list[LinkCandidate]] | None]:
+        """`_found`, and where nothing fired and nothing is left to judge, the text closed up."""
+        found, left = self._found(original, judged=judged)
+        if not found and left is None and (" " in original or "\u3000" in original):
+            found = self._found_spread_out(original)
+        return found, left
 
     def _found_spread_out(self, original: str) -> list[tuple[str, int, int]]:
         """The links and file names of `original` read with its spread-out runs closed up; a link
@@ -145,24 +178,35 @@ class LinkChecker:
         closed, at = closed_up(original)
         if at is None:
             return []
-        return [(label, at[start], at[end - 1] + 1) for label, start, end in self._found(closed, at)]
+        found, _ = self._found(closed, at)
+        return [(label, at[start], at[end - 1] + 1) for label, start, end in found]
 
-    def _found(self, original: str, at: list[int] | None = None) -> list[tuple[str, int, int]]:
-        """(label, start, end) of each link or file name that fires, spans in `original`.
-        `at`: `original` was closed up, and these are its characters' places before (normalize.closed_up)."""
+    def _found(
+        self, original: str, at: list[int] | None = None, judged: bool = False
+    ) -> tuple[list[tuple[str, int, int]], tuple[str, list[LinkCandidate]] | None]:
+        """(label, start, end) of each link or file name that fires, spans in `original`, and with
+        `judged` the hosts left to the link judge instead of firing (and the text they are in);
+        None when there are none. `at`: `original` was closed up, and these are its characters'
+        places before (normalize.closed_up)."""
         view = self._view.normalize(original)
         found: list[tuple[str, int, int]] = []
-        judged: list[tuple[int, int]] = []  # links whose path the verdict has read
+        left: list[LinkCandidate] = []
+        judged_paths: list[tuple[int, int]] = []  # links whose path the verdict has read
         for url in _URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
             label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
+            host = re.sub(r"\s", "", url.group("host"))
             if at is not None and _spread(at, start, end):
-                host = re.sub(r"\s", "", url.group("host"))
                 label = None if _on(host, self.policy.allow_domains) else f"spread_out:{label or host}"
+            elif (
+                judged and not (label or "").startswith(DEFINITE) and not _on(host, self.policy.allow_domains)
+            ):
+                left.append(self._candidate(url, host, label or "", (start, end)))
+                label = None
             if label:
                 found.append((label, start, end))
             if label or url.group("path"):
-                judged.append((url.start(), url.end()))
+                judged_paths.append((url.start(), url.end()))
         for pattern, kind in ((self._exec_in_text, "executable"), (self._exec_when_run, "run")):
             names = list(pattern.finditer(view.text)) if pattern is not None else []
             if (
@@ -173,14 +217,28 @@ class LinkChecker:
                 continue
             for ext in names:
                 start = _name_start(view.text, ext.start())
-                if any(a < ext.end() and start < b for a, b in judged):
+                if any(a < ext.end() and start < b for a, b in judged_paths):
                     continue
                 label = f"{kind}:{ext.group('ext')}"
                 first, last = view.span(start, ext.end())
                 if at is not None and _spread(at, first, last):
                     label = f"spread_out:{label}"
                 found.append((label, first, last))
-        return found
+        return found, (view.text, left) if left else None
+
+    def _candidate(self, url: re.Match[str], host: str, label: str, where: tuple[int, int]) -> LinkCandidate:
+        suffix = self._suffixes.publicsuffix(host) or ""
+        return LinkCandidate(
+            kind=label.split(":", 1)[0],
+            host=host,
+            name=host[: -len(suffix) - 1] if suffix else host,
+            suffix=suffix,
+            path=url.group("path") or "",
+            scheme=bool(url.group("scheme")),
+            start=url.start(),
+            end=url.end(),
+            where=where,
+        )
 
     def scan_attachment_name(self, name: str) -> Hit | None:
         if not self._exec_name:
@@ -193,7 +251,8 @@ class LinkChecker:
 
     def _verdict(self, url: re.Match[str], disguised: bool = False) -> str | None:
         """`disguised`: the original wrote a dot as 。, 点 (點), ·, [.] or (.): whoever writes a link so
-        means it."""
+        means it. The definite verdicts (`DEFINITE`) come first: a shortener under a risky top-level
+        domain is a shortener."""
         host = re.sub(r"\s", "", url.group("host"))
         path = url.group("path") or ""
         explicit = bool(url.group("scheme") or url.group("port") or path or disguised)
@@ -203,30 +262,30 @@ class LinkChecker:
             return f"blocklisted:{host}"
         if any(label.startswith("xn--") for label in host.split(".")):
             return f"punycode_host:{host}"
+        if explicit:
+            if _ip_literal(host):
+                # 127.x.x.x is the reader's own machine: it can serve nobody else a payload
+                return None if host.split(".", 1)[0] == "127" else f"ip_host:{host}"
+            if _on(host, self.policy.shorteners):
+                return f"shortener:{host}"
+            if self._exec_in_path:
+                match = self._exec_in_path.search(path.split("?", 1)[0].split("#", 1)[0])
+                if match:
+                    return f"executable:{match.group(0)}"
         suffix = self._suffixes.publicsuffix(host)
-        if suffix is not None:
-            name = host[: -len(suffix) - 1]  # what the host puts before its public suffix
-            risky = suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds
-            if risky and (explicit or _site_like(name)):
-                return f"risky_tld:{host}"
-            if self._lookalike(name):
-                return f"lookalike_host:{host}"
-            brand = self._impersonated(name, host)
-            if brand is not None:
-                return f"impersonates:{brand}:{host}"
-            if (explicit or _site_like(name)) and any(t in self._lures for t in _parts(name)):
-                return f"lure_host:{host}"
-        if not explicit:
+        if suffix is None:
             return None
-        if _ip_literal(host):
-            # 127.x.x.x is the reader's own machine: it can serve nobody else a payload
-            return None if host.split(".", 1)[0] == "127" else f"ip_host:{host}"
-        if _on(host, self.policy.shorteners):
-            return f"shortener:{host}"
-        if self._exec_in_path:
-            match = self._exec_in_path.search(path.split("?", 1)[0].split("#", 1)[0])
-            if match:
-                return f"executable:{match.group(0)}"
+        name = host[: -len(suffix) - 1]  # what the host puts before its public suffix
+        risky = suffix in self.policy.risky_tlds or suffix.rsplit(".", 1)[-1] in self.policy.risky_tlds
+        if risky and (explicit or _site_like(name)):
+            return f"risky_tld:{host}"
+        if self._lookalike(name):
+            return f"lookalike_host:{host}"
+        brand = self._impersonated(name, host)
+        if brand is not None:
+            return f"impersonates:{brand}:{host}"
+        if (explicit or _site_like(name)) and any(t in self._lures for t in _parts(name)):
+            return f"lure_host:{host}"
         return None
 
     @staticmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick_rs
 
@@ -64,6 +65,19 @@ class Hit:
         found = sorted(found, key=lambda f: f[1])
         labels = tuple(dict.fromkeys(label for label, _, _ in found))
         return cls(rule, labels, found[0][1], found[0][2], tuple(f"structural: {x}" for x in labels))
+
+
+@dataclass(slots=True)  # per message: not frozen (see Hit)
+class ModelHit(Hit):
+    """A hit the model decided or contributed to."""
+
+    score: float = 0.0
+    model: tuple[str, str] = ("", "")  # name, version
+    head: str = ""  # the model output that fired (streams.content.classifier)
+
+    def evidence(self) -> dict[str, Any]:
+        model = {"name": self.model[0], "version": self.model[1], "head": self.head or self.rule}
+        return {"model": model, "score": round(self.score, 3)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,8 @@ from streams.content.datasets import Labelled
 from streams.content.evidence import WordHits, term_evidence
 from streams.content.examples import Example, gather, harmful
 from streams.content.folds import author_groups, fold_of, group_index, held_out_by, parts
+from streams.content.link_judge import RULE as LINK_RULE
+from streams.content.link_judge import Reading, trained
 from streams.content.reading import HEAD, TAIL
 from streams.content.stack import Stack
 from streams.content.stack import fit as stack_fit
@@ -235,10 +237,12 @@ def train(
     name: str = "content",
     gates: Mapping[str, Gate] | None = None,
     words: WordHits | None = None,
+    links: Reading | None = None,
 ) -> TrainingResult:
     """Train, calibrate and write `out_dir/NAME.bin` and `out_dir/NAME.json`. `gates`: per head, what
     must hold of a text for the head to fire there (the detector applies the same). `words`: the
-    dictionaries' (rule, units) hits on a text, for `term_evidence`; None: no term is ambiguous or seen."""
+    dictionaries' (rule, units) hits on a text, for `term_evidence`; None: no term is ambiguous or seen.
+    `links`: the link checks' reading of a text (links.LinkChecker.reading), to train the link judge."""
     gates = dict(gates or {})
     examples = gather(
         labelled,
@@ -267,6 +271,15 @@ def train(
     stack, oof = _stacked(oof, labels, heads, params, held_out_groups, workers)
     unseen = [(e, p) for e, p in oof if e.source.startswith("author_")] if held_out_groups else []
     calibration, suggested, figures = _calibrate_all(labels, oof, unseen, params, gates)
+    link_judge = None
+    if links is not None:
+        group_of = group_index(held_out_groups)
+        labelled_here = [e for e in examples if e.source not in ("cold", "benign")]
+        link_judge, suggested[LINK_RULE], figures[LINK_RULE] = trained(
+            [(e.text, e.label == LINK_RULE, group_of.get(e.source)) for e in labelled_here],
+            links,
+            [e.text for e in examples if e.source == "benign"],
+        )
     data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
     meta = {
@@ -287,6 +300,7 @@ def train(
         "linear": {"heads": list(heads), "intercepts": [round(b, 9) for b in results[-1][1]]},
         "stack": stack.to_json(),
         "calibration": calibration,
+        "links": link_judge.to_json() if link_judge is not None else None,
         "suggested_thresholds": suggested,
         "ambiguous_terms": ambiguous,
         "seen_terms": seen,

@@ -26,24 +26,11 @@ from typing import Any
 from streams.content.calibration import Cutoffs
 from streams.content.classifier import TextClassifier, rule_of
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS, governs
-from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Hit, Match
+from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Match, ModelHit
 from streams.content.normalize import Normalized
 from streams.content.targets import TargetWords
 
 DEFAULT_PATH = "model/content.bin"
-
-
-@dataclass(slots=True)  # per message: not frozen (see matcher.Hit)
-class ModelHit(Hit):
-    """A hit the model decided or contributed to."""
-
-    score: float = 0.0
-    model: tuple[str, str] = ("", "")  # name, version
-    head: str = ""  # the model output that fired (streams.content.classifier)
-
-    def evidence(self) -> dict[str, Any]:
-        model = {"name": self.model[0], "version": self.model[1], "head": self.head or self.rule}
-        return {"model": model, "score": round(self.score, 3)}
 
 
 @dataclass(frozen=True, slots=True)
