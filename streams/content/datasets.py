@@ -33,14 +33,17 @@ KINDS = ("positive", "hard_negative", "benign")
 # thirteenth sessions) were held out until the seventeenth: measured on the authors still held out,
 # training on them gained 0.04-0.05 F1 at higher precision (docs/eval.md, seventeenth session).
 # az-bq (eighteenth session), br-cc (nineteenth) and cd-cf, ch-cj (twentieth) were written to train
-# on, weighted toward the weakest rules (docs/eval.md).
+# on, weighted toward the weakest rules (docs/eval.md). cr and cs (thirty-second session) write only
+# links: legitimate ones shared at work, as malicious_link's hard negatives, and phishing and
+# malware links, for the link judge (streams.content.link_judge).
 TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", "w", "x", "y", "z",
                     "ab", "ac", "ad", "ae", "af", "ag", "ah", "ai", "aj", "ak", "al", "am", "an", "ao", "ap", "aq", "ar", "as",
                     "az", "ba", "bb", "bc", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bk",
                     "bl", "bm", "bn", "bo", "bp", "bq",
                     "br", "bs", "bt", "bu", "bv", "bw",
                     "bx", "by", "bz", "ca", "cb", "cc",
-                    "cd", "ce", "cf", "ch", "ci", "cj")  # fmt: skip
+                    "cd", "ce", "cf", "ch", "ci", "cj",
+                    "cr", "cs")  # fmt: skip
 # Read only by `qunguard eval`: never trained or tuned on. p, q, r and s (sixth session) were written
 # in four registers none of the others has; training on them was measured and not shipped (docs/eval.md).
 # l, m, n, o and aa (ninth session) write every rule in five more workplace registers; training on them
@@ -50,10 +53,11 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # session: an oilfield drilling company, a glass factory), chosen before any line was written, so that
 # the seventeen's figures, by which variants have been picked for many sessions, get a check nobody tuned on.
 # cl-cq (twentieth session, six more registers) were written as training authors; training on them
-# was measured and not shipped (docs/eval.md), so they joined the held-out authors.
+# was measured and not shipped (docs/eval.md), so they joined the held-out authors. ct (thirty-second
+# session) writes only links, as cr and cs do, to another brief; held out from the start.
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
                     "at", "au", "av", "aw", "ax", "ay", "cg", "ck",
-                    "cl", "cm", "cn", "co", "cp", "cq")  # fmt: skip
+                    "cl", "cm", "cn", "co", "cp", "cq", "ct")  # fmt: skip
 # Lines labelled with every rule they break (the authors above write one rule per line, so a second
 # rule the engine rightly fires counts against it there): read only by `qunguard eval`, never trained
 # or tuned on (docs/eval.md, twenty-eighth session).

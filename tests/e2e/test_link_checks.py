@@ -1,7 +1,8 @@
 """The link checks without a scheme or path in a live worker over the broker, shipped policy: a host
-under a risky top-level domain, a host dressed up as another domain and an executable file name
-written in the text each fire `content.malicious_link` with the structural label as evidence; the
-same file name in a prohibition-framed warning fires nothing."""
+under a risky top-level domain and a host dressed up as another domain fire `content.malicious_link`
+as the shipped model's link judge reads them (`judged:` and the checks' label, the model and its
+score as evidence), an executable file name written in the text fires as a definite check, a
+government site stays silent, and the same file name in a prohibition-framed warning fires nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from agents.dev.embedded import worker
 from tests.support import e2e_settings, load_sample, verdicts_in_order
 
 MESSAGES_AND_TERMS = {
-    "tld": ("报名入口 huodong-2025.top 手慢无", "risky_tld:huodong-2025.top"),
+    "tld": ("报名入口 huodong-2025.top 手慢无", "judged:risky_tld:huodong-2025.top"),
     "lookalike": (
         "请重新登录 oa.example-corp.com.sso-center.net",
-        "lookalike_host:oa.example-corp.com.sso-center.net",
+        "judged:lookalike_host:oa.example-corp.com.sso-center.net",
     ),
     "file": ("报销明细在这 报销明细2025.exe 下载打开", "executable:exe"),
 }
 WARNING = "严禁转发来路不明的 报销明细2025.exe 一经发现移出群聊"
+ORDINARY = "高铁票在 www.12306.cn 上订，报销要行程单"
 
 
 def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
@@ -29,11 +31,11 @@ def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
     proc = worker(tmp_path, settings.env()).start()
     try:
         ids = {kind: f"{unique}-{kind}" for kind in MESSAGES_AND_TERMS}
-        warning = f"{unique}-warning"
+        warning, ordinary = f"{unique}-warning", f"{unique}-ordinary"
         bodies = [(ids[k], text) for k, (text, _) in MESSAGES_AND_TERMS.items()]
         by_event = verdicts_in_order(
             bootstrap,
-            [*bodies, (warning, WARNING)],
+            [*bodies, (warning, WARNING), (ordinary, ORDINARY)],
             f"{unique}-marker",
             proc.log_path,
             # five messages from one sender in a row may also earn flood.rate: only content counts here
@@ -43,7 +45,13 @@ def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
         for kind, (_, term) in MESSAGES_AND_TERMS.items():
             found = by_event.get(ids[kind], [])
             assert [v["rule"] for v in found] == ["content.malicious_link"], (kind, found)
-            assert found[0]["evidence"]["terms"] == [term]
+            evidence = found[0]["evidence"]
+            assert evidence["terms"] == [term]
+            if term.startswith("judged:"):
+                assert evidence["model"]["name"] == "qunguard-content" and evidence["score"] >= 0.6, evidence
+            else:
+                assert "model" not in evidence
         assert warning not in by_event, by_event[warning]
+        assert ordinary not in by_event, by_event[ordinary]
     finally:
         proc.stop()
