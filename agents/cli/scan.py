@@ -31,6 +31,7 @@ from agents.cli.inputs import InputError, read_events, require_file
 from streams.content.detector import ContentDetector
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import RULE as CONFIDENTIAL
+from streams.content.links import RULE as LINK_RULE
 from streams.content.matcher import ModelHit
 from streams.content.normalize import steps_needed
 from topics.events import MessageEvent
@@ -93,6 +94,11 @@ def _model_part(detector: ContentDetector, hit: object, text: str) -> dict[str, 
     judge = detector.judge
     if not isinstance(hit, ModelHit) or judge is None:
         return {}
+    links = detector.link_model
+    if hit.rule == LINK_RULE and links is not None:  # the link judge's: its features, not n-grams
+        _, found = detector.links.reading(text)
+        drivers = links.judge.explain(found) if found else []
+        return {**hit.evidence(), "features": [{"feature": f, "weight": round(w, 2)} for f, w in drivers if w]}
     features = judge.classifier.explain(text, hit.head or hit.rule)
     return {**hit.evidence(), "features": [{"ngram": gram, "drop": drop} for gram, drop in features]}
 
@@ -129,8 +135,12 @@ def render(result: Scanned, out: TextIO) -> None:
         if "model" in hit:
             model = hit["model"]
             print(f"  model:   {model['name']}@{model['version']} score {hit['score']}", file=out)
-            shown = ", ".join(f"{f['ngram']!r} {f['drop']:.2f}" for f in hit["features"])
-            print(f"  drivers: {shown or 'none'} (decision value lost without each n-gram)", file=out)
+            if hit["rule"] == LINK_RULE:
+                shown = ", ".join(f"{f['feature']} {f['weight']:+.2f}" for f in hit["features"])
+                print(f"  drivers: {shown or 'none'} (log odds each feature added)", file=out)
+            else:
+                shown = ", ".join(f"{f['ngram']!r} {f['drop']:.2f}" for f in hit["features"])
+                print(f"  drivers: {shown or 'none'} (decision value lost without each n-gram)", file=out)
         for term, steps in hit["normalisation"].items():
             print(
                 f"  matched {term!r} after: {', '.join(steps) if steps else 'no normalisation needed'}",

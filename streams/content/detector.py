@@ -163,6 +163,11 @@ class ContentDetector(Detector, Reloadable):
         """The learned model with the policy's thresholds; None when the policy turns it off."""
         return self._compiled.judge
 
+    @property
+    def link_model(self) -> LinkModel | None:
+        """The model's link judge with its threshold; None when the policy gives it none."""
+        return self._compiled.links
+
     def changed(self) -> bool:
         """True when the dictionary or model files differ from what is in use."""
         return self._fingerprint() != self._compiled.fingerprint

@@ -155,7 +155,8 @@ class LinkChecker:
         hit = Hit.from_spans(RULE, found)
         if hit is None or score is None or model is None:
             return hit
-        return ModelHit(hit.rule, hit.terms, hit.start, hit.end, hit.why, score=score, model=model.model)
+        why = tuple(f"link model: {term} (score {score:.3f})" for term in hit.terms)
+        return ModelHit(hit.rule, hit.terms, hit.start, hit.end, why, score=score, model=model.model)
 
     def reading(self, original: str) -> tuple[bool, list[str] | None]:
         """Whether a definite check fires on `original`, and else the link judge's features of it

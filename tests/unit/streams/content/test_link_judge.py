@@ -3,13 +3,14 @@ checks hand it the hosts no definite check fired on."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from agents.cli.model import MODEL_DIR
+from agents.cli.scan import render, scan_event, text_event
 from streams.content.detector import ContentDetector, replace_model
 from streams.content.link_judge import GRID, LINK_MARK, LinkJudge, LinkModel, fit, trained
 from streams.content.links import LinkChecker, LinkPolicy
@@ -160,29 +161,50 @@ def test_trained_picks_the_threshold_on_held_out_groups(checker: LinkChecker) ->
     assert judge.weights
 
 
-def test_a_judged_link_names_the_model_and_its_score(tmp_path: Path) -> None:
-    """A copy of the shipped model whose link judge fires on every host."""
+@pytest.fixture(scope="module")
+def always(tmp_path_factory: pytest.TempPathFactory) -> ContentDetector:
+    """The shipped model and policy, but a link judge that fires on every host."""
+    folder = tmp_path_factory.mktemp("always")
     meta = json.loads((MODEL_DIR / "content.json").read_text(encoding="utf-8"))
     meta["links"] = ALWAYS.judge.to_json()
-    (tmp_path / "content.bin").symlink_to((MODEL_DIR / "content.bin").resolve())
-    (tmp_path / "content.json").write_text(json.dumps(meta), encoding="utf-8")
-    policy = replace_model(load_policy(), path=str(tmp_path / "content.bin"))
+    (folder / "content.bin").symlink_to((MODEL_DIR / "content.bin").resolve())
+    (folder / "content.json").write_text(json.dumps(meta), encoding="utf-8")
+    policy = replace_model(load_policy(), path=str(folder / "content.bin"))
     shipped = dict(ContentDetector(policy).model.thresholds or {})
-    detector = ContentDetector(replace_model(policy, thresholds={**shipped, RULE: 0.5}))
+    return ContentDetector(replace_model(policy, thresholds={**shipped, RULE: 0.5}))
+
+
+JUDGED = "会议资料在这 meeting-notes.online/m/3k9 大家看下"
+
+
+def test_a_judged_link_names_the_model_and_its_score(always: ContentDetector) -> None:
     event = MessageEvent(
-        event_id="m-1", ts=TS, group_id="g-x", sender_id="wx_a", msg_type="text",
-        text="会议资料在这 meeting-notes.online/m/3k9 大家看下",
-    )  # fmt: skip
-    (finding,) = [f for f in detector.detect(event, "g", CTX) if f.rule == RULE]  # type: ignore[arg-type]
+        event_id="m-1", ts=TS, group_id="g-x", sender_id="wx_a", msg_type="text", text=JUDGED
+    )
+    (finding,) = [f for f in always.detect(event, "g", CTX) if f.rule == RULE]  # type: ignore[arg-type]
     assert finding.evidence["terms"] == ["judged:risky_tld:meeting-notes.online"]
     assert finding.evidence["score"] == 1.0
     assert finding.evidence["model"] == {
         "name": "qunguard-content",
-        "version": detector.judge.model[1],
+        "version": always.judge.model[1],
         "head": RULE,
     }
     # without a threshold for it in the policy, the judge decides nothing and the checks' signals fire
-    without = {k: v for k, v in shipped.items() if k != RULE}
-    unjudged = ContentDetector(replace_model(policy, thresholds=without))
+    without = {head: t for head, t in (always.model.thresholds or {}).items() if head != RULE}
+    policy = replace_model(load_policy(), path=str(always.model_path), thresholds=without)
+    unjudged = ContentDetector(policy)
+    assert unjudged.link_model is None and always.link_model is not None
     (finding,) = [f for f in unjudged.detect(event, "g", CTX) if f.rule == RULE]  # type: ignore[arg-type]
     assert finding.evidence["terms"] == ["risky_tld:meeting-notes.online"]
+
+
+def test_scan_shows_the_link_judges_score_and_features(always: ContentDetector) -> None:
+    result = scan_event(always, text_event(JUDGED), "text")
+    (hit,) = [h for h in result.hits if h["rule"] == RULE]
+    assert hit["score"] == 1.0 and hit["model"]["head"] == RULE
+    assert hit["why"] == ["link model: judged:risky_tld:meeting-notes.online (score 1.000)"]
+    assert {f["feature"] for f in hit["features"]} <= set(always.links.reading(JUDGED)[1] or ())
+    assert any(d.startswith(f"{RULE}: the link model scores 1.000") for d in result.decisions)
+    out = io.StringIO()
+    render(result, out)
+    assert "drivers: none (log odds each feature added)" in out.getvalue()  # an intercept-only judge
