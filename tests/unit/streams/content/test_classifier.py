@@ -237,12 +237,14 @@ def test_shipped_model_loads_and_matches_its_metadata() -> None:
     classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
     policy = load_policy()
     thresholds = policy.section("content")["model"]["thresholds"]
-    assert set(thresholds) <= set(classifier.heads)
+    # every threshold is a head's but links', which is the link judge's (streams.content.link_judge)
+    assert set(thresholds) - {"content.malicious_link"} <= set(classifier.heads)
+    assert classifier.links is not None and classifier.links.weights
     # Committed with every retrain: 2^18 hashed rows of 16 floats, 17 MB (TrainingParams.bucket;
     # 32 floats, 34 MB, while the file kept an end-of-line column: docs/bench.md, thirty-first session).
     assert (CONFIG_DIR / "model" / "content.bin").stat().st_size < 18_000_000
-    # Links are the link checks' to judge: the model learns from their examples but keeps no head
-    # for them (TrainingParams.unscored), so the rows stay one cache line.
+    # Links are the link checks' and the link judge's to decide: the model learns from their examples
+    # but keeps no head for them (TrainingParams.unscored), so the rows stay one cache line.
     assert "content.malicious_link" not in classifier.heads
     assert linear.columns(len(classifier.meta["linear"]["heads"])) == 16
 
@@ -305,7 +307,8 @@ def test_confident_agrees_with_scores_at_the_bottom_of_the_scale() -> None:
 
 def test_passing_finds_from_scores_what_confident_finds_from_a_prediction() -> None:
     classifier = TextClassifier.load(CONFIG_DIR / "model" / "content.bin")
-    cutoffs = classifier.cutoffs(load_policy().section("content")["model"]["thresholds"])
+    thresholds = load_policy().section("content")["model"]["thresholds"]
+    cutoffs = classifier.cutoffs({head: t for head, t in thresholds.items() if head in classifier.heads})
     texts = ("明天上午十点开会", "你就是个废物,滚出去", "加微信领优惠券,日赚五百", "听说公司下个月要裁员了")
     for text in texts:
         assert cutoffs.passing(classifier.scores(text)) == classifier.confident(text, cutoffs), text
