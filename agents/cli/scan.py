@@ -98,7 +98,10 @@ def _model_part(detector: ContentDetector, hit: object, text: str) -> dict[str, 
     if hit.rule == LINK_RULE and links is not None:  # the link judge's: its features, not n-grams
         _, found = detector.links.reading(text)
         drivers = links.judge.explain(found) if found else []
-        return {**hit.evidence(), "features": [{"feature": f, "weight": round(w, 2)} for f, w in drivers if w]}
+        return {
+            **hit.evidence(),
+            "features": [{"feature": f, "weight": round(w, 2)} for f, w in drivers if w],
+        }
     features = judge.classifier.explain(text, hit.head or hit.rule)
     return {**hit.evidence(), "features": [{"ngram": gram, "drop": drop} for gram, drop in features]}
 
