@@ -29,12 +29,11 @@ from typing import Any
 
 from publicsuffixlist import PublicSuffixList
 
-from streams.content.link_judge import LinkCandidate, LinkModel, features
+from streams.content.link_judge import RULE, LinkCandidate, LinkModel, features
 from streams.content.matcher import Hit, ModelHit
 from streams.content.normalize import NormalizeOptions, Normalizer, closed_up
 from streams.core.policy_schema import brands_of
 
-RULE = "content.malicious_link"
 # What fires a link whatever the link judge says: the SPEC's own definition of a malicious link.
 DEFINITE = ("blocklisted:", "punycode_host:", "ip_host:", "shortener:", "executable:")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
