@@ -12,9 +12,10 @@ import pytest
 from agents.cli.model import MODEL_DIR
 from agents.cli.scan import render, scan_event, text_event
 from streams.content.detector import ContentDetector, replace_model
-from streams.content.link_judge import GRID, LINK_MARK, LinkJudge, LinkModel, fit, trained
+from streams.content.link_judge import GRID, LINK_MARK, MAX_HOSTS, LinkJudge, LinkModel, fit, trained
 from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import ModelHit
+from streams.content.reading import HEAD, TAIL
 from streams.core.detector import Context
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.policy import load_policy
@@ -208,3 +209,11 @@ def test_scan_shows_the_link_judges_score_and_features(always: ContentDetector) 
     out = io.StringIO()
     render(result, out)
     assert "drivers: none (log odds each feature added)" in out.getvalue()  # an intercept-only judge
+
+
+def test_a_long_message_is_read_bounded(checker: LinkChecker) -> None:
+    hosts = " ".join(f"h-{i}.net" for i in range(100))
+    _, found = checker.reading("请登录 gz-bufa.net/k7Qm2 " + "正常工作内容" * 11000 + hosts)
+    assert found is not None
+    assert sum(f.startswith("kind=") for f in found) == MAX_HOSTS
+    assert sum(f.startswith("char=") for f in found) == HEAD + TAIL
