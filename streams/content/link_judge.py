@@ -106,10 +106,14 @@ def _context(text: str, candidates: Sequence[LinkCandidate]) -> str:
     return "".join(pieces)
 
 
+def bucket(feature: str, bits: int = BITS) -> int:
+    """A feature's bucket (CRC-32: the same on every run and machine)."""
+    return zlib.crc32(feature.encode()) & ((1 << bits) - 1)
+
+
 def hashed(found: Sequence[str], bits: int = BITS) -> list[int]:
-    """The distinct buckets of `found` (CRC-32: the same on every run and machine)."""
-    mask = (1 << bits) - 1
-    return sorted({zlib.crc32(f.encode()) & mask for f in found})
+    """The distinct buckets of `found`."""
+    return sorted({bucket(f, bits) for f in found})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +134,8 @@ class LinkJudge:
 
     def explain(self, found: Sequence[str], top: int = 5) -> list[tuple[str, float]]:
         """The features that pushed the score most, either way, with what each added to its log odds."""
-        mask = (1 << self.bits) - 1
         scale = 1.0 / math.sqrt(max(1, len(hashed(found, self.bits))))
-        weighed = {f: scale * self.weights.get(zlib.crc32(f.encode()) & mask, 0.0) for f in found}
+        weighed = {f: scale * self.weights.get(bucket(f, self.bits), 0.0) for f in found}
         return sorted(weighed.items(), key=lambda fw: -abs(fw[1]))[:top]
 
     def to_json(self) -> dict[str, Any]:
