@@ -30,28 +30,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config import CONFIG_DIR
 from streams.content import identifiers
 from streams.content.classifier import TextClassifier
 from streams.content.combine import deferred, merged, unconfirmed
 from streams.content.context import ALL, OFF, SPLIT_MODES
 from streams.content.context import Context as Decider
-from streams.content.dictionary import EVASION, DictionaryError, fingerprint, load_lexicon
+from streams.content.dictionary import DictionaryError, fingerprint, load_lexicon
 from streams.content.excerpt import excerpt
 from streams.content.identifiers import NumberChecker, NumberPolicy
 from streams.content.link_judge import LinkModel
 from streams.content.links import RULE as LINK_RULE
 from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import CompiledLexicon, Hit, Match, ModelHit
-from streams.content.normalize import BREAK, Normalized, NormalizeOptions, Normalizer
-from streams.content.pinyin import PinyinOptions
+from streams.content.normalize import BREAK, Normalized, Normalizer
 from streams.content.reading import MODEL_OPTIONS, clause_view, model_view
+from streams.content.section import (
+    dictionaries,
+    dictionary_folder,
+    normalize_options,
+    pinyin_options,
+    target_words,
+)
 from streams.content.targets import TargetWords
 from streams.content.verdict import ModelJudge, ModelSettings, vetoed_regions
 from streams.core.allow import AllowEntries, AllowEntry, allowing
 from streams.core.detector import Context, Detector, Finding, Reloadable
 from streams.core.policy import Policy, PolicyError
-from streams.core.policy_schema import sound_pair_of
 from topics.events import Event, MessageEvent
 
 log = logging.getLogger(__name__)
@@ -82,18 +86,18 @@ class ContentDetector(Detector, Reloadable):
     def __init__(self, policy: Policy, allow: AllowEntries | None = None) -> None:
         self.allow = allow  # reviewers' allow entries; None: none are consulted
         section = policy.section("content")
-        options = _normalize_options(section)
+        options = normalize_options(section)
         try:
-            self.pinyin = _pinyin_options(section.get("pinyin", {}))
+            self.pinyin = pinyin_options(section.get("pinyin", {}))
         except ValueError as exc:
             raise PolicyError(str(exc)) from None
         self.normalizer = Normalizer(options, precompute=True)
         # Normalised alike, the dictionaries' view is the model's without its clause breaks: one pass.
         self._shares_view = options == MODEL_OPTIONS
-        self.folder = _dictionaries(policy)
+        self.folder = dictionaries(policy)
         self.allow_file = str(section.get("allow_list", "allow.txt"))
         self.frames_file = str(section.get("prohibition_frames", "frames.txt"))
-        self.targets_path = _target_words(policy)
+        self.targets_path = target_words(policy)
         self.frame_window = int(section.get("frame_window", 20))
         self.split_words = str(section.get("split_words", ALL))
         self.traditional_is_disguise = bool(section.get("traditional_is_disguise", False))
@@ -107,7 +111,7 @@ class ContentDetector(Detector, Reloadable):
         self.reload_seconds = float(section.get("reload_seconds", 10))
         self.rules = tuple(sorted(self.known_rules))
         self.model = ModelSettings.from_section(section.get("model", {}))
-        self.model_path = _dictionary_folder(policy, self.model.path) if self.model.enabled else None
+        self.model_path = dictionary_folder(policy, self.model.path) if self.model.enabled else None
         if self.model_path is not None:
             model_view("")  # build the model's normaliser now, not on a message
         try:
@@ -365,50 +369,8 @@ def model_gates(policy: Policy) -> dict[str, Callable[[str], str | None]]:
     needs = ModelSettings.from_section(section.get("model", {})).needs_target
     if not needs:
         return {}
-    targets = TargetWords.load(_target_words(policy), Normalizer(_normalize_options(section)))
+    targets = TargetWords.load(target_words(policy), Normalizer(normalize_options(section)))
     return dict.fromkeys(needs, targets.named)
-
-
-def _normalize_options(section: dict[str, Any]) -> NormalizeOptions:
-    try:
-        return NormalizeOptions.from_mapping(section.get("normalize", {}))
-    except ValueError as exc:
-        raise PolicyError(str(exc)) from None
-
-
-def _dictionaries(policy: Policy) -> Path:
-    return _dictionary_folder(policy, str(policy.section("content").get("dictionaries", "dictionaries")))
-
-
-def _target_words(policy: Policy) -> Path:
-    """The target-word list (streams.content.targets), in the dictionary folder."""
-    return _dictionaries(policy) / str(policy.section("content").get("target_words", "targets.txt"))
-
-
-def _pinyin_options(data: dict) -> PinyinOptions:
-    unknown = set(data) - {"enabled", "tag", "homophones", "fuzzy"}
-    if unknown:
-        raise ValueError(f"[content.pinyin]: unknown option(s) {', '.join(sorted(unknown))}")
-    fuzzy = []
-    for pair in data.get("fuzzy", ["zh=z", "ch=c", "sh=s"]):
-        try:
-            fuzzy.append(sound_pair_of(pair))
-        except ValueError as exc:
-            raise ValueError(f"[content.pinyin].fuzzy: {exc}") from None
-    return PinyinOptions(
-        enabled=bool(data.get("enabled", True)),
-        tag=str(data.get("tag", EVASION)),
-        homophones=bool(data.get("homophones", True)),
-        fuzzy=tuple(fuzzy),
-    )
-
-
-def _dictionary_folder(policy: Policy, name: str) -> Path:
-    """The folder next to the policy file; the packaged default when an operator's copy has none."""
-    folder = policy.path(name)
-    if not folder.is_dir() and not Path(name).is_absolute():
-        return CONFIG_DIR / name
-    return folder
 
 
 def _stat(path: Path) -> str:
