@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TextIO
 
 from config import CONFIG_DIR
-from streams.content.training import TrainingParams, train
+from streams.content.params import TrainingParams
+from streams.content.training import train
 from streams.core.policy_schema import CONTENT_RULES
 
 MODEL_DIR = CONFIG_DIR / "model"

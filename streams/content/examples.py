@@ -44,10 +44,8 @@ def gather(
     the datasets' dialogue turns are labelled `chat_label` (classifier.ORDINARY_CHAT: a head of
     their own)."""
     out: list[Example] = []
-    for example in labelled:
+    for example in never_held_out(labelled):
         author = author_of(example)
-        if author in {f"author_{held}" for held in HELD_OUT_AUTHORS}:
-            raise ValueError(f"{example.source}: {author} is held out: never trained on")
         label = example.rule if example.kind == "positive" and example.rule else NONE
         if example.kind == "hard_negative" and example.rule in about_rules:
             label = about_head(example.rule)
@@ -68,6 +66,15 @@ def gather(
                 for turn in dialogue.turns:
                     out.append(Example(model_input(turn), chat_label, "benign", text=turn, unit=dialogue.key))
     return [e for e in out if e.line]
+
+
+def never_held_out(labelled: Sequence[Labelled]) -> Sequence[Labelled]:
+    """`labelled`, or ValueError naming the first example of a held-out author."""
+    held = {f"author_{author}" for author in HELD_OUT_AUTHORS}
+    for example in labelled:
+        if author_of(example) in held:
+            raise ValueError(f"{example.source}: {author_of(example)} is held out: never trained on")
+    return labelled
 
 
 def harmful(label: str) -> bool:

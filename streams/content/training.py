@@ -67,12 +67,13 @@ from streams.content.classifier import (
     is_about_rule,
     is_stacked,
 )
-from streams.content.datasets import Labelled
+from streams.content.datasets import Labelled, author_of
 from streams.content.evidence import WordHits, term_evidence
-from streams.content.examples import Example, gather, harmful
+from streams.content.examples import Example, gather, harmful, never_held_out
 from streams.content.folds import author_groups, fold_of, group_index, held_out_by, parts
 from streams.content.link_judge import RULE as LINK_RULE
 from streams.content.link_judge import Reading, trained
+from streams.content.params import TrainingParams
 from streams.content.reading import HEAD, TAIL
 from streams.content.stack import Stack
 from streams.content.stack import fit as stack_fit
@@ -91,84 +92,6 @@ ATTRIBUTION = (
     "2020; MIT), KdConv (Zhou et al., 2020; Apache-2.0) and CrossWOZ (Zhu et al., 2020; Apache-2.0), "
     "plus qunguard's own labelled examples; the model holds weights over hashed character n-grams only."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingParams:
-    # Hashed character bigram/trigram rows. 2^18 instead of 2^16 since 58 authors: leaving groups
-    # of training authors out, mean recall at the thresholds 0.629 -> 0.656 (2^17: 0.642); a 17 MB
-    # file, long messages 6-10 % slower (docs/eval.md and docs/bench.md, nineteenth session).
-    bucket: int = 1 << 18
-    word_ngrams: int = 3
-    # The L2 penalty (streams.content.linear.fit). With 2^18 rows and 58 authors, leaving groups of
-    # training authors out, mean recall at the thresholds was 0.629 at 2e-5, 0.656 at 1e-5 and 0.668
-    # at 5e-6; with 70 authors 0.668 at 5e-6, 0.684 at 2.5e-6 and 0.685 at 1.25e-6, which trains a
-    # third longer than 2.5e-6 and gained on both groups of held-out authors (docs/eval.md,
-    # nineteenth and twentieth sessions).
-    alpha: float = 1.25e-6
-    seed: int = 1
-    oversample: int = 3  # the weight of a labelled violation
-    negative_oversample: int = 3  # a labelled hard negative or benign line
-    # What another rule's violation weighs as a head's negative (streams.content.linear.fit): rules
-    # overlap, and at full weight a defamation that also insults taught the defamation head that
-    # insulting words speak against it. Mean recall at the thresholds, each training author scored
-    # by a model that never saw it: 0.685 at 1.0, 0.692 at 0.3, 0.690 at 0.1; held-out F1 rose at
-    # both, but at 0.1 the ad head's threshold jumped and found fewer SMS ads (docs/eval.md,
-    # twenty-first session). Every rule's violations, an unscored rule's too.
-    other_rule_weight: float = 0.3
-    # The second stage's folds (a group of authors goes to fold k % folds), and the first stage's
-    # when there are not several authors to hold out.
-    folds: int = 5
-    precision_target: float = 0.98
-    benign_limit: float = 0.0005
-    # content.insult#public: its share of ordinary chat flagged. It was 0.2 % while the head fired on
-    # any chat; gated on a named group of people (streams.content.targets) it met the workplace
-    # heads' 0.05 %. At 0.03 % it takes 4 of the budget's 22 turns instead of 7, for out-of-fold
-    # COLD train balanced accuracy 0.841 instead of 0.864 (the issue asks 0.81 on COLD dev), and the
-    # workplace heads buy recall with the rest (docs/eval.md, seventeenth session).
-    public_benign_limit: float = 0.0003
-    # All heads together (the public head's share first), out of fold: the model's part of the
-    # issue's 0.3 % of ordinary chat, less the dictionaries' ~0.08 %, with room for out-of-fold
-    # counts underestimating new chat (0.20 % became 0.25 %: docs/eval.md). None: each head only
-    # under benign_limit.
-    benign_budget: float | None = 0.0015
-    # Rules whose hard negatives get a head of their own (classifier.about_head) that vetoes the
-    # rule's head where it scores higher, instead of joining `none`. Leaving one author out, it
-    # raised recall at precision 0.98 for gambling (0.745 -> 0.813) and confidential, and no other
-    # rule in a probe. Confidential's (0.254 -> 0.473) ships since the model reads clause breaks:
-    # before, it read a secrecy reminder of the development corpus as a leak (docs/eval.md, twelfth
-    # and fifteenth sessions); held out, it removes 50 false positives and no true one. Rumour's
-    # ships since ab-as are trained on: its recall at 0.98 went 0.602 -> 0.617 (debunkings and
-    # announcements; docs/eval.md, seventeenth session). Each is a column (streams.content.linear.columns).
-    about_rules: tuple[str, ...] = ("content.confidential", "content.gambling", "content.rumor")
-    # Rules the model learns from but keeps no head for: their positives are every head's negatives,
-    # as before, so the other heads' weights are unchanged. Links are the link checks' to judge (the
-    # model reads a placeholder for a link, not the host) and no threshold ever fired this head, so it
-    # has no column (streams.content.linear.columns).
-    unscored: tuple[str, ...] = ("content.malicious_link",)
-    # The datasets' dialogue turns as a head of their own (classifier.ORDINARY_CHAT) instead of none.
-    # Leaving groups of training authors out, mean recall at the thresholds 0.826 -> 0.837 (insult,
-    # violence and inflammatory, whose thresholds the ordinary-chat budget held up; docs/eval.md,
-    # thirtieth session). With the IDF column it fills a row's 16 floats (streams.content.linear.columns).
-    chat_head: bool = True
-    # The heads whose decision value less the ordinary-chat head's the second stage also reads
-    # (classifier.VERSUS_CHAT): those whose thresholds the ordinary-chat budget sets (docs/eval.md,
-    # thirtieth session). Leaving groups of training authors out, mean recall at the thresholds
-    # 0.837 -> 0.847 (insult 0.724 -> 0.749, porn 0.776 -> 0.813, violence 0.846 -> 0.870); every
-    # stacked head's difference measured the same (0.847) with ten inputs more instead of four
-    # (docs/eval.md, thirty-first session).
-    versus_chat: tuple[str, ...] = (
-        "content.inflammatory",
-        "content.insult",
-        "content.porn",
-        "content.violence",
-    )
-    # How many models score the labelled authors held out: None, one per author (leave one author
-    # out); else this many, each leaving out a group of authors (`author_groups`). With 40 authors,
-    # 20 models of two authors each held out the same as 40 of one (held-out F1 0.807 against 0.807);
-    # with 64, 10 groups of six or seven the same as 20 (0.856 against 0.855) in 2 min 34 s instead
-    # of 3 min 56 s (docs/eval.md, eighteenth and twentieth sessions).
-    author_groups: int | None = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +167,9 @@ def train(
     dictionaries' (rule, units) hits on a text, for `term_evidence`; None: no term is ambiguous or seen.
     `links`: the link checks' reading of a text (links.LinkChecker.reading), to train the link judge."""
     gates = dict(gates or {})
+    judge_only = {f"author_{author}" for author in params.judge_only}
     examples = gather(
-        labelled,
+        [x for x in labelled if author_of(x) not in judge_only],
         datasets,
         params.oversample,
         params.negative_oversample,
@@ -273,14 +197,18 @@ def train(
     calibration, suggested, figures = _calibrate_all(labels, oof, unseen, params, gates)
     link_judge = None
     if links is not None:
-        group_of = group_index(held_out_groups)
-        labelled_here = [e for e in examples if e.source not in ("cold", "benign")]
         link_judge, suggested[LINK_RULE], figures[LINK_RULE] = trained(
-            [(e.text, e.label == LINK_RULE, group_of.get(e.source)) for e in labelled_here],
+            _judged(
+                examples, never_held_out([x for x in labelled if author_of(x) in judge_only]), held_out_groups
+            ),
             links,
             [e.text for e in examples if e.source == "benign"],
         )
-    data = dict(sorted(Counter(f"{e.source}:{e.label}" for e in examples).items()))
+    data = Counter(f"{e.source}:{e.label}" for e in examples)
+    data.update(
+        f"{author_of(x)}:{LINK_RULE if x.expected else NONE}" for x in labelled if author_of(x) in judge_only
+    )
+    data = dict(sorted(data.items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
     meta = {
         "format": FORMAT,
@@ -321,6 +249,20 @@ def train(
         json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
     return TrainingResult(model_path, meta, data)
+
+
+def _judged(
+    examples: Sequence[Example], judge_only: Sequence[Labelled], groups: Sequence[frozenset[str]]
+) -> list[tuple[str, bool, int | None]]:
+    """The link judge's messages (link_judge.trained): every labelled example's, held out with its
+    author's group, and the judge-only authors', each author a held-out group of its own."""
+    group_of = group_index(groups)
+    own = {author: len(groups) + k for k, author in enumerate(sorted({author_of(x) for x in judge_only}))}
+    return [
+        (e.text, e.label == LINK_RULE, group_of.get(e.source))
+        for e in examples
+        if e.source not in ("cold", "benign")
+    ] + [(x.text, LINK_RULE in x.expected, own[author_of(x)]) for x in judge_only]
 
 
 Scored = list[tuple[Example, tuple[float, ...]]]  # an example's held-out decision value per label

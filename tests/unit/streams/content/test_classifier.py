@@ -30,8 +30,9 @@ from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelle
 from streams.content.detector import ContentDetector
 from streams.content.examples import gather
 from streams.content.matcher import ModelHit
+from streams.content.params import TrainingParams
 from streams.content.reading import model_input
-from streams.content.training import TrainingParams, train
+from streams.content.training import train
 from streams.core.policy import Policy, PolicyError, load_policy
 from streams.core.policy_schema import policy_problems
 from topics.events import MessageEvent

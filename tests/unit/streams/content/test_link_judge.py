@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from agents.cli.model import MODEL_DIR
 from agents.cli.scan import render, scan_event, text_event
+from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector, replace_model
 from streams.content.link_judge import GRID, LINK_MARK, MAX_HOSTS, LinkJudge, LinkModel, fit, trained
 from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import ModelHit
 from streams.content.reading import HEAD, TAIL
+from streams.content.training import train
 from streams.core.detector import Context
 from streams.core.directory import MemoryLedger, MemoryRoster
 from streams.core.policy import load_policy
+from tests.unit.streams.content.test_classifier import TINY, tiny_set
 from topics.events import MessageEvent
 
 RULE = "content.malicious_link"
@@ -160,6 +165,46 @@ def test_trained_picks_the_threshold_on_held_out_groups(checker: LinkChecker) ->
     assert figures["benign_fired"] == 0.0
     assert 0 < figures["precision"] <= 1 and 0 < figures["recall"] <= 1
     assert judge.weights
+
+
+def _link_author(author: str) -> list[Labelled]:
+    """Links only: a lure and an ad for every host, as one author's file."""
+    out = []
+    for k, host in enumerate(HOSTS):
+        source = f"labelled/author_{author}.jsonl:{2 * k + 1}"
+        out.append(Labelled(LURES[k % 4].format(host), RULE, "positive", source))
+        out.append(Labelled(ADS[k % 4].format(host), RULE, "hard_negative", source))
+    return out
+
+
+def test_a_judge_only_author_trains_the_judge_and_leaves_the_heads_as_they_were(
+    checker: LinkChecker, tmp_path: Path
+) -> None:
+    heads = train(tiny_set(), None, tmp_path / "heads", TINY).meta
+    both = train(
+        tiny_set() + _link_author("x") + _link_author("y"),
+        None,
+        tmp_path / "both",
+        replace(TINY, judge_only=("x", "y")),
+        links=checker.reading,
+    ).meta
+    assert both["sha256"] == heads["sha256"] and both["stack"] == heads["stack"]
+    assert both["calibration"] == heads["calibration"]
+    assert both["cross_validation"]["at_suggested_threshold"][RULE]["judged_messages"] == 4 * len(HOSTS)
+    assert heads["links"] is None and both["links"]["weights"]
+    assert both["training_data"]["author_x:content.malicious_link"] == len(HOSTS)
+    assert both["training_data"]["author_x:none"] == len(HOSTS)
+
+
+def test_a_held_out_author_is_never_judge_only(checker: LinkChecker, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="author_ct is held out"):
+        train(
+            tiny_set() + _link_author("ct"),
+            None,
+            tmp_path,
+            replace(TINY, judge_only=("ct",)),
+            links=checker.reading,
+        )
 
 
 @pytest.fixture(scope="module")
