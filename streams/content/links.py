@@ -1,8 +1,10 @@
 """`content.malicious_link`: structural link checks a dictionary cannot express.
 
 A URL fires when its host is an IP literal, a known shortener, a punycode (`xn--`) name or on
-the blocklist, or when its path names an executable (a loopback address, 127.x.x.x, names the
-reader's own machine and never fires). A host fires even without a scheme or path
+the blocklist, when its path names an executable (a loopback address, 127.x.x.x, names the
+reader's own machine and never fires), or when it puts a host's name before an @ so that the
+reader sees that name and the browser goes to the host after it (`https://oa.example.com@evil.net/`;
+the host after the @ is the one checked). A host fires even without a scheme or path
 when it is on the blocklist, is punycode, ends in a top-level domain the policy lists as risky
 (and reads as a site: a subdomain, a digit or a hyphen; `main.cc` is a C++ file), or
 dresses up as another domain (`qq.com.example.top`, `company.com-login.site`: a name and one of
@@ -35,7 +37,7 @@ from streams.content.normalize import NormalizeOptions, Normalizer, closed_up
 from streams.core.policy_schema import brands_of
 
 # What fires a link whatever the link judge says: the SPEC's own definition of a malicious link.
-DEFINITE = ("blocklisted:", "punycode_host:", "ip_host:", "shortener:", "executable:")
+DEFINITE = ("blocklisted:", "punycode_host:", "ip_host:", "shortener:", "executable:", "userinfo_host:")
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
 # 。, 点 (點 in traditional script: this view does not convert scripts) and the middle dot read as
 # dots and brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx(.)top,
@@ -57,8 +59,11 @@ _NAME_MAX = 64
 _NAME_END = r"(?:(?<=\w)|(?<=[》」』”\"')\]】])|(?<=[a-z0-9_] ))"
 # An IP address's number, or one masked as people write them (47.96.x.x, 10.0.xx.8): still an address.
 _OCTET = r"(?:\d{1,3}|x{1,3}|\*{1,3})"
+# After a scheme, a name and @ before the host are userinfo (RFC 3986): the browser goes to the
+# host after the @, so `https://oa.example.com@45.142.17.90/` is an IP-literal link. Without a
+# scheme, name@host is a mail address, never read as a link.
 _URL = re.compile(
-    rf"(?<![a-z0-9.@-])(?P<scheme>(?:https?|ftp){_SP}:{_SP}/{_SP}/{_SP})?"
+    rf"(?<![a-z0-9.@-])(?:(?P<scheme>(?:https?|ftp){_SP}:{_SP}/{_SP}/{_SP})(?:(?P<userinfo>[^\s/?#@]{{1,128}})@)?)?"
     rf"(?P<host>(?:{_OCTET}{_SP}\.{_SP}){{3}}{_OCTET}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
     rf"(?![a-z0-9-])(?P<port>{_SP}:\d{{1,5}})?(?P<path>{_SP}/[^\s]*)?"
 )
@@ -263,11 +268,14 @@ class LinkChecker:
         if any(label.startswith("xn--") for label in host.split(".")):
             return f"punycode_host:{host}"
         if explicit:
+            userinfo = url.group("userinfo") or ""
             if _ip_literal(host):
                 # 127.x.x.x is the reader's own machine: it can serve nobody else a payload
                 return None if host.split(".", 1)[0] == "127" else f"ip_host:{host}"
             if _on(host, self.policy.shorteners):
                 return f"shortener:{host}"
+            if re.search(r"\.[a-z]{2,}", userinfo):  # a host's name dressed up before another host
+                return f"userinfo_host:{host}"
             if self._exec_in_path:
                 match = self._exec_in_path.search(path.split("?", 1)[0].split("#", 1)[0])
                 if match:

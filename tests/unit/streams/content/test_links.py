@@ -50,6 +50,9 @@ def link_terms(detector: ContentDetector, text: str) -> tuple[str, ...]:
         ("邮箱扩容 mail.0ffice365-cloud.net", "impersonates:office365:mail.0ffice365-cloud.net"),
         ("账号冻结了，到 zhanghu-jiedong.com 处理", "lure_host:zhanghu-jiedong.com"),
         ("核对工资 http://47.96.x.x/salary", "ip_host:47.96.x.x"),
+        # a host's name as userinfo: the browser goes to the host after the @
+        ("合同扫描件 https://srm.example-corp.com@45.142.17.90/c.pdf", "ip_host:45.142.17.90"),
+        ("重新登录 https://oa.example-corp.com@login-check.net/sso", "userinfo_host:login-check.net"),
         ("考勤插件 kaoqin.bat 双击运行", "run:bat"),
         ("附件 报价单.xlsm 打开时点启用宏", "run:xlsm"),
         ("解压后运行 工具包.zip 里的程序", "run:zip"),
@@ -86,6 +89,8 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "内网地址 http://127.0.x.x/admin 只在本机",
         "我 们 明 天 见 www.example-corp.com",
         "I am a b c d ok",
+        "有问题发邮件到 zhang.san@example-corp.com",
+        "克隆用 https://deploy:token@git.example-corp.com/app.git",
     ],
 )
 def test_stays_silent(detector: ContentDetector, text: str) -> None:
