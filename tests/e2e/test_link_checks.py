@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.dev.embedded import worker
+from streams.core.policy import load_policy
 from tests.support import e2e_settings, load_sample, verdicts_in_order
 
 MESSAGES_AND_TERMS = {
@@ -21,6 +22,7 @@ MESSAGES_AND_TERMS = {
 }
 WARNING = "严禁转发来路不明的 报销明细2025.exe 一经发现移出群聊"
 ORDINARY = "高铁票在 www.12306.cn 上订，报销要行程单"
+THRESHOLD = load_policy().section("content")["model"]["thresholds"]["content.malicious_link"]
 
 
 def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
@@ -48,7 +50,9 @@ def test_links_without_a_scheme_fire_and_a_framed_warning_does_not(
             evidence = found[0]["evidence"]
             assert evidence["terms"] == [term]
             if term.startswith("judged:"):
-                assert evidence["model"]["name"] == "qunguard-content" and evidence["score"] >= 0.6, evidence
+                assert evidence["model"]["name"] == "qunguard-content" and evidence["score"] >= THRESHOLD, (
+                    evidence
+                )
             else:
                 assert "model" not in evidence
         assert warning not in by_event, by_event[warning]
