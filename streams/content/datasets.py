@@ -56,10 +56,12 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # was measured and not shipped (docs/eval.md), so they joined the held-out authors. ct (thirty-second
 # session) writes only links, as cr and cs do, to another brief; held out from the start. cu and cv
 # (the same session, two more briefs, links only) were trained on in a variant measured and not
-# shipped (docs/eval.md), so they joined the held-out authors.
+# shipped (docs/eval.md), so they joined the held-out authors; so did cw and cx (thirty-third
+# session, two more briefs, links only), trained on as the link judge's alone (TrainingParams.judge_only)
+# in a variant measured and not shipped.
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
                     "at", "au", "av", "aw", "ax", "ay", "cg", "ck",
-                    "cl", "cm", "cn", "co", "cp", "cq", "ct", "cu", "cv")  # fmt: skip
+                    "cl", "cm", "cn", "co", "cp", "cq", "ct", "cu", "cv", "cw", "cx")  # fmt: skip
 # Lines labelled with every rule they break (the authors above write one rule per line, so a second
 # rule the engine rightly fires counts against it there): read only by `qunguard eval`, never trained
 # or tuned on (docs/eval.md, twenty-eighth session).

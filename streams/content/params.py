@@ -83,7 +83,12 @@ class TrainingParams:
     # of 3 min 56 s (docs/eval.md, eighteenth and twentieth sessions).
     author_groups: int | None = 10
     # Authors who write only links (legitimate ones shared at work and malicious ones) and train
-    # only the link judge (streams.content.link_judge), each scored by a judge fitted without it:
-    # as every head's negatives, two more such authors reshuffled the heads' author groups and moved
-    # the ordinary-chat budget (porn's held-out F1 0.926 -> 0.906; docs/eval.md, thirty-second session).
+    # only the link judge (streams.content.link_judge), each scored by a judge fitted without it.
+    # As every head's negatives, two more such authors reshuffle the heads' author groups and move
+    # the ordinary-chat budget: with cw and cx so, the heads' mean recall 0.846 -> 0.844 (porn 0.840
+    # -> 0.783) and held-out F1 0.9205 -> 0.9193, as with cu and cv before. Judge-only, they
+    # lifted the judge's training side (F1 0.926 -> 0.930) but not the held-out authors' links
+    # (0.921 -> 0.917), so none ships so (cw and cx are held out). cr and cs stay the heads' too:
+    # judge-only, the confidential head read 11 of the held-out authors' intranet links as leaks
+    # (docs/eval.md, thirty-third session).
     judge_only: tuple[str, ...] = ()
