@@ -67,6 +67,8 @@ _URL = re.compile(
     rf"(?P<host>(?:{_OCTET}{_SP}\.{_SP}){{3}}{_OCTET}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
     rf"(?![a-z0-9-])(?P<port>{_SP}:\d{{1,5}})?(?P<path>{_SP}/[^\s]*)?"
 )
+# A userinfo's name that reads as a host's (`oa.example.com`), not as a user's (`deploy`).
+_HOST_NAME = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +276,7 @@ class LinkChecker:
                 return None if host.split(".", 1)[0] == "127" else f"ip_host:{host}"
             if _on(host, self.policy.shorteners):
                 return f"shortener:{host}"
-            if re.search(r"\.[a-z]{2,}", userinfo):  # a host's name dressed up before another host
+            if _HOST_NAME.fullmatch(userinfo.split(":", 1)[0]):  # a host's name dressed up before the host
                 return f"userinfo_host:{host}"
             if self._exec_in_path:
                 match = self._exec_in_path.search(path.split("?", 1)[0].split("#", 1)[0])

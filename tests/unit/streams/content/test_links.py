@@ -91,6 +91,7 @@ def test_fires(detector: ContentDetector, text: str, term: str) -> None:
         "I am a b c d ok",
         "有问题发邮件到 zhang.san@example-corp.com",
         "克隆用 https://deploy:token@git.example-corp.com/app.git",
+        "克隆用 https://deploy:tok.en@git.example-corp.com/app.git",  # a user's name, a dot in the password
     ],
 )
 def test_stays_silent(detector: ContentDetector, text: str) -> None:
