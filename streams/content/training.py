@@ -167,9 +167,10 @@ def train(
     dictionaries' (rule, units) hits on a text, for `term_evidence`; None: no term is ambiguous or seen.
     `links`: the link checks' reading of a text (links.LinkChecker.reading), to train the link judge."""
     gates = dict(gates or {})
-    judge_only = {f"author_{author}" for author in params.judge_only}
+    alone = {f"author_{author}" for author in params.judge_only}
+    judge_only = never_held_out([x for x in labelled if author_of(x) in alone])
     examples = gather(
-        [x for x in labelled if author_of(x) not in judge_only],
+        [x for x in labelled if author_of(x) not in alone],
         datasets,
         params.oversample,
         params.negative_oversample,
@@ -198,16 +199,12 @@ def train(
     link_judge = None
     if links is not None:
         link_judge, suggested[LINK_RULE], figures[LINK_RULE] = trained(
-            _judged(
-                examples, never_held_out([x for x in labelled if author_of(x) in judge_only]), held_out_groups
-            ),
+            _judged(examples, judge_only, held_out_groups),
             links,
             [e.text for e in examples if e.source == "benign"],
         )
     data = Counter(f"{e.source}:{e.label}" for e in examples)
-    data.update(
-        f"{author_of(x)}:{LINK_RULE if x.expected else NONE}" for x in labelled if author_of(x) in judge_only
-    )
+    data.update(f"{author_of(x)}:{LINK_RULE if x.expected else NONE}" for x in judge_only)
     data = dict(sorted(data.items()))
     ambiguous, seen = term_evidence(examples, words) if words is not None else ({}, {})
     meta = {
