@@ -56,27 +56,33 @@ def features(text: str, candidates: Sequence[LinkCandidate]) -> list[str]:
     out: list[str] = []
     candidates = candidates[:MAX_HOSTS]
     for c in candidates:
-        out.append("kind=" + (c.kind or "none"))
-        out.append("tld=" + (c.suffix.rsplit(".", 1)[-1] if c.suffix else "unknown"))
-        out.append(f"labels={min(c.name.count('.') + 1, 3)}")
-        out.append(f"length={min(len(c.name) // 3, 6)}")
-        if any(ch.isdigit() for ch in c.name):
-            out.append("digit")
-        if "-" in c.name:
-            out.append("hyphen")
-        for part in re.split(r"[.-]", c.name):
-            out.append("part=" + part)
-            out.extend("tri=" + part[i : i + 3] for i in range(len(part) - 2))
-        if c.scheme:
-            out.append("scheme")
-        if c.path:
-            out.append("path")
-            out.extend(_path_features(c.path))
+        out.extend(host_features(c))
     context = "".join(_context(text, candidates).split())
     if len(context) > HEAD + TAIL:
         context = context[:HEAD] + context[-TAIL:]
     out.extend("char=" + ch for ch in context)
     out.extend("pair=" + context[i : i + 2] for i in range(len(context) - 1))
+    return out
+
+
+def host_features(c: LinkCandidate) -> list[str]:
+    """The features of one host: what the checks said of it, its top-level domain, its name's shape,
+    parts and trigrams, its path's shape."""
+    out = ["kind=" + (c.kind or "none"), "tld=" + (c.suffix.rsplit(".", 1)[-1] if c.suffix else "unknown")]
+    out.append(f"labels={min(c.name.count('.') + 1, 3)}")
+    out.append(f"length={min(len(c.name) // 3, 6)}")
+    if any(ch.isdigit() for ch in c.name):
+        out.append("digit")
+    if "-" in c.name:
+        out.append("hyphen")
+    for part in re.split(r"[.-]", c.name):
+        out.append("part=" + part)
+        out.extend("tri=" + part[i : i + 3] for i in range(len(part) - 2))
+    if c.scheme:
+        out.append("scheme")
+    if c.path:
+        out.append("path")
+        out.extend(_path_features(c.path))
     return out
 
 
@@ -131,6 +137,19 @@ class LinkJudge:
         scale = 1.0 / math.sqrt(len(buckets))
         z = self.intercept + scale * sum(self.weights.get(b, 0.0) for b in buckets)
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+    def named(self, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
+        """The hosts a message the judge fires on is flagged for: those whose own features weigh
+        toward harm (not the company's own host beside a phishing one), or the one that weighs
+        most where none does and the message's words drove the score."""
+        weighed = [
+            (sum(self.weights.get(b, 0.0) for b in hashed(host_features(c), self.bits)), c)
+            for c in candidates[:MAX_HOSTS]
+        ]
+        harmful = [c for w, c in weighed if w > 0.0]
+        if harmful or not weighed:
+            return harmful
+        return [max(weighed, key=lambda wc: wc[0])[1]]
 
     def explain(self, found: Sequence[str], top: int = 5) -> list[tuple[str, float]]:
         """The features that pushed the score most, either way, with what each added to its log odds."""

@@ -105,6 +105,22 @@ class LinkPolicy:
         )
 
 
+def _candidate(
+    url: re.Match[str], host: str, suffix: str, label: str, where: tuple[int, int]
+) -> LinkCandidate:
+    return LinkCandidate(
+        kind=label.split(":", 1)[0],
+        host=host,
+        name=host[: -len(suffix) - 1] if suffix else host,
+        suffix=suffix,
+        path=url.group("path") or "",
+        scheme=bool(url.group("scheme")),
+        start=url.start(),
+        end=url.end(),
+        where=where,
+    )
+
+
 def _link_view() -> Normalizer:
     return Normalizer(NormalizeOptions(t2s=False, strip_noise=False, collapse_repeats=False), _LINK_VIEW)
 
@@ -155,7 +171,9 @@ class LinkChecker:
                     + (f", most by {drove}" if drove else "")
                 )
             if score >= model.threshold:
-                found = [(f"judged:{c.kind or 'host'}:{c.host}", *c.where) for c in left[1]]
+                found = [
+                    (f"judged:{c.kind or 'host'}:{c.host}", *c.where) for c in model.judge.named(left[1])
+                ]
         if found and vetoed is not None:
             found = self._unframed(found, vetoed(), trace)
         hit = Hit.from_spans(RULE, found)
@@ -201,14 +219,16 @@ class LinkChecker:
         judged_paths: list[tuple[int, int]] = []  # links whose path the verdict has read
         for url in _URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
-            label = self._verdict(url, disguised=any(ch in original[start:end] for ch in _DISGUISED_DOTS))
             host = re.sub(r"\s", "", url.group("host"))
+            suffix = self._suffixes.publicsuffix(host)
+            disguised = any(ch in original[start:end] for ch in _DISGUISED_DOTS)
+            label = self._verdict(url, host, suffix, disguised)
             if at is not None and _spread(at, start, end):
                 label = None if _on(host, self.policy.allow_domains) else f"spread_out:{label or host}"
             elif (
                 judged and not (label or "").startswith(DEFINITE) and not _on(host, self.policy.allow_domains)
             ):
-                left.append(self._candidate(url, host, label or "", (start, end)))
+                left.append(_candidate(url, host, suffix or "", label or "", (start, end)))
                 label = None
             if label:
                 found.append((label, start, end))
@@ -233,20 +253,6 @@ class LinkChecker:
                 found.append((label, first, last))
         return found, (view.text, left) if left else None
 
-    def _candidate(self, url: re.Match[str], host: str, label: str, where: tuple[int, int]) -> LinkCandidate:
-        suffix = self._suffixes.publicsuffix(host) or ""
-        return LinkCandidate(
-            kind=label.split(":", 1)[0],
-            host=host,
-            name=host[: -len(suffix) - 1] if suffix else host,
-            suffix=suffix,
-            path=url.group("path") or "",
-            scheme=bool(url.group("scheme")),
-            start=url.start(),
-            end=url.end(),
-            where=where,
-        )
-
     def scan_attachment_name(self, name: str) -> Hit | None:
         if not self._exec_name:
             return None
@@ -256,11 +262,11 @@ class LinkChecker:
             return None
         return Hit(RULE, (f"executable:{match.group(0).strip(' .')}",), 0, len(name))
 
-    def _verdict(self, url: re.Match[str], disguised: bool = False) -> str | None:
-        """`disguised`: the original wrote a dot as 。, 点 (點), ·, [.] or (.): whoever writes a link so
-        means it. The definite verdicts (`DEFINITE`) come first: a shortener under a risky top-level
-        domain is a shortener."""
-        host = re.sub(r"\s", "", url.group("host"))
+    def _verdict(self, url: re.Match[str], host: str, suffix: str | None, disguised: bool) -> str | None:
+        """What the checks say of `url` (`host` without spaces; `suffix` its public suffix, None when
+        unknown). `disguised`: the original wrote a dot as 。, 点 (點), ·, [.] or (.): whoever writes a
+        link so means it. The definite verdicts (`DEFINITE`) come first: a shortener under a risky
+        top-level domain is a shortener."""
         path = url.group("path") or ""
         explicit = bool(url.group("scheme") or url.group("port") or path or disguised)
         if _on(host, self.policy.allow_domains):
@@ -282,7 +288,6 @@ class LinkChecker:
                 match = self._exec_in_path.search(path.split("?", 1)[0].split("#", 1)[0])
                 if match:
                     return f"executable:{match.group(0)}"
-        suffix = self._suffixes.publicsuffix(host)
         if suffix is None:
             return None
         name = host[: -len(suffix) - 1]  # what the host puts before its public suffix

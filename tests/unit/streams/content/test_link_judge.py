@@ -15,7 +15,16 @@ from agents.cli.model import MODEL_DIR
 from agents.cli.scan import render, scan_event, text_event
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector, replace_model
-from streams.content.link_judge import GRID, LINK_MARK, MAX_HOSTS, LinkJudge, LinkModel, fit, trained
+from streams.content.link_judge import (
+    GRID,
+    LINK_MARK,
+    MAX_HOSTS,
+    LinkJudge,
+    LinkModel,
+    bucket,
+    fit,
+    trained,
+)
 from streams.content.links import LinkChecker, LinkPolicy
 from streams.content.matcher import ModelHit
 from streams.content.reading import HEAD, TAIL
@@ -94,6 +103,19 @@ def test_the_judge_traces_its_score(checker: LinkChecker) -> None:
     trace: list[str] = []
     checker.scan_text("抽奖入口 choujiang.xyz/go", trace=trace, model=NEVER)
     assert trace == [f"{RULE}: the link model scores 0.000 (threshold 0.5)"]
+
+
+def test_a_judged_hit_names_the_hosts_that_weigh_toward_harm(checker: LinkChecker) -> None:
+    text = "报销系统 oa.hengda-group.com 已迁移，旧账号请到 oa-login.top/k7Qm2 验证"
+    _, found = checker.reading(text)
+    assert found is not None and sum(f.startswith("kind=") for f in found) == 2  # both hosts are judged
+    leaning = LinkJudge(intercept=8.0, weights={bucket("part=login"): 2.0, bucket("part=group"): -1.0})
+    hit = checker.scan_text(text, model=LinkModel(leaning, 0.5, ("qunguard-content", "test")))
+    assert hit is not None and hit.terms == ("judged:risky_tld:oa-login.top",)
+    assert text[hit.start : hit.end] == "oa-login.top/k7Qm2"
+    # no host leans either way (the words drove the score): the one that weighs most is named
+    neutral = checker.scan_text(text, model=ALWAYS)
+    assert neutral is not None and len(neutral.terms) == 1
 
 
 LURES = ["请登录 {} 领取补贴", "点击 {} 验证账户", "工资条在 {} 输入密码查看", "退税入口 {} 填银行卡号"]
