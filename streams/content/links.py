@@ -19,12 +19,14 @@ Hosts on the operator allow-list (the company domain) never fire. Which part of 
 registrable domain comes from the Public Suffix List (publicsuffixlist's bundled copy, ICANN
 section), so `x.com.cn` is a name under `com.cn`, and a file name is not read as a host.
 Text is viewed after NFKC and case folding, with 。 read as a dot and invisible format
-characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary URLs.
+characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary URLs. Text with
+no dot before a letter or digit in that view holds no link and is not read (`_MAY_HOLD_LINK`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +35,7 @@ from publicsuffixlist import PublicSuffixList
 
 from streams.content.link_judge import RULE, LinkCandidate, LinkModel, features
 from streams.content.matcher import Hit, ModelHit
-from streams.content.normalize import NormalizeOptions, Normalizer, closed_up
+from streams.content.normalize import VARIANTS, NormalizeOptions, Normalizer, char_class, closed_up
 from streams.core.policy_schema import brands_of
 
 # What fires a link whatever the link judge says: the SPEC's own definition of a malicious link.
@@ -128,6 +130,38 @@ def _link_view() -> Normalizer:
 _ADDRESS_VIEW = _link_view()
 
 
+def _may_hold_link() -> re.Pattern[str]:
+    """What every link and file name the checks read holds, in the original text: a character the
+    link view reads as a dot, then, after characters it drops or reads as spaces (`[.]`, a
+    spread-out run), one it reads as a letter, a digit or a mask's `*`; or one character that is
+    both (㏂ reads a.m.). Most chat holds none (a 。 ends a sentence; a host's dot is followed by
+    a letter), and skips the view and its regexes. The classes come from the view itself over the
+    BMP; astral characters count as dots and letters (a unit test checks that the rest of Unicode
+    adds nothing else)."""
+    dots, follows, skips, whole = [], [], [], []
+    for code in range(0x10000):
+        ch = chr(code)
+        changes = ch in _LINK_VIEW or ch in VARIANTS or ch.casefold() != ch or unicodedata.decomposition(ch)
+        view = _ADDRESS_VIEW(ch) if changes else ch
+        if view.strip() == "":
+            skips.append(code)
+        elif "." in view:
+            dots.append(code)
+            if _INSIDE.search(view):
+                whole.append(code)
+        if _FOLLOWS.match(view):
+            follows.append(code)
+    astral = "\U00010000-\U0010ffff"
+    return re.compile(
+        f"[{char_class(whole)}]|[{char_class(dots)}{astral}][{char_class(skips)}]*[{char_class(follows)}{astral}]"
+    )
+
+
+_INSIDE = re.compile(r"\.[a-z0-9*]")
+_FOLLOWS = re.compile(r"[a-z0-9*]")
+_MAY_HOLD_LINK = _may_hold_link()
+
+
 def holds_address(text: str) -> bool:
     """Whether `text` holds a link, a domain name or an IP address, as LinkChecker reads them, or a
     scheme's `://` before a host written out of shape (hxxp://10.2.x.x)."""
@@ -192,6 +226,8 @@ class LinkChecker:
         self, original: str, judged: bool
     ) -> tuple[list[tuple[str, int, int]], tuple[str, list[LinkCandidate]] | None]:
         """`_found`, and where nothing fired and nothing is left to judge, the text closed up."""
+        if _MAY_HOLD_LINK.search(original) is None:
+            return [], None
         found, left = self._found(original, judged=judged)
         if not found and left is None and (" " in original or "\u3000" in original):
             found = self._found_spread_out(original)

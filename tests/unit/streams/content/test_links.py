@@ -149,3 +149,55 @@ def test_an_allow_listed_host_never_fires() -> None:
 )
 def test_holds_address_reads_text_as_the_link_checks_do(text: str, address: bool) -> None:
     assert holds_address(text) is address
+
+
+def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None:
+    """The prefilter's classes are computed over the BMP and take every astral character as a dot
+    and as a letter; beyond the BMP no character reads as a dot with a letter after it inside it,
+    or as nothing or a space (which would join a dot to a letter)."""
+    import sys
+    import unicodedata
+
+    from streams.content.links import _ADDRESS_VIEW
+
+    for code in range(0x10000, sys.maxunicode + 1):
+        ch = chr(code)
+        if unicodedata.decomposition(ch) or ch.casefold() != ch:
+            view = _ADDRESS_VIEW(ch)
+            assert view.strip() != "" and ".a" not in view and not any(f".{c}" in view for c in "0123456789*")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "下午3点开会。记得带电脑。",
+        "总价1,280元…明天付",
+        "第3版 。 已确认 ( 周五 )",
+        "收到 OK。",
+    ],
+)
+def test_a_message_without_a_dot_before_a_letter_is_not_read(text: str) -> None:
+    from streams.content.links import _MAY_HOLD_LINK
+
+    assert _MAY_HOLD_LINK.search(text) is None
+    checker = LinkChecker(LinkPolicy.from_section(load_policy().section("content")))
+    assert checker.scan_text(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "报名入口 huodong-2025[点]top",
+        "w w w . c h o u j i a n g . x y z",
+        "资料 http://47.96.*.*/files",
+        "报名入口 ｈｕｏｄｏｎｇ－２０２５．ｔｏｐ",
+        "报名入口 huodong-2025\u200b.\u200btop",
+        "报销明细2025．ｅｘｅ",
+    ],
+)
+def test_every_way_of_writing_a_link_passes_what_may_hold_one(text: str) -> None:
+    from streams.content.links import _MAY_HOLD_LINK
+
+    checker = LinkChecker(LinkPolicy.from_section(load_policy().section("content")))
+    assert _MAY_HOLD_LINK.search(text) is not None
+    assert checker.scan_text(text) is not None
