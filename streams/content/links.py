@@ -136,10 +136,10 @@ def _may_hold_link() -> re.Pattern[str]:
     spread-out run), one it reads as a letter, a digit or a mask's `*`; or one character that is
     both (㏂ reads a.m.). Most chat holds none (a 。 ends a sentence; a host's dot is followed by
     a letter), and skips the view and its regexes. The classes come from the view itself over the
-    BMP; astral characters count as dots and letters (a unit test checks that the rest of Unicode
-    adds nothing else)."""
+    BMP and the first astral plane (emoji, mathematical letters); characters beyond count as dots
+    and letters (a unit test checks that none of them reads as either)."""
     dots, follows, skips, whole = [], [], [], []
-    for code in range(0x10000):
+    for code in range(0x20000):
         ch = chr(code)
         changes = ch in _LINK_VIEW or ch in VARIANTS or ch.casefold() != ch or unicodedata.decomposition(ch)
         view = _ADDRESS_VIEW(ch) if changes else ch
@@ -151,9 +151,9 @@ def _may_hold_link() -> re.Pattern[str]:
                 whole.append(code)
         if _FOLLOWS.match(view):
             follows.append(code)
-    astral = "\U00010000-\U0010ffff"
+    beyond = "\U00020000-\U0010ffff"
     return re.compile(
-        f"[{char_class(whole)}]|[{char_class(dots)}{astral}][{char_class(skips)}]*[{char_class(follows)}{astral}]"
+        f"[{char_class(whole)}]|[{char_class(dots)}{beyond}][{char_class(skips)}]*[{char_class(follows)}{beyond}]"
     )
 
 

@@ -152,15 +152,15 @@ def test_holds_address_reads_text_as_the_link_checks_do(text: str, address: bool
 
 
 def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None:
-    """The prefilter's classes are computed over the BMP and take every astral character as a dot
-    and as a letter; beyond the BMP no character reads as a dot with a letter after it inside it,
-    or as nothing or a space (which would join a dot to a letter)."""
+    """The prefilter's classes are computed over the BMP and the first astral plane and take every
+    character beyond as a dot and as a letter; beyond, no character reads as a dot with a letter
+    after it inside it, or as nothing or a space (which would join a dot to a letter)."""
     import sys
     import unicodedata
 
     from streams.content.links import _ADDRESS_VIEW
 
-    for code in range(0x10000, sys.maxunicode + 1):
+    for code in range(0x20000, sys.maxunicode + 1):
         ch = chr(code)
         if unicodedata.decomposition(ch) or ch.casefold() != ch:
             view = _ADDRESS_VIEW(ch)
@@ -174,6 +174,7 @@ def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None
         "总价1,280元…明天付",
         "第3版 。 已确认 ( 周五 )",
         "收到 OK。",
+        "好的👍 3点见🎉🎉",
     ],
 )
 def test_a_message_without_a_dot_before_a_letter_is_not_read(text: str) -> None:
