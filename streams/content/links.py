@@ -141,6 +141,8 @@ def _may_hold_link() -> re.Pattern[str]:
     dots, follows, skips, whole = [], [], [], []
     for code in range(0x20000):
         ch = chr(code)
+        # A character none of the view's steps touches (NFKC needs a decomposition, then case
+        # folding, the variants, the link map) is its own view: most of them, and the table is slow.
         changes = ch in _LINK_VIEW or ch in VARIANTS or ch.casefold() != ch or unicodedata.decomposition(ch)
         view = _ADDRESS_VIEW(ch) if changes else ch
         if view.strip() == "":
@@ -259,14 +261,13 @@ class LinkChecker:
         for url in _URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
             host = re.sub(r"\s", "", url.group("host"))
-            suffix = self._suffixes.publicsuffix(host)
+            allowed = _on(host, self.policy.allow_domains)
+            suffix = None if allowed else self._suffixes.publicsuffix(host)
             disguised = any(ch in original[start:end] for ch in _DISGUISED_DOTS)
-            label = self._verdict(url, host, suffix, disguised)
+            label = None if allowed else self._verdict(url, host, suffix, disguised)
             if at is not None and _spread(at, start, end):
-                label = None if _on(host, self.policy.allow_domains) else f"spread_out:{label or host}"
-            elif (
-                judged and not (label or "").startswith(DEFINITE) and not _on(host, self.policy.allow_domains)
-            ):
+                label = None if allowed else f"spread_out:{label or host}"
+            elif judged and not allowed and not (label or "").startswith(DEFINITE):
                 left.append(_candidate(url, host, suffix or "", label or "", (start, end)))
                 label = None
             if label:
@@ -302,14 +303,12 @@ class LinkChecker:
         return Hit(RULE, (f"executable:{match.group(0).strip(' .')}",), 0, len(name))
 
     def _verdict(self, url: re.Match[str], host: str, suffix: str | None, disguised: bool) -> str | None:
-        """What the checks say of `url` (`host` without spaces; `suffix` its public suffix, None when
-        unknown). `disguised`: the original wrote a dot as 。, 点 (點), ·, [.] or (.): whoever writes a
-        link so means it. The definite verdicts (`DEFINITE`) come first: a shortener under a risky
-        top-level domain is a shortener."""
+        """What the checks say of `url`, whose host (`host`, without spaces) is not on the allow-list;
+        `suffix` is its public suffix, None when unknown. `disguised`: the original wrote a dot as 。,
+        点 (點), ·, [.] or (.): whoever writes a link so means it. The definite verdicts (`DEFINITE`)
+        come first: a shortener under a risky top-level domain is a shortener."""
         path = url.group("path") or ""
         explicit = bool(url.group("scheme") or url.group("port") or path or disguised)
-        if _on(host, self.policy.allow_domains):
-            return None
         if _on(host, self.policy.blocklist):
             return f"blocklisted:{host}"
         if any(label.startswith("xn--") for label in host.split(".")):

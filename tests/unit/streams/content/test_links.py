@@ -6,6 +6,8 @@ fire with the model off; with it on, the link judge decides the hosts no definit
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from streams.content.detector import ContentDetector, replace_model
@@ -164,7 +166,7 @@ def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None
         ch = chr(code)
         if unicodedata.decomposition(ch) or ch.casefold() != ch:
             view = _ADDRESS_VIEW(ch)
-            assert view.strip() != "" and ".a" not in view and not any(f".{c}" in view for c in "0123456789*")
+            assert view.strip() != "" and re.search(r"\.[a-z0-9*]", view) is None, hex(code)
 
 
 @pytest.mark.parametrize(
