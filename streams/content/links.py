@@ -381,9 +381,11 @@ class LinkChecker:
 
 
 def _parts(name: str) -> Iterator[str]:
-    """The labels of `name` and their hyphen-separated parts, each also without trailing digits."""
+    """The labels of `name` and their hyphen-separated parts, each also without trailing digits, in
+    the order they are written (a set's order changed with the process's hash seed, and with it
+    which of two brands a host spells its evidence named)."""
     for label in name.split("."):
-        for part in {label, *label.split("-")}:
+        for part in dict.fromkeys((label, *label.split("-"))):
             yield part
             bare = part.rstrip("0123456789")
             if bare and bare != part:

@@ -204,3 +204,27 @@ def test_every_way_of_writing_a_link_passes_what_may_hold_one(text: str) -> None
     checker = LinkChecker(LinkPolicy.from_section(load_policy().section("content")))
     assert _MAY_HOLD_LINK.search(text) is not None
     assert checker.scan_text(text) is not None
+
+
+def test_a_host_spelling_two_brands_names_the_first_in_every_process() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from streams.content.links import LinkChecker, LinkPolicy\n"
+        "from streams.core.policy import load_policy\n"
+        "c = LinkChecker(LinkPolicy.from_section(load_policy().section('content')))\n"
+        "print(c.scan_text('看 mp-weixin-qq.com').terms)"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in range(6)
+    }
+    assert seen == {"('impersonates:weixin:mp-weixin-qq.com',)\n"}
