@@ -56,33 +56,27 @@ def features(text: str, candidates: Sequence[LinkCandidate]) -> list[str]:
     out: list[str] = []
     candidates = candidates[:MAX_HOSTS]
     for c in candidates:
-        out.extend(host_features(c))
+        out.append("kind=" + (c.kind or "none"))
+        out.append("tld=" + (c.suffix.rsplit(".", 1)[-1] if c.suffix else "unknown"))
+        out.append(f"labels={min(c.name.count('.') + 1, 3)}")
+        out.append(f"length={min(len(c.name) // 3, 6)}")
+        if any(ch.isdigit() for ch in c.name):
+            out.append("digit")
+        if "-" in c.name:
+            out.append("hyphen")
+        for part in re.split(r"[.-]", c.name):
+            out.append("part=" + part)
+            out.extend("tri=" + part[i : i + 3] for i in range(len(part) - 2))
+        if c.scheme:
+            out.append("scheme")
+        if c.path:
+            out.append("path")
+            out.extend(_path_features(c.path))
     context = "".join(_context(text, candidates).split())
     if len(context) > HEAD + TAIL:
         context = context[:HEAD] + context[-TAIL:]
     out.extend("char=" + ch for ch in context)
     out.extend("pair=" + context[i : i + 2] for i in range(len(context) - 1))
-    return out
-
-
-def host_features(c: LinkCandidate) -> list[str]:
-    """The features of one host: what the checks said of it, its top-level domain, its name's shape,
-    parts and trigrams, its path's shape."""
-    out = ["kind=" + (c.kind or "none"), "tld=" + (c.suffix.rsplit(".", 1)[-1] if c.suffix else "unknown")]
-    out.append(f"labels={min(c.name.count('.') + 1, 3)}")
-    out.append(f"length={min(len(c.name) // 3, 6)}")
-    if any(ch.isdigit() for ch in c.name):
-        out.append("digit")
-    if "-" in c.name:
-        out.append("hyphen")
-    for part in re.split(r"[.-]", c.name):
-        out.append("part=" + part)
-        out.extend("tri=" + part[i : i + 3] for i in range(len(part) - 2))
-    if c.scheme:
-        out.append("scheme")
-    if c.path:
-        out.append("path")
-        out.extend(_path_features(c.path))
     return out
 
 
@@ -137,19 +131,6 @@ class LinkJudge:
         scale = 1.0 / math.sqrt(len(buckets))
         z = self.intercept + scale * sum(self.weights.get(b, 0.0) for b in buckets)
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
-
-    def named(self, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
-        """The hosts a message the judge fires on is flagged for: those whose own features weigh
-        toward harm (not the company's own host beside a phishing one), or the one that weighs
-        most where none does and the message's words drove the score."""
-        weighed = [
-            (sum(self.weights.get(b, 0.0) for b in hashed(host_features(c), self.bits)), c)
-            for c in candidates[:MAX_HOSTS]
-        ]
-        harmful = [c for w, c in weighed if w > 0.0]
-        if harmful or not weighed:
-            return harmful
-        return [max(weighed, key=lambda wc: wc[0])[1]]
 
     def explain(self, found: Sequence[str], top: int = 5) -> list[tuple[str, float]]:
         """The features that pushed the score most, either way, with what each added to its log odds."""
@@ -267,3 +248,12 @@ class LinkModel:
     judge: LinkJudge
     threshold: float
     model: tuple[str, str]  # name, version
+
+    def flagged(self, text: str, candidates: Sequence[LinkCandidate]) -> list[LinkCandidate]:
+        """The hosts a message the judge fires on is flagged for: each that the judge, reading it
+        alone with the words around it, also judges at the threshold (the phishing host, not the
+        company's beside it); where none is, the one it scores highest."""
+        if len(candidates) < 2:
+            return list(candidates)
+        alone = [(self.judge.score(features(text, [c])), c) for c in candidates[:MAX_HOSTS]]
+        return [c for s, c in alone if s >= self.threshold] or [max(alone, key=lambda sc: sc[0])[1]]

@@ -210,9 +210,7 @@ class LinkChecker:
                     + (f", most by {drove}" if drove else "")
                 )
             if score >= model.threshold:
-                found = [
-                    (f"judged:{c.kind or 'host'}:{c.host}", *c.where) for c in model.judge.named(left[1])
-                ]
+                found = [(f"judged:{c.kind or 'host'}:{c.host}", *c.where) for c in model.flagged(*left)]
         if found and vetoed is not None:
             found = self._unframed(found, vetoed(), trace)
         hit = Hit.from_spans(RULE, found)

@@ -1,7 +1,7 @@
 """The link checks without a scheme or path in a live worker over the broker, shipped policy: a host
 under a risky top-level domain and a host dressed up as another domain fire `content.malicious_link`
 as the shipped model's link judge reads them (`judged:` and the checks' label, the model and its
-score as evidence), an executable file name written in the text and a host name put before an @ fire as definite checks, a
+score as evidence; beside an ordinary host, only the host it flags alone), an executable file name written in the text and a host name put before an @ fire as definite checks, a
 government site stays silent, and the same file name in a prohibition-framed warning fires nothing."""
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ MESSAGES_AND_TERMS = {
         "judged:lookalike_host:oa.example-corp.com.sso-center.net",
     ),
     "file": ("报销明细在这 报销明细2025.exe 下载打开", "executable:exe"),
+    "beside": (
+        "报名入口 huodong-2025.top 手慢无，资料见 docs.hengda-group.com",
+        "judged:risky_tld:huodong-2025.top",
+    ),
     "userinfo": ("登录看下 https://oa.example-corp.com@login-check.net/sso", "userinfo_host:login-check.net"),
 }
 WARNING = "严禁转发来路不明的 报销明细2025.exe 一经发现移出群聊"

@@ -105,17 +105,20 @@ def test_the_judge_traces_its_score(checker: LinkChecker) -> None:
     assert trace == [f"{RULE}: the link model scores 0.000 (threshold 0.5)"]
 
 
-def test_a_judged_hit_names_the_hosts_that_weigh_toward_harm(checker: LinkChecker) -> None:
+def test_a_judged_hit_names_the_hosts_the_judge_flags_alone(checker: LinkChecker) -> None:
     text = "报销系统 oa.hengda-group.com 已迁移，旧账号请到 oa-login.top/k7Qm2 验证"
     _, found = checker.reading(text)
     assert found is not None and sum(f.startswith("kind=") for f in found) == 2  # both hosts are judged
-    leaning = LinkJudge(intercept=8.0, weights={bucket("part=login"): 2.0, bucket("part=group"): -1.0})
+    leaning = LinkJudge(intercept=0.0, weights={bucket("part=login"): 5.0, bucket("part=group"): -5.0})
     hit = checker.scan_text(text, model=LinkModel(leaning, 0.5, ("qunguard-content", "test")))
     assert hit is not None and hit.terms == ("judged:risky_tld:oa-login.top",)
     assert text[hit.start : hit.end] == "oa-login.top/k7Qm2"
-    # no host leans either way (the words drove the score): the one that weighs most is named
-    neutral = checker.scan_text(text, model=ALWAYS)
-    assert neutral is not None and len(neutral.terms) == 1
+    # a judge that flags every host alone names each
+    both = checker.scan_text(text, model=ALWAYS)
+    assert both is not None and both.terms == (
+        "judged:host:oa.hengda-group.com",
+        "judged:risky_tld:oa-login.top",
+    )
 
 
 LURES = ["请登录 {} 领取补贴", "点击 {} 验证账户", "工资条在 {} 输入密码查看", "退税入口 {} 填银行卡号"]
