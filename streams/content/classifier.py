@@ -54,7 +54,7 @@ from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
 from streams.content.link_judge import LinkJudge
 from streams.content.reading import characters, line_of, model_input, model_view, tokens
-from streams.content.stack import Stack, softmax
+from streams.content.stack import Gaps, Place, Stack, softmax
 
 # 2: links and long numbers as placeholder words; 3: 5+ digit numbers left out; 4: all numbers;
 # 5: scikit-learn's linear weights in the fastText file (streams.content.linear); 6: clause breaks;
@@ -196,6 +196,7 @@ class TextClassifier:
             self.stack.classes.index(head) if is_stacked(head) else -1 for head in self._order
         )
         self._none = self.stack.classes.index(NONE) if NONE in self.stack.classes else -1
+        self._gaps = Gaps(self.stack, self._none) if self._none >= 0 else None
         if model.get_dimension() != linear.columns(len(self._order)):
             raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
         # Reused by every prediction: a detector scores on one thread (the worker's event loop).
@@ -332,6 +333,8 @@ class TextClassifier:
         out = {}
         line = line_of(text, view)
         found = self._margins(line)
+        inputs: list[float] = []
+        place: Place | None = None  # the inputs as the gaps read them
         logits: list[float] = []
         stacked: list[float] = []
         for k, m in enumerate(found):
@@ -344,7 +347,15 @@ class TextClassifier:
                 if cutoffs.margins[k] == math.inf or self._outranked(found, k):
                     continue
                 if not logits:
-                    logits = self.stack.logits(self._stack_inputs(found, line))
+                    if not inputs:
+                        inputs = self._stack_inputs(found, line)
+                    gaps = self._gaps
+                    if gaps is not None:
+                        if place is None:
+                            place = gaps.place(inputs)
+                        if gaps.below(place, c, cutoffs.margins[k]):
+                            continue
+                    logits = self.stack.logits(inputs)
                 if self._none >= 0 and logits[c] - logits[self._none] < cutoffs.margins[k]:
                     continue
                 if not stacked:

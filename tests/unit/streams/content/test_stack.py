@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streams.content.stack import KNOTS, SOLVER, C, Stack, fit, softmax
+from streams.content.stack import KNOTS, SOLVER, C, Gaps, Stack, fit, softmax
 
 HEADS = ("content.defamation", "content.insult")
 
@@ -159,3 +159,42 @@ def test_log_odds_are_the_probabilitys() -> None:
     for row in rows[:10]:
         for c, p in enumerate(stack.probabilities(row)):
             assert stack.log_odds(row, c) == pytest.approx(math.log(p / (1.0 - p)), abs=1e-9)
+
+
+def random_stack(rng: random.Random, inputs: int = 6, classes: int = 5) -> Stack:
+    knots = tuple(
+        tuple(sorted(rng.uniform(-4.0, 4.0) for _ in range(rng.choice((2, 3, 4))))) for _ in range(inputs)
+    )
+    width = sum(len(k) for k in knots)
+    weights = tuple(tuple(rng.gauss(0.0, 2.0) for _ in range(width)) for _ in range(classes))
+    return Stack(
+        tuple(f"x{j}" for j in range(inputs)),
+        knots,
+        tuple(f"c{c}" for c in range(classes)),
+        weights,
+        tuple(rng.gauss(0.0, 1.0) for _ in range(classes)),
+    )
+
+
+def test_a_class_the_gaps_rule_out_is_under_the_margin() -> None:
+    """Gaps.below answers True only where the logits put the class under the margin over the
+    reference class, and it does answer early on a clear case: what TextClassifier.confident relies
+    on to skip the softmax."""
+    rng = random.Random(5)
+    answered = 0
+    for _ in range(200):
+        stack = random_stack(rng)
+        reference = rng.randrange(len(stack.classes))
+        gaps = Gaps(stack, reference)
+        for _ in range(20):
+            margins = [rng.uniform(-6.0, 6.0) for _ in stack.inputs]
+            place = gaps.place(margins)
+            logits = stack.logits(margins)
+            for c in range(len(stack.classes)):
+                gap = logits[c] - logits[reference]
+                for least in (gap - 1.0, gap - 1e-6, gap, gap + 1e-6, gap + 1.0, -math.inf):
+                    if gaps.below(place, c, least):
+                        assert gap < least
+                        answered += 1
+                assert not gaps.below(place, c, gap - 1e-6)
+    assert answered > 10_000
