@@ -7,7 +7,7 @@ short-lived clients for one answer (dev, bench and tests).
 
 Log-end offsets come one of two ways (`EndOffsets`):
 
-* `list-offsets`: ListOffsets(latest), one request per broker. Exact on Apache Kafka; on the
+* `list-offsets`: ListOffsets(latest), one request per partition. Exact on Apache Kafka; on the
   embedded Tansu broker it answers the base offset of the last batch + 1 after batched produce,
   so it under-reports lag there.
 * `watermark` (the default): the high watermark of a fetch. Each partition is fetched from one
@@ -22,8 +22,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from agents.connect.kafka import connection, reader_config
 
@@ -87,11 +87,22 @@ class GroupOffsets:
         return self.watermarks(listed)
 
     def _list_offsets(self, tps: list[TP]) -> dict[TP, int]:
-        futures = self.admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in tps})
-        return {
-            (tp.topic, tp.partition): _result(f, self.timeout, "ListOffsets").offset
-            for tp, f in futures.items()
-        }
+        """ListOffsets(latest), one partition at a time, asked by the reader (librdkafka's query of
+        watermarks sends that request). Not the admin client's `list_offsets`: its call died of a
+        segmentation fault inside confluent-kafka, now and then, in clean-clone test runs against
+        Tansu (README, the CI row; docs/bench.md, thirty-fifth session)."""
+        found: dict[TP, int] = {}
+        for t, p in tps:
+            try:
+                marks = self._reader.get_watermark_offsets(
+                    TopicPartition(t, p), timeout=self.timeout, cached=False
+                )
+            except KafkaException as exc:
+                raise OffsetReadError(f"ListOffsets of {t}[{p}]: {exc}") from exc
+            if marks is None:
+                raise OffsetReadError(f"ListOffsets of {t}[{p}]: no answer within {self.timeout:.0f}s")
+            found[(t, p)] = marks[1]
+        return found
 
     def watermarks(self, listed: dict[TP, int]) -> dict[TP, int]:
         # Start one record early: a fetch inside the last batch returns the whole batch, and
