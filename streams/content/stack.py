@@ -48,7 +48,7 @@ KNOTS = 3
 # bound and the logits add the same products in other orders, which differ in the last bits.
 SLACK: Final = 1e-9
 
-# Stack.place: per input, the column of the knot below its value and the value's share of the way on.
+# What `_place` gives: per input, the column of the knot below its value and the value's share of the way on.
 Place = tuple[list[int], list[float]]
 
 
@@ -182,7 +182,8 @@ class Gaps:
             self._bounds.extend(reversed(rest))
 
     def place(self, margins: list[float]) -> Place:
-        """Stack.place in the reading order."""
+        """Where each of `margins` (in the stack's input order) sits, as `_place` says, read in the
+        reading order: what `below` takes."""
         return _place([margins[j] for j in self._reading], self._knots, self._offsets)
 
     def below(self, place: Place, c: int, least: float) -> bool:
