@@ -36,7 +36,7 @@ def unconfirmed(
 
     A hit made of terms, or of pairings, the labelled data shows mostly in harmless messages (the
     model's ambiguous terms: a notice names the forbidden thing, 听说 + 是真的吗 asks), written as
-    they are spelled (Hit.disguised: an evasion, 堵博 or 赌.博, is no notice), is vetoed where the
+    they are spelled (Hit.disguised: an evasion, nei部 or 赌.博, is no notice), is vetoed where the
     model scores its rule below `settings.lexicon_veto_below`: the words alone do not decide those.
     Only with VETO_CONTEXT characters of context besides every occurrence of the terms in `view`
     (the normalised text): on less, the model's score is little more than its reading of the terms

@@ -46,7 +46,7 @@ class Hit:
     start: int
     end: int
     why: tuple[str, ...] = ()  # how it fired, for `qunguard scan`
-    disguised: bool = False  # some term was written as an evasion (context._disguised: 堵博, 赌.博)
+    disguised: bool = False  # some term was written as an evasion (context._disguised: du博, 赌.博)
     # The `@near` pairings that fired: per requirement met, the sorted terms of its matches, a
     # built-in group by its name (工资 + %amount). Those terms do not fire alone.
     pairings: tuple[tuple[str, ...], ...] = ()

@@ -636,6 +636,9 @@ def test_a_dictionary_hit_in_a_message_the_model_reads_as_harmless_is_vetoed(
     trace: list[str] = []
     vetoing.scan_text(harmless, trace)
     assert any("vetoed: the model reads the message as harmless" in line for line in trace)
+    # a homophone in characters is the model's to veto too; pinyin letters are an evasion
+    assert "content.gambling" not in {f.rule for f in findings(vetoing, harmless.replace("赌博", "堵博"))}
+    assert "content.gambling" in {f.rule for f in findings(vetoing, harmless.replace("赌博", "du博"))}
     assert vetoing.judge.classifier.scores(smeared)["content.defamation"] >= 0.5
     assert "content.gambling" in {f.rule for f in findings(vetoing, smeared)}
     # ordinary clauses before it dilute the message's reading, not the clause the hit is in
@@ -651,12 +654,15 @@ def test_a_hit_knows_whether_it_was_written_as_an_evasion() -> None:
     words = ContentDetector(policy)
     typed = ["赌博网站又换域名了", "ＡＶ网站又换域名了"]  # width and case: how people type
     disguises = [
-        "堵博网站又换域名了",
+        "du博网站又换域名了",
         "赌.博网站又换域名了",
         "賭博網站又換域名了",
-    ]  # homophone, noise, script
+    ]  # pinyin letters, noise, script
+    # a homophone in characters is not one by itself: ordinary words sound like terms (凭码: 平码)
+    homophones = ["堵博网站又换域名了", "取件码3-2-1109，请凭码领取"]
     assert [hit.disguised for text in typed for hit in words.scan_words(text)] == [False, False]
     assert [hit.disguised for text in disguises for hit in words.scan_words(text)] == [True, True, True]
+    assert [hit.disguised for text in homophones for hit in words.scan_words(text)] == [False, False]
     content = {
         **policy.section("content"),
         "traditional_is_disguise": False,
