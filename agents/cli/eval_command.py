@@ -4,9 +4,11 @@ writes (agents.cli.eval builds it, agents.cli.eval_tables prints it as tables)."
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from agents.cli.eval import (
@@ -42,10 +44,13 @@ def add_eval_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", metavar="DIR", help="the shared corpus (default: $QUNGUARD_CORPUS or "
                    "../shared/corpus beside the checkout)")  # fmt: skip
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--keep-folds", metavar="DIR", help="keep each fold's model in DIR and reuse it while "
+                   "the fold's examples are the same (empty DIR after changing the training)")  # fmt: skip
     p.set_defaults(func=main_eval)
 
 
 def main_eval(args: argparse.Namespace) -> int:
+    import dataclasses
     import tempfile
 
     import streams.content.detector  # noqa: F401  (the compiled hot path, for the staleness check)
@@ -78,8 +83,14 @@ def main_eval(args: argparse.Namespace) -> int:
             sections=sections,
             trainer=fold_trainer(policy, datasets, args.quick),
         )
-        with tempfile.TemporaryDirectory(prefix="qunguard-eval-") as workdir:
-            doc = run_eval(options, Path(workdir))
+        if args.keep_folds and options.trainer is not None:
+            keep = Path(args.keep_folds)
+            keep.mkdir(parents=True, exist_ok=True)
+            kept = KeptFolds(options.trainer, policy, str(datasets.resolve()))
+            doc = run_eval(dataclasses.replace(options, trainer=kept), keep)
+        else:
+            with tempfile.TemporaryDirectory(prefix="qunguard-eval-") as workdir:
+                doc = run_eval(options, Path(workdir))
     except (PolicyError, DictionaryError, DatasetError, OSError) as exc:
         print(f"qunguard eval: {exc}", file=sys.stderr)
         return ERROR
@@ -108,3 +119,48 @@ def fold_trainer(policy: Policy, datasets: Path, quick: bool) -> FoldTrainer | N
         return train_fold(training, workdir, policy, datasets)
 
     return trainer
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFolds:
+    """A FoldTrainer that keeps each fold's model in the fold's folder and trains again only when
+    the fold's examples (or the datasets folder) differ from those the kept model was trained on
+    (`--keep-folds`): the same fold models then judge one decision change after another in seconds
+    instead of a retraining each. A change to the training itself is not seen: empty the folder."""
+
+    trainer: FoldTrainer
+    policy: Policy
+    salt: str = ""  # what else the fold trains on: the datasets folder
+
+    def __call__(self, training: Sequence[Labelled], workdir: Path) -> Policy:
+        from streams.content.detector import replace_model
+
+        stamp = workdir / STAMP
+        digest = self.digest(training)
+        try:
+            kept = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = None
+        kept = kept if isinstance(kept, dict) else {}
+        model = kept.get("model")
+        path = model.get("path") if isinstance(model, dict) else None
+        if kept.get("examples") == digest and isinstance(path, str) and Path(path).is_file():
+            print(f"eval: cv: {workdir.name}: the model kept in {workdir}", file=sys.stderr)
+            return replace_model(self.policy, **model)
+        workdir.mkdir(parents=True, exist_ok=True)
+        stamp.unlink(missing_ok=True)
+        trained = self.trainer(training, workdir)
+        model = dict(trained.section("content")["model"])  # as the trainer set it: the path, and so on
+        stamp.write_text(
+            json.dumps({"examples": digest, "model": model}, ensure_ascii=False), encoding="utf-8"
+        )
+        return trained
+
+    def digest(self, training: Sequence[Labelled]) -> str:
+        h = hashlib.sha256(self.salt.encode())
+        for e in training:
+            h.update(f"\0{e.rule or ''}\0{e.kind}\0{e.text}".encode())
+        return h.hexdigest()
+
+
+STAMP = "kept.json"  # in a fold's folder: the digest of its examples and the model settings trained for them

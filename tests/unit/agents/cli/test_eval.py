@@ -3,6 +3,7 @@ data is absent, bad arguments, and `--quick` on the real shared datasets when th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -252,6 +253,40 @@ def test_cross_validation_retrains_per_fold_without_the_fold(data: Path, tmp_pat
     for fold, seen in enumerate(trained):
         assert all(fold_of(t, 3) != fold for t in seen)
         assert len(seen) == 4 * len(TRAINING_AUTHORS) - section["folds"][fold]["examples"]
+
+
+def test_kept_folds_train_once_per_set_of_examples(data: Path, tmp_path: Path) -> None:
+    """`--keep-folds`: a fold's model is trained once and reused while its examples are the same."""
+    from agents.cli.eval import EvalOptions, cross_validation
+    from agents.cli.eval_command import KeptFolds
+    from streams.content.detector import ContentDetector, replace_model
+    from streams.core.policy import load_policy
+
+    policy = load_policy()
+    calls: list[Path] = []
+
+    def trainer(training, workdir: Path):
+        calls.append(workdir)
+        model = workdir / "content.bin"
+        model.write_bytes(b"a model")
+        return replace_model(policy, path=str(model), enabled=False)  # the engine without a model
+
+    kept = KeptFolds(trainer, policy, "datasets")
+    options = EvalOptions(policy=policy, labelled=data / "labelled", folds=3, trainer=kept)
+    keep = tmp_path / "folds"
+    first = cross_validation(options, ContentDetector(policy), keep)
+    assert [p.name for p in calls] == ["fold-0", "fold-1", "fold-2"]
+    second = cross_validation(options, ContentDetector(policy), keep)
+    assert len(calls) == 3  # every fold's model reused
+    assert first["folds"] == second["folds"] and first["summary"] == second["summary"]
+    (data / "labelled" / f"author_{TRAINING_AUTHORS[0]}.jsonl").open("a", encoding="utf-8").write(
+        json.dumps({"text": "一条新的普通消息", "rule": None, "kind": "benign"}, ensure_ascii=False) + "\n"
+    )
+    cross_validation(options, ContentDetector(policy), keep)
+    assert len(calls) == 5  # the two folds that train on the new line; the one it is tested in is kept
+    elsewhere = dataclasses.replace(options, trainer=KeptFolds(trainer, policy, "other datasets"))
+    cross_validation(elsewhere, ContentDetector(policy), keep)
+    assert len(calls) == 8  # every fold again
 
 
 def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:
