@@ -150,7 +150,10 @@ class KeptFolds:
         workdir.mkdir(parents=True, exist_ok=True)
         stamp.unlink(missing_ok=True)
         trained = self.trainer(training, workdir)
-        model = dict(trained.section("content")["model"])  # as the trainer set it: the path, and so on
+        # What the trainer set (the model's path): the run's own settings (thresholds, vetoes) apply
+        # to a kept model, which is the point of keeping it.
+        ours = self.policy.section("content").get("model", {})
+        model = {k: v for k, v in trained.section("content")["model"].items() if ours.get(k) != v}
         stamp.write_text(
             json.dumps({"examples": digest, "model": model}, ensure_ascii=False), encoding="utf-8"
         )
@@ -163,4 +166,4 @@ class KeptFolds:
         return h.hexdigest()
 
 
-STAMP = "kept.json"  # in a fold's folder: the digest of its examples and the model settings trained for them
+STAMP = "kept.json"  # in a fold's folder: the digest of its examples and the model settings the trainer set

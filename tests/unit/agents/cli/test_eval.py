@@ -264,9 +264,11 @@ def test_kept_folds_train_once_per_set_of_examples(data: Path, tmp_path: Path) -
 
     policy = load_policy()
     calls: list[Path] = []
+    examples: dict[str, list] = {}  # per fold: what it last trained on
 
     def trainer(training, workdir: Path):
         calls.append(workdir)
+        examples[workdir.name] = list(training)
         model = workdir / "content.bin"
         model.write_bytes(b"a model")
         return replace_model(policy, path=str(model), enabled=False)  # the engine without a model
@@ -287,6 +289,14 @@ def test_kept_folds_train_once_per_set_of_examples(data: Path, tmp_path: Path) -
     elsewhere = dataclasses.replace(options, trainer=KeptFolds(trainer, policy, "other datasets"))
     cross_validation(elsewhere, ContentDetector(policy), keep)
     assert len(calls) == 8  # every fold again
+    # a kept model runs with the run's own settings (thresholds, vetoes): only what the trainer set is kept
+    stamp = json.loads((keep / "fold-0" / "kept.json").read_text(encoding="utf-8"))
+    assert stamp["model"] == {"path": str(keep / "fold-0" / "content.bin"), "enabled": False}
+    variant = replace_model(policy, lexicon_veto_below=0.42)
+    reused = KeptFolds(trainer, variant, "other datasets")(examples["fold-0"], keep / "fold-0")
+    assert len(calls) == 8
+    assert reused.section("content")["model"]["lexicon_veto_below"] == 0.42
+    assert reused.section("content")["model"]["path"] == stamp["model"]["path"]
 
 
 def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:
