@@ -299,6 +299,37 @@ def test_kept_folds_train_once_per_set_of_examples(data: Path, tmp_path: Path) -
     assert reused.section("content")["model"]["path"] == stamp["model"]["path"]
 
 
+def test_keep_folds_flag_keeps_and_reuses_the_fold_models(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`qunguard eval --keep-folds DIR` as typed: the folds' models land in DIR, and a second run
+    with the same examples trains none."""
+    import agents.cli.eval_command as command
+    from streams.content.detector import replace_model
+
+    calls: list[str] = []
+
+    def fold_trainer(policy, datasets: Path, quick: bool):
+        def trainer(training, workdir: Path):
+            calls.append(workdir.name)
+            (workdir / "content.bin").write_bytes(b"a model")
+            return replace_model(policy, path=str(workdir / "content.bin"), enabled=False)
+
+        return trainer
+
+    monkeypatch.setattr(command, "fold_trainer", fold_trainer)
+    cold = data / "datasets" / "cold"
+    (cold / "train.csv").write_text((cold / "dev.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    keep = tmp_path / "kept"
+    first = _eval(data, "--only", "cv", "--folds", "2", "--keep-folds", str(keep))
+    assert first[0] == 0 and calls == ["fold-0", "fold-1"]
+    assert sorted(p.name for p in keep.iterdir()) == ["fold-0", "fold-1"]
+    assert (keep / "fold-1" / "kept.json").is_file() and (keep / "fold-1" / "content.bin").is_file()
+    second = _eval(data, "--only", "cv", "--folds", "2", "--keep-folds", str(keep))
+    assert second[0] == 0 and len(calls) == 2  # both folds' models reused
+    assert second[1]["sections"]["cv"]["summary"] == first[1]["sections"]["cv"]["summary"]
+
+
 def test_fold_trainer_only_when_the_policy_runs_a_model(tmp_path: Path) -> None:
     from agents.cli.eval_command import fold_trainer
     from streams.core.policy import load_policy
