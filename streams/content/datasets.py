@@ -70,12 +70,15 @@ TRAINING_AUTHORS = ("a", "b", "d", "e", "f", "h", "i", "j", "k", "t", "u", "v", 
 # write only violence's incitement to crime, its hard negatives and ordinary lines. So did dl, dm and
 # dn (thirty-sixth session: cold-chain logistics, a private hospital group, a district public-works
 # bureau), who write incitement to crime and, beside it in the same words, accusations that someone
-# did it (defamation), with hard negatives and ordinary lines.
+# did it (defamation), with hard negatives and ordinary lines. So did do, dp and dq (thirty-seventh
+# session: a printing and packaging plant, a vocational college's teaching office, an airport
+# ground-handling company), who write every rule, violence half threats and half incitement to crime,
+# and beside the incitement, in the same words, accusations that someone did it (defamation).
 HELD_OUT_AUTHORS = ("c", "g", "p", "q", "r", "s", "aa", "l", "m", "n", "o",
                     "at", "au", "av", "aw", "ax", "ay", "cg", "ck",
                     "cl", "cm", "cn", "co", "cp", "cq", "ct", "cu", "cv", "cw", "cx",
                     "cy", "cz", "da", "db", "dc", "dd", "de", "df", "dg", "dh", "di", "dj", "dk",
-                    "dl", "dm", "dn")  # fmt: skip
+                    "dl", "dm", "dn", "do", "dp", "dq")  # fmt: skip
 # Lines labelled with every rule they break (the authors above write one rule per line, so a second
 # rule the engine rightly fires counts against it there): read only by `qunguard eval`, never trained
 # or tuned on (docs/eval.md, twenty-eighth session).
