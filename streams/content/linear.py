@@ -138,6 +138,8 @@ def fit(
     seed: int,
     rules: Collection[str] = (),
     other_rule_weight: float = 1.0,
+    writers: Sequence[str] = (),
+    min_writers: int = 1,
 ) -> LinearFit:
     """Fit one-vs-rest linear classifiers of `heads` over the lines' fastText ids weighted as above,
     and lay their weights out as fastText input rows. `words`: the fastText dictionary's words in id
@@ -151,7 +153,13 @@ def fit(
 
     For a head in `rules`, an example labelled another of `rules` weighs `other_rule_weight` of its
     weight: rules overlap (a defamation often insults, an inflammatory post may spread a rumour),
-    so another rule's violation is weaker evidence against a head than ordinary text."""
+    so another rule's violation is weaker evidence against a head than ordinary text.
+
+    A character or an n-gram that lines of fewer than `min_writers` of `writers` (one per line: a
+    labelled author, or the line itself for public text) hold is left out of training (an n-gram
+    before it is hashed to its bucket): what only one author writes is that author's habit, and
+    each bucket's weight is otherwise fitted to it too. A row no line keeps has IDF 0, so it
+    weighs nothing and adds nothing to a line's norm in fastText's reading either."""
     import numpy as np
     from scipy import sparse
     from sklearn.svm import LinearSVC
@@ -160,9 +168,32 @@ def fit(
     nwords = len(words)
     width = nwords + bucket
     indptr, indices = [0], []
-    for line in lines:
-        indices.extend(line_ids(line, index, nwords, bucket, ngrams))
-        indptr.append(len(indices))
+    if min_writers <= 1:
+        for line in lines:
+            indices.extend(line_ids(line, index, nwords, bucket, ngrams))
+            indptr.append(len(indices))
+    else:
+        if len(writers) != len(lines):
+            raise ValueError("min_writers needs one writer per line")
+        # Each n-gram by its whole 64-bit hash (nwords + h, before the bucket's modulo).
+        keyed = [np.array(line_ids(line, index, nwords, 1 << 64, ngrams), dtype=np.uint64) for line in lines]
+        writer = np.unique(np.asarray(writers), return_inverse=True)[1]
+        held = [np.unique(k) for k in keyed]
+        keys = np.concatenate(held)
+        by = np.repeat(writer, [len(k) for k in held])
+        order = np.lexsort((by, keys))
+        keys, by = keys[order], by[order]
+        first = np.ones(len(keys), dtype=bool)  # the first line of each writer to hold each key
+        first[1:] = (keys[1:] != keys[:-1]) | (by[1:] != by[:-1])
+        known, holding = np.unique(keys[first], return_counts=True)
+        keys = np.concatenate(keyed)
+        kept = holding[np.searchsorted(known, keys)] >= min_writers
+        owner = np.repeat(np.arange(len(lines)), [len(k) for k in keyed])[kept]
+        keys = keys[kept]
+        grams = keys >= nwords
+        keys[grams] = np.uint64(nwords) + (keys[grams] - np.uint64(nwords)) % np.uint64(bucket)
+        indices = keys.astype(np.int64).tolist()
+        indptr = np.searchsorted(owner, np.arange(len(lines) + 1)).tolist()
     counts = sparse.csr_matrix(
         (np.ones(len(indices), dtype=np.float64), np.array(indices, dtype=np.int64), np.array(indptr)),
         shape=(len(lines), width),
@@ -170,6 +201,8 @@ def fit(
     counts.sum_duplicates()
     documents = np.bincount(counts.indices, minlength=width)
     idf = np.log((1.0 + len(lines)) / (1.0 + documents)) + 1.0  # scikit-learn's smoothed IDF
+    if min_writers > 1:  # a row no line kept weighs nothing and adds nothing to a norm
+        idf[documents == 0] = 0.0
     x = counts @ sparse.diags(idf)
     norms = np.sqrt(np.asarray(counts @ (idf**2)[:, None]).ravel())
     x = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ x

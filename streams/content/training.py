@@ -96,7 +96,7 @@ ATTRIBUTION = (
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    train: tuple[tuple[str, str, int], ...]  # (line, label, weight)
+    train: tuple[tuple[str, str, int, str], ...]  # (line, label, weight, writer: linear.fit)
     params: TrainingParams
     labels: tuple[str, ...]
     score_lines: tuple[str, ...] = ()
@@ -111,9 +111,15 @@ class TrainingResult:
 
 
 def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), save_to="") -> _Job:
-    rows = [(e.line, e.label, e.weight) for e in examples]
+    rows = [(e.line, e.label, e.weight, _writer(e, k)) for k, e in enumerate(examples)]
     random.Random(params.seed).shuffle(rows)
     return _Job(tuple(rows), params, labels, tuple(e.line for e in score), save_to)
+
+
+def _writer(example: Example, k: int) -> str:
+    """Who wrote `example`, for TrainingParams.min_writers: its labelled author, else (public text,
+    reviewers' feedback) the line itself."""
+    return example.source if example.source.startswith("author_") else f"{example.source}#{k}"
 
 
 def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
@@ -123,14 +129,15 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     import fasttext
 
     heads = _heads(job.labels, job.params)
-    lines = [line for line, _, _ in job.train]
+    lines = [line for line, _, _, _ in job.train]
     words = linear.vocabulary(lines)
     found = linear.fit(
-        lines, [label for _, label, _ in job.train], [weight for _, _, weight in job.train], heads,
+        lines, [label for _, label, _, _ in job.train], [weight for _, _, weight, _ in job.train], heads,
         [word for word, _ in words], job.params.bucket, job.params.word_ngrams, job.params.alpha,
         job.params.seed, tuple(filter(harmful, job.labels)), job.params.other_rule_weight,
+        [writer for _, _, _, writer in job.train], job.params.min_writers,
     )  # fmt: skip
-    labels = Counter(f"{LABEL_PREFIX}{label}" for _, label, _ in job.train)
+    labels = Counter(f"{LABEL_PREFIX}{label}" for _, label, _, _ in job.train)
     with tempfile.TemporaryDirectory(prefix="qunguard-fit-") as tmp:
         path = job.save_to or str(Path(tmp) / "model.bin")
         linear.save(path, words, sorted(labels.items()), found, job.params.bucket, job.params.word_ngrams)

@@ -176,3 +176,29 @@ def test_another_rules_violation_weighs_less_against_a_head() -> None:
     full, light = fit(rules=HEADS, other_rule_weight=1.0), fit(rules=HEADS, other_rule_weight=0.0)
     assert defamation_margin(light, insult) > defamation_margin(full, insult)
     assert np.array_equal(fit(other_rule_weight=0.0).rows, full.rows)
+
+
+def test_min_writers_leaves_out_what_one_writer_alone_writes() -> None:
+    """A character or n-gram that lines of fewer than `min_writers` writers hold gets no weight and
+    no IDF (fastText's row for it is zero, so it adds nothing to a line's norm), however many lines
+    of that one writer hold it; the rest is fitted as before."""
+    bucket = 1 << 16  # large enough that the few n-grams here share no bucket
+    habit = "鼋 鼍 独 特 的 话"
+    lines = [*LINES, habit, habit]
+    labels = [*LABELS, "content.defamation", "content.defamation"]
+    writers = [f"author_{i % 4}" for i in range(len(LINES))] + ["author_x", "author_x"]
+    words = [w for w, _ in linear.vocabulary(lines)]
+    index = {w: i for i, w in enumerate(words)}
+
+    def fit(**kwargs: object) -> linear.LinearFit:
+        return linear.fit(lines, labels, [1.0] * len(lines), HEADS, words, bucket, NGRAMS, alpha=1e-4, seed=1,
+                          **kwargs)  # type: ignore[arg-type]  # fmt: skip
+
+    once = set(linear.line_ids(habit, index, len(words), bucket, NGRAMS))
+    kept = set(linear.line_ids("鼋 鼍 鼋 鼍 全 是", index, len(words), bucket, NGRAMS))
+    found = fit(writers=writers, min_writers=2)
+    assert not found.rows[sorted(once - kept)].any()  # 独, 特, 的, 话 and every n-gram with them
+    assert found.rows[sorted(kept), len(HEADS)].all()  # two writers hold each of the rest
+    assert fit().rows[sorted(once - kept), len(HEADS)].all()  # by default every row counts
+    with pytest.raises(ValueError, match="one writer per line"):
+        fit(writers=writers[:3], min_writers=2)
