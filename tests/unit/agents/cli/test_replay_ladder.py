@@ -49,14 +49,16 @@ def test_scenarios_ladder_rules_score_perfectly(tmp_path: Path) -> None:
 
 # The messages of the development corpus the engine gets wrong: a reminder about secrecy that the
 # model reads as a leak (also before the twenty-third session). A registration code sent for an
-# invoice, read as a leak from the thirtieth session on, is not since the model was trained with
-# two authors of links (thirty-second session). A remark about a competitor's
+# invoice, read as a leak from the thirtieth session on, was not from the thirty-second (the model
+# trained with two authors of links) and is again from the thirty-seventh (2^19 hashed rows: the
+# training suggests confidential's threshold 0.77, and the model reads the code's letters at
+# 0.849). A remark about a competitor's
 # strategy, read as a leak from the thirtieth session on, is not since the stack reads heads less
 # the ordinary-chat head (thirty-first session); and the threat that also calls its addressee
 # 废物 loses its insult again: the stack scores the insult 0.012 beside the threat, under the words'
 # veto's 0.02 (as from the twenty-second to the twenty-fourth session: docs/eval.md). No term,
 # threshold or example was chosen for any of them. Any other change shows here.
-KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207")}
+KNOWN_FALSE_ALARMS = {("content.confidential", "m-c0207"), ("content.confidential", "m-c0061")}
 KNOWN_MISSES = {("content.insult", "m-c0194")}
 
 
@@ -75,7 +77,7 @@ def test_content_corpus_still_scores_and_counts_discipline(tmp_path: Path) -> No
     assert fired - expected == KNOWN_FALSE_ALARMS and expected - fired == KNOWN_MISSES
     counts = collections.Counter(v["rule"] for v in found if v["rule"].startswith("discipline."))
     # the corpus README's reference figures (converted demerits count; no reset after a review: 87, 81,
-    # 51), plus the demerit and the review the false alarm (a critical rule's) brings, less the
+    # 51), plus the demerit and the review each false alarm (a critical rule's) brings, less the
     # missed insult's (a demerit rule's)
-    assert counts == {"discipline.warning": 87, "discipline.demerit": 81, "discipline.dismissal_review": 51}
+    assert counts == {"discipline.warning": 87, "discipline.demerit": 82, "discipline.dismissal_review": 52}
     assert len({v["violation_id"] for v in found}) == len(found)
