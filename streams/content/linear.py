@@ -178,15 +178,13 @@ def fit(
         # Each n-gram by its whole 64-bit hash (nwords + h, before the bucket's modulo).
         keyed = [np.array(line_ids(line, index, nwords, 1 << 64, ngrams), dtype=np.uint64) for line in lines]
         writer = np.unique(np.asarray(writers), return_inverse=True)[1]
-        held = [np.unique(k) for k in keyed]
-        keys = np.concatenate(held)
-        by = np.repeat(writer, [len(k) for k in held])
-        order = np.lexsort((by, keys))
-        keys, by = keys[order], by[order]
-        first = np.ones(len(keys), dtype=bool)  # the first line of each writer to hold each key
-        first[1:] = (keys[1:] != keys[:-1]) | (by[1:] != by[:-1])
-        known, holding = np.unique(keys[first], return_counts=True)
         keys = np.concatenate(keyed)
+        by = np.repeat(writer, [len(k) for k in keyed])
+        order = np.lexsort((by, keys))
+        held, by = keys[order], by[order]
+        first = np.ones(len(held), dtype=bool)  # each key's first occurrence of each writer
+        first[1:] = (held[1:] != held[:-1]) | (by[1:] != by[:-1])
+        known, holding = np.unique(held[first], return_counts=True)
         kept = holding[np.searchsorted(known, keys)] >= min_writers
         owner = np.repeat(np.arange(len(lines)), [len(k) for k in keyed])[kept]
         keys = keys[kept]
