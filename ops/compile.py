@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # evaluation and the dictionary loaders run once per start or reload and stay interpreted. A class
 # that an interpreted class subclasses must be compiled too (verdict.ModelHit extends matcher.Hit).
 HOT_PATH = (
+    "streams/content/addresses.py",
     "streams/content/calibration.py",
     "streams/content/classifier.py",
     "streams/content/combine.py",

@@ -24,8 +24,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from streams.content.addresses import holds_address
 from streams.content.dictionary import BUILTIN_GROUPS, DIRECT, Requirement
-from streams.content.links import holds_address
 from streams.content.matcher import (
     ALLOW,
     FRAME,

@@ -18,40 +18,27 @@ spaces (`w w w . x x . c o m`) is read closed up, and a link written so fires wh
 Hosts on the operator allow-list (the company domain) never fire. Which part of a host is its
 registrable domain comes from the Public Suffix List (publicsuffixlist's bundled copy, ICANN
 section), so `x.com.cn` is a name under `com.cn`, and a file name is not read as a host.
-Text is viewed after NFKC and case folding, with 。 read as a dot and invisible format
-characters dropped, so full-width digits and `HTTPS://BIT.LY` look like ordinary URLs. Text with
-no dot before a letter or digit in that view holds no link and is not read (`_MAY_HOLD_LINK`).
+Links are found in the view of streams.content.addresses (NFKC, case folded, 。 read as a dot);
+text that may hold none is not read.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from publicsuffixlist import PublicSuffixList
 
+from streams.content.addresses import DISGUISED_DOTS, MAY_HOLD_LINK, URL, link_view
 from streams.content.link_judge import RULE, LinkCandidate, LinkModel, features
 from streams.content.matcher import Hit, ModelHit
-from streams.content.normalize import VARIANTS, NormalizeOptions, Normalizer, char_class, closed_up
+from streams.content.normalize import closed_up
 from streams.core.policy_schema import brands_of
 
 # What fires a link whatever the link judge says: the SPEC's own definition of a malicious link.
 DEFINITE = ("blocklisted:", "punycode_host:", "ip_host:", "shortener:", "executable:", "userinfo_host:")
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
-# 。, 点 (點 in traditional script: this view does not convert scripts) and the middle dot read as
-# dots and brackets vanish, so written-out and defanged links (xx点top, xx[.]top, xx(.)top,
-# xx[点]top) are read as links.
-_DISGUISED_DOTS = "。点點·[("
-_LINK_VIEW = {
-    **{c: "" for c in _INVISIBLE},
-    **{c: "." for c in "。点點·"},
-    **{c: "" for c in "[]()"},
-}
-_SP = r"[ \t]?"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 # What ends a file name written in text, looking back from its extension: a space, a character a
 # file name cannot hold, or one that ends a clause.
 _NAME_STOPS = frozenset(' \t\r\n/\\:*?"<>|,;!，、；：！？')
@@ -59,16 +46,6 @@ _NAME_MAX = 64
 # What may stand before the dot of an extension: a name's last character, a closing quote or
 # bracket (《预算调整》.vbs), or a Latin name and one space (yuzhi .apk).
 _NAME_END = r"(?:(?<=\w)|(?<=[》」』”\"')\]】])|(?<=[a-z0-9_] ))"
-# An IP address's number, or one masked as people write them (47.96.x.x, 10.0.xx.8): still an address.
-_OCTET = r"(?:\d{1,3}|x{1,3}|\*{1,3})"
-# After a scheme, a name and @ before the host are userinfo (RFC 3986): the browser goes to the
-# host after the @, so `https://oa.example.com@45.142.17.90/` is an IP-literal link. Without a
-# scheme, name@host is a mail address, never read as a link.
-_URL = re.compile(
-    rf"(?<![a-z0-9.@-])(?:(?P<scheme>(?:https?|ftp){_SP}:{_SP}/{_SP}/{_SP})(?:(?P<userinfo>[^\s/?#@]{{1,128}})@)?)?"
-    rf"(?P<host>(?:{_OCTET}{_SP}\.{_SP}){{3}}{_OCTET}|(?:{_LABEL}{_SP}\.{_SP})+(?:xn--[a-z0-9-]+|[a-z]{{2,63}}))"
-    rf"(?![a-z0-9-])(?P<port>{_SP}:\d{{1,5}})?(?P<path>{_SP}/[^\s]*)?"
-)
 # A userinfo's name that reads as a host's (`oa.example.com`), not as a user's (`deploy`).
 _HOST_NAME = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,63}")
 
@@ -123,61 +100,10 @@ def _candidate(
     )
 
 
-def _link_view() -> Normalizer:
-    return Normalizer(NormalizeOptions(t2s=False, strip_noise=False, collapse_repeats=False), _LINK_VIEW)
-
-
-_ADDRESS_VIEW = _link_view()
-
-
-def _may_hold_link() -> re.Pattern[str]:
-    """What every link and file name the checks read holds, in the original text: a character the
-    link view reads as a dot, then, after characters it drops or reads as spaces (`[.]`, a
-    spread-out run), one it reads as a letter, a digit or a mask's `*`; or one character that is
-    both (㏂ reads a.m.). Most chat holds none (a 。 ends a sentence; a host's dot is followed by
-    a letter), and skips the view and its regexes. The classes come from the view itself over the
-    BMP and the first astral plane (emoji, mathematical letters); characters beyond count as dots
-    and letters (a unit test checks that none of them reads as either)."""
-    dots, follows, skips, whole = [], [], [], []
-    for code in range(0x20000):
-        ch = chr(code)
-        # A character none of the view's steps touches (NFKC needs a decomposition, then case
-        # folding, the variants, the link map) is its own view: most of them, and the table is slow.
-        changes = ch in _LINK_VIEW or ch in VARIANTS or ch.casefold() != ch or unicodedata.decomposition(ch)
-        view = _ADDRESS_VIEW(ch) if changes else ch
-        if view.strip() == "":
-            skips.append(code)
-        elif "." in view:
-            dots.append(code)
-            if _INSIDE.search(view):
-                whole.append(code)
-        if _FOLLOWS.match(view):
-            follows.append(code)
-    beyond = "\U00020000-\U0010ffff"
-    # A dot first, so the search skips ahead by one class; the spaces possessively (none reads as a
-    # letter, so nothing is lost), so a long run of them is not backtracked: 64 KiB of `。 ` 2-13 ms.
-    return re.compile(
-        f"[{char_class(dots)}{beyond}]"
-        f"(?:(?<=[{char_class(whole)}])|[{char_class(skips)}]*+[{char_class(follows)}{beyond}])"
-    )
-
-
-_INSIDE = re.compile(r"\.[a-z0-9*]")
-_FOLLOWS = re.compile(r"[a-z0-9*]")
-_MAY_HOLD_LINK = _may_hold_link()
-
-
-def holds_address(text: str) -> bool:
-    """Whether `text` holds a link, a domain name or an IP address, as LinkChecker reads them, or a
-    scheme's `://` before a host written out of shape (hxxp://10.2.x.x)."""
-    view = _ADDRESS_VIEW(text)
-    return "://" in view or _URL.search(view) is not None
-
-
 class LinkChecker:
     def __init__(self, policy: LinkPolicy) -> None:
         self.policy = policy
-        self._view = _link_view()
+        self._view = link_view()
         exts = "|".join(re.escape(e) for e in sorted(policy.executable_extensions, key=len, reverse=True))
         self._exec_in_path = re.compile(rf"\.(?:{exts})(?![a-z0-9])") if exts else None
         self._exec_name = re.compile(rf"\.(?:{exts})[\s.]*$") if exts else None
@@ -229,7 +155,7 @@ class LinkChecker:
         self, original: str, judged: bool
     ) -> tuple[list[tuple[str, int, int]], tuple[str, list[LinkCandidate]] | None]:
         """`_found`, and where nothing fired and nothing is left to judge, the text closed up."""
-        if _MAY_HOLD_LINK.search(original) is None:
+        if MAY_HOLD_LINK.search(original) is None:
             return [], None
         found, left = self._found(original, judged=judged)
         if not found and left is None and (" " in original or "\u3000" in original):
@@ -256,12 +182,12 @@ class LinkChecker:
         found: list[tuple[str, int, int]] = []
         left: list[LinkCandidate] = []
         judged_paths: list[tuple[int, int]] = []  # links whose path the verdict has read
-        for url in _URL.finditer(view.text):
+        for url in URL.finditer(view.text):
             start, end = view.span(url.start(), url.end())
             host = re.sub(r"\s", "", url.group("host"))
             allowed = _on(host, self.policy.allow_domains)
             suffix = None if allowed else self._suffixes.publicsuffix(host)
-            disguised = any(ch in original[start:end] for ch in _DISGUISED_DOTS)
+            disguised = any(ch in original[start:end] for ch in DISGUISED_DOTS)
             label = None if allowed else self._verdict(url, host, suffix, disguised)
             if at is not None and _spread(at, start, end):
                 label = None if allowed else f"spread_out:{label or host}"

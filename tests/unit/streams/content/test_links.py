@@ -10,8 +10,9 @@ import re
 
 import pytest
 
+from streams.content.addresses import holds_address
 from streams.content.detector import ContentDetector, replace_model
-from streams.content.links import LinkChecker, LinkPolicy, holds_address
+from streams.content.links import LinkChecker, LinkPolicy
 from streams.core.policy import load_policy
 
 RULE = "content.malicious_link"
@@ -160,12 +161,12 @@ def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None
     import sys
     import unicodedata
 
-    from streams.content.links import _ADDRESS_VIEW
+    from streams.content.addresses import ADDRESS_VIEW
 
     for code in range(0x20000, sys.maxunicode + 1):
         ch = chr(code)
         if unicodedata.decomposition(ch) or ch.casefold() != ch:
-            view = _ADDRESS_VIEW(ch)
+            view = ADDRESS_VIEW(ch)
             assert view.strip() != "" and re.search(r"\.[a-z0-9*]", view) is None, hex(code)
 
 
@@ -180,9 +181,9 @@ def test_what_may_hold_a_link_covers_every_character_the_view_reads_so() -> None
     ],
 )
 def test_a_message_without_a_dot_before_a_letter_is_not_read(text: str) -> None:
-    from streams.content.links import _MAY_HOLD_LINK
+    from streams.content.addresses import MAY_HOLD_LINK
 
-    assert _MAY_HOLD_LINK.search(text) is None
+    assert MAY_HOLD_LINK.search(text) is None
     checker = LinkChecker(LinkPolicy.from_section(load_policy().section("content")))
     assert checker.scan_text(text) is None
 
@@ -199,10 +200,10 @@ def test_a_message_without_a_dot_before_a_letter_is_not_read(text: str) -> None:
     ],
 )
 def test_every_way_of_writing_a_link_passes_what_may_hold_one(text: str) -> None:
-    from streams.content.links import _MAY_HOLD_LINK
+    from streams.content.addresses import MAY_HOLD_LINK
 
     checker = LinkChecker(LinkPolicy.from_section(load_policy().section("content")))
-    assert _MAY_HOLD_LINK.search(text) is not None
+    assert MAY_HOLD_LINK.search(text) is not None
     assert checker.scan_text(text) is not None
 
 
