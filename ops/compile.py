@@ -37,6 +37,7 @@ HOT_PATH = (
     "streams/content/context.py",
     "streams/content/detector.py",
     "streams/content/excerpt.py",
+    "streams/content/heads.py",
     "streams/content/identifiers.py",
     "streams/content/linear.py",
     "streams/content/link_judge.py",

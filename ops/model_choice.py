@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from streams.content import training
-from streams.content.classifier import NONE
 from streams.content.datasets import TRAINING_AUTHORS, read_authors
 from streams.content.examples import gather
+from streams.content.heads import NONE
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
 PRECISION = 0.98

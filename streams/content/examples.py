@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.content.classifier import ABOUT, NONE, about_head
 from streams.content.datasets import (
     HELD_OUT_AUTHORS,
     Labelled,
@@ -17,6 +16,7 @@ from streams.content.datasets import (
     read_cold,
     read_dialogues,
 )
+from streams.content.heads import ABOUT, NONE, about_head
 from streams.content.reading import model_input
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
 
@@ -40,8 +40,8 @@ def gather(
     chat_label: str = NONE,
 ) -> list[Example]:
     """Every training example; `datasets` None trains on the labelled examples alone (tests). A hard
-    negative of a rule in `about_rules` is labelled about the rule (classifier.about_head), not none;
-    the datasets' dialogue turns are labelled `chat_label` (classifier.ORDINARY_CHAT: a head of
+    negative of a rule in `about_rules` is labelled about the rule (heads.about_head), not none;
+    the datasets' dialogue turns are labelled `chat_label` (heads.ORDINARY_CHAT: a head of
     their own)."""
     out: list[Example] = []
     for example in never_held_out(labelled):

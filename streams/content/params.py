@@ -54,7 +54,7 @@ class TrainingParams:
     # counts underestimating new chat (0.20 % became 0.25 %: docs/eval.md). None: each head only
     # under benign_limit.
     benign_budget: float | None = 0.0015
-    # Rules whose hard negatives get a head of their own (classifier.about_head) that vetoes the
+    # Rules whose hard negatives get a head of their own (heads.about_head) that vetoes the
     # rule's head where it scores higher, instead of joining `none`. Leaving one author out, it
     # raised recall at precision 0.98 for gambling (0.745 -> 0.813) and confidential, and no other
     # rule in a probe. Confidential's (0.254 -> 0.473) ships since the model reads clause breaks:
@@ -68,13 +68,13 @@ class TrainingParams:
     # model reads a placeholder for a link, not the host) and no threshold ever fired this head, so it
     # has no column (streams.content.linear.columns).
     unscored: tuple[str, ...] = ("content.malicious_link",)
-    # The datasets' dialogue turns as a head of their own (classifier.ORDINARY_CHAT) instead of none.
+    # The datasets' dialogue turns as a head of their own (heads.ORDINARY_CHAT) instead of none.
     # Leaving groups of training authors out, mean recall at the thresholds 0.826 -> 0.837 (insult,
     # violence and inflammatory, whose thresholds the ordinary-chat budget held up; docs/eval.md,
     # thirtieth session). With the IDF column it fills a row's 16 floats (streams.content.linear.columns).
     chat_head: bool = True
     # The heads whose decision value less the ordinary-chat head's the second stage also reads
-    # (classifier.VERSUS_CHAT): those whose thresholds the ordinary-chat budget sets (docs/eval.md,
+    # (heads.VERSUS_CHAT): those whose thresholds the ordinary-chat budget sets (docs/eval.md,
     # thirtieth session). Leaving groups of training authors out, mean recall at the thresholds
     # 0.837 -> 0.847 (insult 0.724 -> 0.749, porn 0.776 -> 0.813, violence 0.846 -> 0.870); every
     # stacked head's difference measured the same (0.847) with ten inputs more instead of four

@@ -1,6 +1,6 @@
 """The model's second stage: one multinomial logistic regression that reads every first-stage
 head's decision value, the line's length and some heads' values less the ordinary-chat head's
-(classifier.StackInputs) and gives each workplace rule its probability against all the others.
+(heads.StackInputs) and gives each workplace rule its probability against all the others.
 
 The first stage (streams.content.linear) is one-vs-rest: each head learns its rule against
 everything else on its own, and the rules overlap (a defamation often insults, an inflammatory
@@ -17,7 +17,7 @@ scikit-learn fits it (`fit`: a degree-1 `SplineTransformer`, whose basis at a va
 neighbouring knots' shares of it, then `LogisticRegression`); scoring is a sum of two products per
 input and class and one softmax (`Stack.probabilities`).
 
-A head it stacks (streams.content.classifier.is_stacked) is scored by the stack's probability of
+A head it stacks (streams.content.heads.is_stacked) is scored by the stack's probability of
 its rule; the public head (learned from another register, with its own gate and COLD's
 calibration) keeps its own.
 """
@@ -60,7 +60,7 @@ class Stack:
 
     def __init__(
         self,
-        inputs: tuple[str, ...],  # what it reads, in order (classifier.StackInputs)
+        inputs: tuple[str, ...],  # what it reads, in order (heads.StackInputs)
         knots: tuple[tuple[float, ...], ...],  # per input, increasing
         classes: tuple[str, ...],
         weights: tuple[tuple[float, ...], ...],  # one row per class, one value per input's knot

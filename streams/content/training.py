@@ -2,9 +2,9 @@
 
 Data (streams.content.datasets reads it): COLD's train split (offensive → the head
 content.insult#public, safe → none), the training half of the benign dialogues (every turn → the
-ordinary-chat head, classifier.ORDINARY_CHAT) and our labelled workplace
+ordinary-chat head, heads.ORDINARY_CHAT) and our labelled workplace
 examples (a positive → its rule, a hard negative or benign line → none, a hard negative of a rule in
-`about_rules` → the rule's about head, classifier.about_head; weighing `oversample` times a dataset
+`about_rules` → the rule's about head, heads.about_head; weighing `oversample` times a dataset
 line, so a few thousand lines weigh against tens of thousands). Never the held-out authors. As a
 head's negative, another rule's violation (a COLD offensive comment included) weighs
 `other_rule_weight` of its weight.
@@ -56,10 +56,13 @@ from typing import Any, NamedTuple
 
 from streams.content import linear
 from streams.content.calibration import Calibration, calibrate
-from streams.content.classifier import (
+from streams.content.classifier import FORMAT, LABEL_PREFIX
+from streams.content.datasets import Labelled, author_of
+from streams.content.evidence import WordHits, term_evidence
+from streams.content.examples import Example, gather, harmful, never_held_out
+from streams.content.folds import author_groups, fold_of, group_index, held_out_by, parts
+from streams.content.heads import (
     ABOUT,
-    FORMAT,
-    LABEL_PREFIX,
     NONE,
     ORDINARY_CHAT,
     StackInputs,
@@ -67,10 +70,6 @@ from streams.content.classifier import (
     is_about_rule,
     is_stacked,
 )
-from streams.content.datasets import Labelled, author_of
-from streams.content.evidence import WordHits, term_evidence
-from streams.content.examples import Example, gather, harmful, never_held_out
-from streams.content.folds import author_groups, fold_of, group_index, held_out_by, parts
 from streams.content.link_judge import RULE as LINK_RULE
 from streams.content.link_judge import Reading, trained
 from streams.content.params import TrainingParams
@@ -327,8 +326,8 @@ def _stacked(
     oof: Scored, labels: tuple[str, ...], heads: tuple[str, ...], params: TrainingParams, groups, workers: int
 ) -> tuple[Stack, Raw]:
     """The stack (streams.content.stack) fitted on the held-out decision values of the heads, the
-    line's length (classifier.LENGTH) and, for the heads of `versus_chat`, their difference from the
-    ordinary-chat head's (classifier.StackInputs); and every example's raw scores (one per label): a
+    line's length (heads.LENGTH) and, for the heads of `versus_chat`, their difference from the
+    ordinary-chat head's (heads.StackInputs); and every example's raw scores (one per label): a
     stacked head's from a stack that never saw the example's fold (an author's: its group's), every
     other label's the first stage's probability."""
     columns = [labels.index(head) for head in heads]

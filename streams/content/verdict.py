@@ -14,7 +14,7 @@ the incitement itself, not a notice against it). Several heads of one rule make 
 score's. The hit carries the model's name, version, head and score for the violation's evidence
 (`ModelHit`).
 A head listed in `needs_target` fires only on a message that names a group of people
-(streams.content.targets). A head the model's about head outranks scores 0 (classifier.about_head).
+(streams.content.targets). A head the model's about head outranks scores 0 (heads.about_head).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.content.calibration import Cutoffs
-from streams.content.classifier import TextClassifier, rule_of
+from streams.content.classifier import TextClassifier
 from streams.content.context import CLAUSE_BREAKS, SENTENCE_BREAKS, governs
+from streams.content.heads import rule_of
 from streams.content.matcher import ALLOW, FRAME, FRAME_AFTER, Match, ModelHit
 from streams.content.normalize import Normalized
 from streams.content.targets import TargetWords

@@ -1,4 +1,4 @@
-"""About heads (streams.content.classifier.about_head): a rule's hard negatives learned as a head of
+"""About heads (streams.content.heads.about_head): a rule's hard negatives learned as a head of
 their own that vetoes the rule's head where it scores higher, in training's thresholds, in the
 classifier's scores and in the detector, with `qunguard scan` saying so."""
 
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from streams.content.calibration import Calibration
-from streams.content.classifier import TextClassifier, about_head
+from streams.content.classifier import TextClassifier
 from streams.content.datasets import Labelled
 from streams.content.detector import ContentDetector
 from streams.content.evidence import term_evidence
 from streams.content.examples import Example, gather
+from streams.content.heads import about_head
 from streams.content.training import Held, _gated, train
 from streams.core.policy import load_policy
 from tests.unit.streams.content.test_classifier import NAMES, THINGS, TINY, findings, tiny_set, with_model

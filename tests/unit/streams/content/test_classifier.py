@@ -18,17 +18,12 @@ from agents.cli.scan import run_scan
 from config import CONFIG_DIR
 from streams.content import linear
 from streams.content.calibration import Calibration, calibrate
-from streams.content.classifier import (
-    LENGTH,
-    ModelError,
-    TextClassifier,
-    length_input,
-    model_version,
-)
+from streams.content.classifier import ModelError, TextClassifier, model_version
 from streams.content.combine import deferred
 from streams.content.datasets import HELD_OUT_AUTHORS, TRAINING_AUTHORS, Labelled
 from streams.content.detector import ContentDetector
 from streams.content.examples import gather
+from streams.content.heads import LENGTH, length_input
 from streams.content.matcher import ModelHit
 from streams.content.params import TrainingParams
 from streams.content.reading import model_input
@@ -151,7 +146,7 @@ def test_model_train_adds_the_reviewers_exported_examples(tmp_path: Path) -> Non
 
 
 def test_the_stack_reads_the_length_of_the_line_training_read(tiny: Path) -> None:
-    """classifier.LENGTH: the stack's last input is the length of the line training wrote for an
+    """heads.LENGTH: the stack's last input is the length of the line training wrote for an
     example (gather), which is the line the classifier scores for its text; a longer line of the
     same decision values is another input."""
     classifier = TextClassifier.load(tiny)

@@ -1,4 +1,4 @@
-"""The ordinary-chat head (streams.content.classifier.ORDINARY_CHAT): the datasets' dialogue turns
+"""The ordinary-chat head (streams.content.heads.ORDINARY_CHAT): the datasets' dialogue turns
 learned as a head of their own instead of none. It is a column the second stage reads; it is not
 calibrated, fires nothing and vetoes nothing."""
 
@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.content.classifier import (
-    LENGTH,
-    NONE,
-    ORDINARY_CHAT,
-    VERSUS_CHAT,
-    StackInputs,
-    TextClassifier,
-    length_input,
-)
+from streams.content.classifier import TextClassifier
 from streams.content.examples import gather
+from streams.content.heads import LENGTH, NONE, ORDINARY_CHAT, VERSUS_CHAT, StackInputs, length_input
 from streams.content.reading import model_input
 from streams.content.training import train
 from streams.core.policy_schema import PUBLIC_INSULT_HEAD
