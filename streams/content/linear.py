@@ -178,15 +178,16 @@ def fit(
         # Each n-gram by its whole 64-bit hash (nwords + h, before the bucket's modulo).
         keyed = [np.array(line_ids(line, index, nwords, 1 << 64, ngrams), dtype=np.uint64) for line in lines]
         writer = np.unique(np.asarray(writers), return_inverse=True)[1]
+        sizes = [len(k) for k in keyed]
         keys = np.concatenate(keyed)
-        by = np.repeat(writer, [len(k) for k in keyed])
+        by = np.repeat(writer, sizes)
         order = np.lexsort((by, keys))
         held, by = keys[order], by[order]
         first = np.ones(len(held), dtype=bool)  # each key's first occurrence of each writer
         first[1:] = (held[1:] != held[:-1]) | (by[1:] != by[:-1])
         known, holding = np.unique(held[first], return_counts=True)
         kept = holding[np.searchsorted(known, keys)] >= min_writers
-        owner = np.repeat(np.arange(len(lines)), [len(k) for k in keyed])[kept]
+        owner = np.repeat(np.arange(len(lines)), sizes)[kept]
         keys = keys[kept]
         grams = keys >= nwords
         keys[grams] = np.uint64(nwords) + (keys[grams] - np.uint64(nwords)) % np.uint64(bucket)

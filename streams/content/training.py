@@ -110,7 +110,9 @@ class TrainingResult:
 
 
 def _job(examples: Sequence[Example], params: TrainingParams, labels, score=(), save_to="") -> _Job:
-    rows = [(e.line, e.label, e.weight, _writer(e, k)) for k, e in enumerate(examples)]
+    # Writers only where the fit counts them: each public line is a writer of its own, 100,000 strings.
+    counted = params.min_writers > 1
+    rows = [(e.line, e.label, e.weight, _writer(e, k) if counted else "") for k, e in enumerate(examples)]
     random.Random(params.seed).shuffle(rows)
     return _Job(tuple(rows), params, labels, tuple(e.line for e in score), save_to)
 
@@ -128,15 +130,15 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     import fasttext
 
     heads = _heads(job.labels, job.params)
-    lines = [line for line, _, _, _ in job.train]
+    lines, labelled, weights, writers = (list(column) for column in zip(*job.train, strict=True))
     words = linear.vocabulary(lines)
     found = linear.fit(
-        lines, [label for _, label, _, _ in job.train], [weight for _, _, weight, _ in job.train], heads,
+        lines, labelled, weights, heads,
         [word for word, _ in words], job.params.bucket, job.params.word_ngrams, job.params.alpha,
         job.params.seed, tuple(filter(harmful, job.labels)), job.params.other_rule_weight,
-        [writer for _, _, _, writer in job.train], job.params.min_writers,
+        writers, job.params.min_writers,
     )  # fmt: skip
-    labels = Counter(f"{LABEL_PREFIX}{label}" for _, label, _, _ in job.train)
+    labels = Counter(f"{LABEL_PREFIX}{label}" for label in labelled)
     with tempfile.TemporaryDirectory(prefix="qunguard-fit-") as tmp:
         path = job.save_to or str(Path(tmp) / "model.bin")
         linear.save(path, words, sorted(labels.items()), found, job.params.bucket, job.params.word_ngrams)
