@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from librt.vecs import vec
+
 
 def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[float]]:
     """A centred isotonic fit of truth on raw probability, as the table `Calibration`
@@ -83,7 +85,7 @@ class Cutoffs:
     floor: float  # the least of `raw`: above 1, nothing can pass
     # Per column of the model (TextClassifier order), a margin below which its head cannot pass
     # (inf: no threshold): most messages are turned away without an exp() per head.
-    margins: tuple[float, ...]
+    margins: vec[float]
 
     def passing(self, scores: Mapping[str, float]) -> dict[str, float]:
         """The heads whose calibrated score in `scores` (TextClassifier.scores) reaches their

@@ -49,7 +49,10 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from librt.vecs import vec
+from mypy_extensions import i64
 
 from streams.content import linear
 from streams.content.calibration import Calibration, Cutoffs, least_margin
@@ -99,7 +102,7 @@ class TextClassifier:
         self.heads = tuple(sorted(self.calibration))
         # The order of the file's columns (streams.content.linear) and each head's intercept.
         self._order = tuple(str(head) for head in meta["linear"]["heads"])
-        self._intercepts = tuple(float(b) for b in meta["linear"]["intercepts"])
+        self._intercepts = vec[float]([float(b) for b in meta["linear"]["intercepts"]])
         scored = [head for head in self._order if not head.startswith(ABOUT)]
         if sorted(scored) != list(self.heads) or len(self._intercepts) != len(self._order):
             raise ValueError("the metadata's linear heads are not its calibrated heads")
@@ -109,7 +112,7 @@ class TextClassifier:
         about = {head: k for k, head in enumerate(self._order) if is_about_rule(head)}
         if any(head[len(ABOUT) :] not in self.heads for head in about):
             raise ValueError("an about head of a head the model does not calibrate")
-        self._about = tuple(about.get(about_head(head), -1) for head in self._order)
+        self._about = vec[i64]([about.get(about_head(head), -1) for head in self._order])
         self.about = tuple(sorted(head[len(ABOUT) :] for head in about))  # the heads that have one
         # The second stage: per column, the stack's class that scores its head (-1: the column's own
         # probability scores it).
@@ -118,10 +121,10 @@ class TextClassifier:
         missing = [h for h in scored if is_stacked(h) and h not in self.stack.classes]
         if missing:
             raise ValueError(f"the stack does not score {', '.join(missing)}")
-        self._stacked = tuple(
-            self.stack.classes.index(head) if is_stacked(head) else -1 for head in self._order
+        self._stacked = vec[i64](
+            [self.stack.classes.index(head) if is_stacked(head) else -1 for head in self._order]
         )
-        self._none = self.stack.classes.index(NONE) if NONE in self.stack.classes else -1
+        self._none: i64 = self.stack.classes.index(NONE) if NONE in self.stack.classes else -1
         self._gaps = Gaps(self.stack, self._none) if self._none >= 0 else None
         if model.get_dimension() != linear.columns(len(self._order)):
             raise ValueError(f"{model.get_dimension()} columns for {len(self._order)} heads")
@@ -189,19 +192,20 @@ class TextClassifier:
 
     # -- scoring ------------------------------------------------------------------------------
 
-    def _margins(self, line: str) -> list[float]:
-        """Each head's decision value (in `_order`) for one model line; [] for an empty line."""
+    def _margins(self, line: str) -> vec[float]:
+        """Each head's decision value (in `_order`) for one model line; empty for an empty line."""
         if not line:
-            return []
+            return vec[float]()
         self._model.f.getSentenceVector(self._hidden, line + "\n")
-        return linear.margins(self._hidden_values.tolist(), self._intercepts, self._ids(line))
+        hidden = cast(list[float], self._hidden_values.tolist())  # a float32 memoryview: floats, not ints
+        return linear.margins(hidden, self._intercepts, self._ids(line))
 
     def scores(self, text: str, view: str | None = None) -> dict[str, float]:
         """The calibrated probability of every head the model knows, 0 where its about head outranks
         it; {} for text with nothing to score. `view`: as for `confident`."""
         line = line_of(text, view)
         found = self._margins(line)
-        if not found:
+        if len(found) == 0:
             return {}
         stacked = self.stack.probabilities(self._stack_inputs(found, line))
         return {
@@ -210,7 +214,7 @@ class TextClassifier:
             if not head.startswith(ABOUT)
         }
 
-    def _raw(self, found: list[float], stacked: list[float], k: int) -> float:
+    def _raw(self, found: vec[float], stacked: vec[float], k: i64) -> float:
         """The raw score of column k's head, which its calibration maps: the stack's probability of
         its class, or, for a head the stack does not score, its own margin's."""
         c = self._stacked[k]
@@ -221,14 +225,14 @@ class TextClassifier:
         score they have otherwise (for `qunguard scan`)."""
         line = model_input(text)
         found = self._margins(line)
-        stacked = self.stack.probabilities(self._stack_inputs(found, line)) if found else []
+        stacked = self.stack.probabilities(self._stack_inputs(found, line)) if len(found) else vec[float]()
         return {
             self._order[k]: self.calibration[self._order[k]](self._raw(found, stacked, k))
             for k in range(len(found))
             if self._outranked(found, k)
         }
 
-    def _outranked(self, found: list[float], k: int) -> bool:
+    def _outranked(self, found: vec[float], k: i64) -> bool:
         about = self._about[k]
         return about >= 0 and found[about] >= found[k]
 
@@ -243,11 +247,13 @@ class TextClassifier:
         raw = {h: self.calibration[h].inverse(t) for h, t in thresholds.items()}
         # A stacked head's margin bounds its class's logit less none's: p = e^z / sum(e^z) is at
         # most 1 / (1 + e^(z_none - z)), so below that difference it cannot pass.
-        margins = tuple(
-            -math.inf
-            if head in raw and self._stacked[k] >= 0 and self._none < 0
-            else least_margin(raw.get(head, 2.0))
-            for k, head in enumerate(self._order)
+        margins = vec[float](
+            [
+                -math.inf
+                if head in raw and self._stacked[k] >= 0 and self._none < 0
+                else least_margin(raw.get(head, 2.0))
+                for k, head in enumerate(self._order)
+            ]
         )
         return Cutoffs(dict(thresholds), raw, min(raw.values(), default=2.0), margins)
 
@@ -259,32 +265,35 @@ class TextClassifier:
         out = {}
         line = line_of(text, view)
         found = self._margins(line)
-        inputs: list[float] = []
+        margins, stacked_at = cutoffs.margins, self._stacked
+        # Each made once, where some head needs it (vecs: `len` 0 until then).
+        inputs = vec[float]()
         place: Place | None = None  # the inputs as the gaps read them
-        logits: list[float] = []
-        stacked: list[float] = []
-        for k, m in enumerate(found):
-            c = self._stacked[k]
+        logits = vec[float]()
+        stacked = vec[float]()
+        for k in range(len(found)):
+            m = found[k]
+            c = stacked_at[k]
             if c < 0:
-                if m < cutoffs.margins[k] or self._outranked(found, k):
+                if m < margins[k] or self._outranked(found, k):
                     continue
                 p = linear.probability(m)
             else:
-                if cutoffs.margins[k] == math.inf or self._outranked(found, k):
+                if margins[k] == math.inf or self._outranked(found, k):
                     continue
-                if not logits:
-                    if not inputs:
+                if len(logits) == 0:
+                    if len(inputs) == 0:
                         inputs = self._stack_inputs(found, line)
                     gaps = self._gaps
                     if gaps is not None:
                         if place is None:
                             place = gaps.place(inputs)
-                        if gaps.below(place, c, cutoffs.margins[k]):
+                        if gaps.below(place, c, margins[k]):
                             continue
                     logits = self.stack.logits(inputs)
-                if self._none >= 0 and logits[c] - logits[self._none] < cutoffs.margins[k]:
+                if self._none >= 0 and logits[c] - logits[self._none] < margins[k]:
                     continue
-                if not stacked:
+                if len(stacked) == 0:
                     stacked = softmax(logits)
                 p = stacked[c]
             head = self._order[k]
@@ -303,7 +312,7 @@ class TextClassifier:
 
         def decision(v: str) -> float:
             line = tokens(v)
-            found = self._margins(line) or list(self._intercepts)
+            found = self._margins(line) if line else self._intercepts
             return found[k] if c < 0 else self.stack.log_odds(self._stack_inputs(found, line), c)
 
         base = decision(view)

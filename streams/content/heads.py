@@ -7,6 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from librt.vecs import append, vec
+from mypy_extensions import i64
+
 from streams.content.reading import characters
 
 # The stack's last input, after the heads' decision values: log(1 + the model line's characters). A
@@ -64,8 +67,8 @@ class StackInputs:
     def __init__(self, heads: Sequence[str], versus: Sequence[str] = ()) -> None:
         if versus and ORDINARY_CHAT not in heads:
             raise ValueError("a difference from the ordinary-chat head in a model without it")
-        self._chat = list(heads).index(ORDINARY_CHAT) if versus else -1
-        self._versus = tuple(list(heads).index(head) for head in versus)
+        self._chat: i64 = list(heads).index(ORDINARY_CHAT) if versus else -1
+        self._versus: vec[i64] = vec[i64]([list(heads).index(head) for head in versus])
         self.names = (*heads, LENGTH, *(head + VERSUS_CHAT for head in versus))
 
     @classmethod
@@ -79,9 +82,14 @@ class StackInputs:
                 return inputs
         raise ValueError("the stack reads other columns than the model has")
 
-    def __call__(self, margins: list[float], line: str) -> list[float]:
-        row = [*margins, length_input(line)]
+    def __call__(self, margins: vec[float], line: str) -> vec[float]:
+        versus = self._versus
+        row = vec[float](capacity=len(margins) + 1 + len(versus))
+        for k in range(len(margins)):
+            row = append(row, margins[k])
+        row = append(row, length_input(line))
         if self._chat >= 0:
             chat = margins[self._chat]
-            row.extend([margins[k] - chat for k in self._versus])
+            for i in range(len(versus)):
+                row = append(row, margins[versus[i]] - chat)
         return row

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from librt.vecs import append, vec
+
 from streams.content.reading import characters
 
 EOS = "</s>"  # fastText's end-of-line word: every line has exactly one
@@ -99,15 +101,19 @@ class IdCount:
         return tokens - len(self._unknown.findall(line[::2])) + grams
 
 
-def margins(hidden: Sequence[float], intercepts: Sequence[float], ids: int) -> list[float]:
+def margins(hidden: list[float], intercepts: vec[float], ids: int) -> vec[float]:
     """Each head's decision value from fastText's average row `hidden` (columns as above) over a
-    line's `ids` ids (`IdCount`)."""
+    line's `ids` ids (`IdCount`). A vec of unboxed floats, which the compiled stack and
+    calibrations index without an object per value (streams.content.stack)."""
     heads = len(intercepts)
     squares = hidden[heads]
     if squares <= 0.0 or ids <= 0:  # nothing averaged
-        return list(intercepts)
+        return intercepts
     norm = math.sqrt(ids / squares)
-    return [hidden[k] * norm + intercepts[k] for k in range(heads)]
+    out = vec[float](capacity=heads)
+    for k in range(heads):
+        out = append(out, hidden[k] * norm + intercepts[k])
+    return out
 
 
 def probability(margin: float) -> float:

@@ -27,7 +27,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
+
+from librt.vecs import append, vec
+from mypy_extensions import i64
 
 # What the stack's L2 penalty is divided by (scikit-learn's C). 0.1 and 1 gave the same held-out
 # figures (docs/eval.md, twenty-second session); fitted to the optimum, 0.01-10 the same training-
@@ -49,14 +52,25 @@ KNOTS = 3
 SLACK: Final = 1e-9
 
 # What `_place` gives: per input, the column of the knot below its value and the value's share of the way on.
-Place = tuple[list[int], list[float]]
+Place: TypeAlias = "tuple[vec[i64], vec[float]]"  # a string: compiled, i64 is int at run time
 
 
 class Stack:
     """Per input its knots; per class an intercept and, per input, the value of the input's function
     at each of its knots (one row per class: input after input, knot after knot)."""
 
-    __slots__ = ("_flat", "_knots", "_offsets", "_row", "classes", "inputs", "intercepts", "knots", "weights")
+    __slots__ = (
+        "_flat",
+        "_intercepts",
+        "_knots",
+        "_offsets",
+        "_row",
+        "classes",
+        "inputs",
+        "intercepts",
+        "knots",
+        "weights",
+    )
 
     def __init__(
         self,
@@ -71,40 +85,42 @@ class Stack:
         self.classes = classes
         self.weights = weights
         self.intercepts = intercepts
-        # One flat list scored by index: compiled (ops/compile.py), zip over tuples of rows took
-        # 23 µs a message on a slow host, index loops over floats 4 µs (docs/bench.md).
-        self._flat: list[float] = [w for row in weights for w in row]
-        # Every input's knots in one list: input j's are _knots[_offsets[j]:_offsets[j + 1]], and so
+        # One flat vec of unboxed floats scored by index: compiled (ops/compile.py), a zip over
+        # tuples of rows took 23 µs a message on a slow host, an index loop over a list of floats
+        # 4 µs (each float an object), over a vec eight times less than the list (docs/bench.md).
+        self._flat: vec[float] = vec[float]([w for row in weights for w in row])
+        self._intercepts: vec[float] = vec[float](intercepts)
+        # Every input's knots in one vec: input j's are _knots[_offsets[j]:_offsets[j + 1]], and so
         # are its values' columns in a class's row of weights.
-        self._knots: list[float] = [t for k in knots for t in k]
-        self._offsets: list[int] = [sum(len(k) for k in knots[:j]) for j in range(len(knots) + 1)]
-        self._row = len(self._knots)
+        self._knots: vec[float] = vec[float]([t for k in knots for t in k])
+        self._offsets: vec[i64] = vec[i64]([sum(len(k) for k in knots[:j]) for j in range(len(knots) + 1)])
+        self._row: i64 = len(self._knots)
 
-    def logits(self, margins: list[float]) -> list[float]:
+    def logits(self, margins: vec[float]) -> vec[float]:
         """Each class's logit from the first stage's decision values (in `inputs` order)."""
         if len(margins) != len(self.knots):
             raise ValueError(f"{len(margins)} decision values for a stack of {len(self.knots)} inputs")
         # Per input, the column of the knot below its value and the value's share of the way to the
-        # next one; then per class one sum in a local (compiled, a float kept in a list is an object).
+        # next one; then per class one sum in a local.
         at, shares = _place(margins, self._knots, self._offsets)
-        flat, row, width = self._flat, self._row, len(at)
-        out: list[float] = []
-        base = 0
-        for b in self.intercepts:
-            z = b
+        flat, row, width, intercepts = self._flat, self._row, len(at), self._intercepts
+        out = vec[float](capacity=len(intercepts))
+        base: i64 = 0
+        for c in range(len(intercepts)):
+            z = intercepts[c]
             for j in range(width):
                 k = base + at[j]
                 w = flat[k]
                 z += w + shares[j] * (flat[k + 1] - w)
-            out.append(z)
+            out = append(out, z)
             base += row
         return out
 
-    def probabilities(self, margins: list[float]) -> list[float]:
+    def probabilities(self, margins: vec[float]) -> vec[float]:
         """The softmax of `logits`: each class's probability, in `classes` order."""
         return softmax(self.logits(margins))
 
-    def log_odds(self, margins: list[float], c: int) -> float:
+    def log_odds(self, margins: vec[float], c: int) -> float:
         """Class `c`'s log odds against all the other classes together."""
         logits = self.logits(margins)
         rest = [z for j, z in enumerate(logits) if j != c]
@@ -163,30 +179,37 @@ class Gaps:
                 max(g[offsets[j] : offsets[j + 1]]) - min(g[offsets[j] : offsets[j + 1]]) for g in gaps
             )
 
-        self._reading: list[int] = sorted(range(len(stack.knots)), key=lambda j: (-span(j), j))
-        self._knots: list[float] = [t for j in self._reading for t in stack.knots[j]]
-        self._offsets: list[int] = [0]
-        for j in self._reading:
-            self._offsets.append(self._offsets[-1] + len(stack.knots[j]))
-        self._row = row
-        self._gaps: list[float] = [
-            w for g in gaps for j in self._reading for w in g[offsets[j] : offsets[j + 1]]
-        ]
-        self._intercepts: list[float] = [b - stack.intercepts[reference] for b in stack.intercepts]
+        reading = sorted(range(len(stack.knots)), key=lambda j: (-span(j), j))
+        self._reading: vec[i64] = vec[i64](reading)
+        self._knots: vec[float] = vec[float]([t for j in reading for t in stack.knots[j]])
+        starts = [0]
+        for j in reading:
+            starts.append(starts[-1] + len(stack.knots[j]))
+        self._offsets: vec[i64] = vec[i64](starts)
+        self._row: i64 = row
+        self._gaps: vec[float] = vec[float](
+            [w for g in gaps for j in reading for w in g[offsets[j] : offsets[j + 1]]]
+        )
+        self._intercepts: vec[float] = vec[float]([b - stack.intercepts[reference] for b in stack.intercepts])
         # Per class, one bound per input read and one more: the most the inputs from the i-th on can add.
-        self._bounds: list[float] = []
+        bounds: list[float] = []
         for g in gaps:
             rest = [0.0]
-            for j in reversed(self._reading):
+            for j in reversed(reading):
                 rest.append(rest[-1] + max(g[offsets[j] : offsets[j + 1]]))
-            self._bounds.extend(reversed(rest))
+            bounds.extend(reversed(rest))
+        self._bounds: vec[float] = vec[float](bounds)
 
-    def place(self, margins: list[float]) -> Place:
+    def place(self, margins: vec[float]) -> Place:
         """Where each of `margins` (in the stack's input order) sits, as `_place` says, read in the
         reading order: what `below` takes."""
-        return _place([margins[j] for j in self._reading], self._knots, self._offsets)
+        reading = self._reading
+        values = vec[float](capacity=len(reading))
+        for i in range(len(reading)):
+            values = append(values, margins[reading[i]])
+        return _place(values, self._knots, self._offsets)
 
-    def below(self, place: Place, c: int, least: float) -> bool:
+    def below(self, place: Place, c: i64, least: float) -> bool:
         """Whether class `c`'s logit less the reference's is surely under `least` for the values
         `place` (Gaps.place) placed. False says nothing: the logits decide."""
         at, shares = place
@@ -207,12 +230,13 @@ class Gaps:
         return False
 
 
-def _place(values: list[float], knots: list[float], offsets: list[int]) -> Place:
+def _place(values: vec[float], knots: vec[float], offsets: vec[i64]) -> Place:
     """Per value, the column of its input's knot below it (input j's knots are
     knots[offsets[j]:offsets[j + 1]]) and its share of the way to the next."""
-    at: list[int] = []
-    shares: list[float] = []
-    for j, x in enumerate(values):
+    at = vec[i64](capacity=len(values))
+    shares = vec[float](capacity=len(values))
+    for j in range(len(values)):
+        x = values[j]
         k = offsets[j]
         last = offsets[j + 1] - 1
         if x <= knots[k]:
@@ -223,16 +247,26 @@ def _place(values: list[float], knots: list[float], offsets: list[int]) -> Place
             while x >= knots[k + 1]:
                 k += 1
             share = (x - knots[k]) / (knots[k + 1] - knots[k])
-        at.append(k)
-        shares.append(share)
+        at = append(at, k)
+        shares = append(shares, share)
     return at, shares
 
 
-def softmax(logits: list[float]) -> list[float]:
-    top = max(logits)
-    exps = [math.exp(z - top) for z in logits]
-    total = sum(exps)
-    return [e / total for e in exps]
+def softmax(logits: vec[float]) -> vec[float]:
+    n = len(logits)
+    top = logits[0]
+    for i in range(1, n):
+        top = max(top, logits[i])
+    exps = vec[float](capacity=n)
+    total = 0.0
+    for i in range(n):
+        e = math.exp(logits[i] - top)
+        exps = append(exps, e)
+        total += e
+    out = vec[float](capacity=n)
+    for i in range(n):
+        out = append(out, exps[i] / total)
+    return out
 
 
 def fit(

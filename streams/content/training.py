@@ -54,6 +54,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from librt.vecs import vec
+
 from streams.content import linear
 from streams.content.calibration import Calibration, calibrate
 from streams.content.classifier import FORMAT, LABEL_PREFIX
@@ -148,7 +150,9 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
     for line in job.score_lines:
         # As TextClassifier computes them: from Python floats, not numpy's float32 arithmetic.
         hidden = model.get_sentence_vector(line).tolist()
-        margins = dict(zip(heads, linear.margins(hidden, found.intercepts, ids(line)), strict=True))
+        margins = dict(
+            zip(heads, linear.margins(hidden, vec[float](found.intercepts), ids(line)), strict=True)
+        )
         out.append(tuple(margins.get(label, -math.inf) for label in job.labels))
     return out, found.intercepts
 
@@ -338,7 +342,7 @@ def _stacked(
     )
     author_fold = {author: k % params.folds for author, k in group_index(groups).items()}
     stack, held_out = stack_fit(
-        [inputs([p[i] for i in columns], e.line) for e, p in oof],
+        [list(inputs(vec[float]([p[i] for i in columns]), e.line)) for e, p in oof],
         [e.label for e, _ in oof],
         inputs.names,
         [author_fold[e.source] if e.source in author_fold else fold_of(e, params.folds) for e, _ in oof],

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from librt.vecs import vec
 
 from agents.cli.scan import run_scan
 from config import CONFIG_DIR
@@ -153,7 +154,7 @@ def test_the_stack_reads_the_length_of_the_line_training_read(tiny: Path) -> Non
     head = "content.defamation"
     for example in gather(tiny_set()[:8], None, 1):
         found = classifier._margins(example.line)
-        stacked = classifier.stack.probabilities([*found, length_input(example.line)])
+        stacked = classifier.stack.probabilities(vec[float]([*found, length_input(example.line)]))
         expected = classifier.calibration[head](stacked[classifier.stack.classes.index(head)])
         assert classifier.scores(example.text)[head] == pytest.approx(expected, abs=1e-12)
     assert classifier.stack.inputs[-1] == LENGTH

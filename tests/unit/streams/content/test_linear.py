@@ -11,6 +11,7 @@ from pathlib import Path
 import fasttext
 import numpy as np
 import pytest
+from librt.vecs import vec
 
 from streams.content import linear
 
@@ -92,8 +93,8 @@ def test_margins_are_the_linear_models_decision(saved: tuple[Path, linear.Linear
         sum(c * rows[f, k] for f, c in counts.items()) / norm + found.intercepts[k] for k in range(len(HEADS))
     ]
     ids = linear.IdCount(model.get_words(), NGRAMS)
-    got = linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts, ids(line))
-    assert got == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    got = linear.margins(model.get_sentence_vector(line).tolist(), vec[float](found.intercepts), ids(line))
+    assert list(got) == pytest.approx(expected, rel=1e-4, abs=1e-5)
 
 
 def test_the_fit_separates_what_it_was_taught(saved: tuple[Path, linear.LinearFit]) -> None:
@@ -102,7 +103,9 @@ def test_the_fit_separates_what_it_was_taught(saved: tuple[Path, linear.LinearFi
     ids = linear.IdCount(model.get_words(), NGRAMS)
 
     def margins(line: str) -> list[float]:
-        return linear.margins(model.get_sentence_vector(line).tolist(), found.intercepts, ids(line))
+        return list(
+            linear.margins(model.get_sentence_vector(line).tolist(), vec[float](found.intercepts), ids(line))
+        )
 
     insult, chat = margins("你 是 猪 吧 哈 哈"), margins("中 午 一 起 吃 饭")
     assert insult[1] > 0 > chat[1] and linear.probability(insult[1]) > linear.probability(chat[1])
@@ -170,7 +173,8 @@ def test_another_rules_violation_weighs_less_against_a_head() -> None:
     def defamation_margin(found: linear.LinearFit, line: str) -> float:
         ids = linear.line_ids(line, index, len(words), BUCKET, NGRAMS)
         hidden = found.rows[ids].mean(axis=0)
-        return linear.margins(hidden.tolist(), found.intercepts, len(ids))[HEADS.index("content.defamation")]
+        margins = linear.margins(hidden.tolist(), vec[float](found.intercepts), len(ids))
+        return margins[HEADS.index("content.defamation")]
 
     insult = "垃 圾 公 司 垃 圾 公 司"
     full, light = fit(rules=HEADS, other_rule_weight=1.0), fit(rules=HEADS, other_rule_weight=0.0)

@@ -94,7 +94,8 @@ def test_the_stack_reads_a_heads_decision_value_less_the_chat_heads(model: Path)
     line = model_input(f"{CHAT[1]}3")
     found = classifier._margins(line)
     versus = found[order.index("content.defamation")] - found[order.index(ORDINARY_CHAT)]
-    assert StackInputs.of(order, classifier.stack.inputs)(found, line) == [*found, length_input(line), versus]
+    inputs = StackInputs.of(order, classifier.stack.inputs)(found, line)
+    assert list(inputs) == [*found, length_input(line), versus]
 
 
 def test_stack_inputs_are_checked_against_the_models_heads() -> None:

@@ -8,10 +8,16 @@ import random
 from typing import Any
 
 import pytest
+from librt.vecs import vec
 
 from streams.content.stack import KNOTS, SOLVER, C, Gaps, Stack, fit, softmax
 
 HEADS = ("content.defamation", "content.insult")
+
+
+def v(values: list[float]) -> vec[float]:
+    """The stack's inputs as it reads them: a vec of unboxed floats."""
+    return vec[float](values)
 
 
 def overlapping(n: int = 1200, seed: int = 3) -> tuple[list[list[float]], list[str], list[int]]:
@@ -46,7 +52,7 @@ def test_probabilities_are_scikit_learns() -> None:
     low, high = stack.knots[0][0], stack.knots[0][-1]
     probes = [*rows[:20], [low, 0.0], [high, 0.0], [low - 5, 9.0], [high + 5, -9.0], [-50.0, 50.0]]
     for row, expected in zip(probes, model.predict_proba(probes), strict=True):
-        assert stack.probabilities(row) == pytest.approx(list(expected), abs=1e-9)
+        assert list(stack.probabilities(v(row))) == pytest.approx(list(expected), abs=1e-9)
 
 
 def test_a_decision_value_may_say_less_past_a_point() -> None:
@@ -57,10 +63,12 @@ def test_a_decision_value_may_say_less_past_a_point() -> None:
     labels = ["middle" if abs(r[0]) < 1.0 else "none" for r in rows]
     stack, _ = fit(rows, labels, HEADS, [i % 5 for i in range(600)])
     middle = stack.classes.index("middle")
-    assert stack.probabilities([0.0, 0.0])[middle] > 0.7  # a straight line gives either side at least this
-    assert stack.probabilities([-2.8, 0.0])[middle] < 0.1
-    assert stack.probabilities([2.8, 0.0])[middle] < 0.1
-    assert stack.probabilities([40.0, 0.0]) == stack.probabilities([stack.knots[0][-1], 0.0])
+    assert stack.probabilities(v([0.0, 0.0]))[middle] > 0.7  # a straight line gives either side at least this
+    assert stack.probabilities(v([-2.8, 0.0]))[middle] < 0.1
+    assert stack.probabilities(v([2.8, 0.0]))[middle] < 0.1
+    assert list(stack.probabilities(v([40.0, 0.0]))) == list(
+        stack.probabilities(v([stack.knots[0][-1], 0.0]))
+    )
 
 
 def many_heads(n: int = 4000, seed: int = 5) -> tuple[list[list[float]], list[str], list[int]]:
@@ -89,7 +97,7 @@ def test_the_fit_is_the_optimum_not_where_a_solver_stopped() -> None:
     stack, held_out = fit(rows, labels, heads, folds)
     again, held_out_again = fit(nudged, labels, heads, folds)
     for row in rows[:200]:
-        assert again.probabilities(row) == pytest.approx(stack.probabilities(row), abs=1e-9)
+        assert list(again.probabilities(v(row))) == pytest.approx(list(stack.probabilities(v(row))), abs=1e-9)
     for p, q in zip(held_out[:200], held_out_again[:200], strict=True):
         assert q == pytest.approx(p, abs=1e-9)
 
@@ -99,7 +107,7 @@ def test_two_classes_keep_a_row_each() -> None:
     two = [(r, y) for r, y in zip(rows, labels, strict=True) if y != "content.insult"]
     stack, held_out = fit([r for r, _ in two], [y for _, y in two], HEADS, folds[: len(two)])
     assert stack.classes == ("content.defamation", "none") and len(stack.weights) == 2
-    p = stack.probabilities([2.0, -1.0])
+    p = stack.probabilities(v([2.0, -1.0]))
     assert p[0] > 0.75 and sum(p) == pytest.approx(1.0)
     assert all(sum(q) == pytest.approx(1.0) for q in held_out)
 
@@ -110,8 +118,8 @@ def test_the_stack_reads_the_other_heads() -> None:
     rows, labels, folds = overlapping()
     stack, _ = fit(rows, labels, HEADS, folds)
     defamation = stack.classes.index("content.defamation")
-    assert stack.probabilities([1.0, -1.0])[defamation] > 0.8
-    assert stack.probabilities([1.0, 1.5])[defamation] < 0.3
+    assert stack.probabilities(v([1.0, -1.0]))[defamation] > 0.8
+    assert stack.probabilities(v([1.0, 1.5]))[defamation] < 0.3
 
 
 def test_held_out_probabilities_come_from_a_stack_without_the_fold() -> None:
@@ -120,8 +128,8 @@ def test_held_out_probabilities_come_from_a_stack_without_the_fold() -> None:
     rest = [i for i, k in enumerate(folds) if k != 0]
     without, _ = fit([rows[i] for i in rest], [labels[i] for i in rest], HEADS, [0] * len(rest))
     for i in [i for i, k in enumerate(folds) if k == 0][:10]:
-        assert held_out[i] == pytest.approx(without.probabilities(rows[i]), abs=1e-9)
-        assert held_out[i] != pytest.approx(stack.probabilities(rows[i]), abs=1e-9)
+        assert held_out[i] == pytest.approx(list(without.probabilities(v(rows[i]))), abs=1e-9)
+        assert held_out[i] != pytest.approx(list(stack.probabilities(v(rows[i]))), abs=1e-9)
 
 
 def test_fits_side_by_side_give_the_same_stack() -> None:
@@ -136,7 +144,9 @@ def test_json_round_trip_and_checks() -> None:
     stack, _ = fit(rows, labels, HEADS, folds)
     again = Stack.from_json(stack.to_json())
     assert again.classes == stack.classes and again.inputs == HEADS
-    assert again.probabilities([0.3, 0.2]) == pytest.approx(stack.probabilities([0.3, 0.2]), abs=1e-7)
+    assert list(again.probabilities(v([0.3, 0.2]))) == pytest.approx(
+        list(stack.probabilities(v([0.3, 0.2]))), abs=1e-7
+    )
     broken = stack.to_json() | {"intercepts": [0.0]}
     with pytest.raises(ValueError, match="one intercept per class"):
         Stack.from_json(broken)
@@ -149,16 +159,16 @@ def test_json_round_trip_and_checks() -> None:
 
 
 def test_softmax_is_stable_far_out() -> None:
-    assert softmax([1000.0, 0.0]) == pytest.approx([1.0, 0.0])
-    assert sum(softmax([-800.0, -801.0, -799.0])) == pytest.approx(1.0)
+    assert list(softmax(v([1000.0, 0.0]))) == pytest.approx([1.0, 0.0])
+    assert sum(softmax(v([-800.0, -801.0, -799.0]))) == pytest.approx(1.0)
 
 
 def test_log_odds_are_the_probabilitys() -> None:
     rows, labels, folds = overlapping()
     stack, _ = fit(rows, labels, HEADS, folds)
     for row in rows[:10]:
-        for c, p in enumerate(stack.probabilities(row)):
-            assert stack.log_odds(row, c) == pytest.approx(math.log(p / (1.0 - p)), abs=1e-9)
+        for c, p in enumerate(stack.probabilities(v(row))):
+            assert stack.log_odds(v(row), c) == pytest.approx(math.log(p / (1.0 - p)), abs=1e-9)
 
 
 def random_stack(rng: random.Random, inputs: int = 6, classes: int = 5) -> Stack:
@@ -188,8 +198,8 @@ def test_a_class_the_gaps_rule_out_is_under_the_margin() -> None:
         gaps = Gaps(stack, reference)
         for _ in range(20):
             margins = [rng.uniform(-6.0, 6.0) for _ in stack.inputs]
-            place = gaps.place(margins)
-            logits = stack.logits(margins)
+            place = gaps.place(v(margins))
+            logits = stack.logits(v(margins))
             for c in range(len(stack.classes)):
                 gap = logits[c] - logits[reference]
                 for least in (gap - 1.0, gap - 1e-6, gap, gap + 1e-6, gap + 1.0, -math.inf):
