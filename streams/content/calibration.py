@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from librt.vecs import vec
+from mypy_extensions import i64
 
 
 def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[float]]:
@@ -36,13 +37,19 @@ def calibrate(raw: Sequence[float], truth: Sequence[bool]) -> dict[str, list[flo
     return {"x": [px for px, _ in table], "y": [py for _, py in table]}
 
 
-@dataclass(frozen=True, slots=True)
 class Calibration:
     """A monotone map raw model probability → calibrated probability: linear between the points of
     an isotonic fit, constant beyond its ends."""
 
-    xs: tuple[float, ...]
-    ys: tuple[float, ...]
+    __slots__ = ("_xs", "_ys", "xs", "ys")
+
+    def __init__(self, xs: tuple[float, ...], ys: tuple[float, ...]) -> None:
+        self.xs = xs
+        self.ys = ys
+        # The same points as vecs of unboxed floats, which the compiled search below reads without
+        # an object per value: a score's 16 calibrations cost ~7 µs through bisect on the tuples.
+        self._xs: vec[float] = vec[float](xs)
+        self._ys: vec[float] = vec[float](ys)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Calibration:
@@ -52,13 +59,21 @@ class Calibration:
         return cls(xs, ys)
 
     def __call__(self, raw: float) -> float:
-        xs, ys = self.xs, self.ys
+        xs, ys = self._xs, self._ys
+        last = len(xs) - 1
         if raw <= xs[0]:
             return ys[0]
-        if raw >= xs[-1]:
-            return ys[-1]
-        i = bisect.bisect_right(xs, raw)
-        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        if raw >= xs[last]:
+            return ys[last]
+        lo: i64 = 0  # bisect.bisect_right(xs, raw): the first point beyond raw
+        hi: i64 = last + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if raw < xs[mid]:
+                hi = mid
+            else:
+                lo = mid + 1
+        x0, x1, y0, y1 = xs[lo - 1], xs[lo], ys[lo - 1], ys[lo]
         return y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
 
     def inverse(self, calibrated: float) -> float:
