@@ -68,6 +68,11 @@ def line_ids(line: str, words: dict[str, int], nwords: int, bucket: int, ngrams:
     return ids
 
 
+def _known(line: str, words: dict[str, int]) -> int:
+    """How many of the ids `line_ids` gives `line` come first as known words (the end of line too)."""
+    return sum(1 for token in [*line.split(), EOS] if token in words)
+
+
 def columns(heads: int) -> int:
     """The file's columns for `heads`: the heads and the IDF squared, padded with zeros to a
     multiple of 16, so that a row is one 64-byte cache line (14 columns scored long messages ~35 %
@@ -181,23 +186,30 @@ def fit(
     else:
         if len(writers) != len(lines):
             raise ValueError("min_writers needs one writer per line")
-        # Each n-gram by its whole 64-bit hash (nwords + h, before the bucket's modulo).
-        keyed = [np.array(line_ids(line, index, nwords, 1 << 64, ngrams), dtype=np.uint64) for line in lines]
-        writer = np.unique(np.asarray(writers), return_inverse=True)[1]
+        # Each n-gram by its whole 64-bit hash h, before the bucket's modulo (line_ids with no word
+        # rows before the buckets: a word keeps its id, an n-gram's id is h), and a flag telling
+        # the two apart: nwords + h itself may pass 2^64.
+        keyed = [np.array(line_ids(line, index, 0, 1 << 64, ngrams), dtype=np.uint64) for line in lines]
         sizes = [len(k) for k in keyed]
         keys = np.concatenate(keyed)
-        by = np.repeat(writer, sizes)
-        order = np.lexsort((by, keys))
-        held, by = keys[order], by[order]
-        first = np.ones(len(held), dtype=bool)  # each key's first occurrence of each writer
-        first[1:] = (held[1:] != held[:-1]) | (by[1:] != by[:-1])
-        known, holding = np.unique(held[first], return_counts=True)
-        kept = holding[np.searchsorted(known, keys)] >= min_writers
+        gram = np.concatenate(
+            [np.arange(size) >= _known(line, index) for line, size in zip(lines, sizes, strict=True)]
+        )
+        by = np.repeat(np.unique(np.asarray(writers), return_inverse=True)[1], sizes)
+        order = np.lexsort((by, keys, gram))  # by feature (a word or an n-gram, then its key), then writer
+        held, held_gram, held_by = keys[order], gram[order], by[order]
+        feature = np.ones(len(held), dtype=bool)  # where the sorted ids start another feature
+        feature[1:] = (held[1:] != held[:-1]) | (held_gram[1:] != held_gram[:-1])
+        first = feature.copy()  # and where another writer of the same feature
+        first[1:] |= held_by[1:] != held_by[:-1]
+        which = np.cumsum(feature) - 1
+        kept = np.empty(len(keys), dtype=bool)
+        kept[order] = np.bincount(which[first])[which] >= min_writers
         owner = np.repeat(np.arange(len(lines)), sizes)[kept]
-        keys = keys[kept]
-        grams = keys >= nwords
-        keys[grams] = np.uint64(nwords) + (keys[grams] - np.uint64(nwords)) % np.uint64(bucket)
-        indices = keys.astype(np.int64).tolist()
+        keys, gram = keys[kept], gram[kept]
+        ids = keys.astype(np.int64)  # a word's id; an n-gram's becomes its bucket's row
+        ids[gram] = nwords + (keys[gram] % np.uint64(bucket)).astype(np.int64)
+        indices = ids.tolist()
         indptr = np.searchsorted(owner, np.arange(len(lines) + 1)).tolist()
     counts = sparse.csr_matrix(
         (np.ones(len(indices), dtype=np.float64), np.array(indices, dtype=np.int64), np.array(indptr)),
