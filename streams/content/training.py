@@ -147,12 +147,11 @@ def _fit(job: _Job) -> tuple[list[tuple[float, ...]], tuple[float, ...]]:
         model = fasttext.load_model(path)
     ids = linear.IdCount(model.get_words(), job.params.word_ngrams)
     out = []
+    intercepts = vec[float](found.intercepts)
     for line in job.score_lines:
         # As TextClassifier computes them: from Python floats, not numpy's float32 arithmetic.
         hidden = model.get_sentence_vector(line).tolist()
-        margins = dict(
-            zip(heads, linear.margins(hidden, vec[float](found.intercepts), ids(line)), strict=True)
-        )
+        margins = dict(zip(heads, linear.margins(hidden, intercepts, ids(line)), strict=True))
         out.append(tuple(margins.get(label, -math.inf) for label in job.labels))
     return out, found.intercepts
 
