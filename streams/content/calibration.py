@@ -41,15 +41,13 @@ class Calibration:
     """A monotone map raw model probability → calibrated probability: linear between the points of
     an isotonic fit, constant beyond its ends."""
 
-    __slots__ = ("_xs", "_ys", "xs", "ys")
+    __slots__ = ("xs", "ys")
 
     def __init__(self, xs: tuple[float, ...], ys: tuple[float, ...]) -> None:
-        self.xs = xs
-        self.ys = ys
-        # The same points as vecs of unboxed floats, which the compiled search below reads without
-        # an object per value: a score's 16 calibrations cost ~7 µs through bisect on the tuples.
-        self._xs: vec[float] = vec[float](xs)
-        self._ys: vec[float] = vec[float](ys)
+        # Vecs of unboxed floats, which the compiled search below reads without an object per
+        # value: a score's 16 calibrations cost ~7 µs through bisect on tuples.
+        self.xs: vec[float] = vec[float](xs)
+        self.ys: vec[float] = vec[float](ys)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Calibration:
@@ -59,7 +57,7 @@ class Calibration:
         return cls(xs, ys)
 
     def __call__(self, raw: float) -> float:
-        xs, ys = self._xs, self._ys
+        xs, ys = self.xs, self.ys
         last = len(xs) - 1
         if raw <= xs[0]:
             return ys[0]
@@ -77,8 +75,9 @@ class Calibration:
         return y0 if x1 == x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
 
     def inverse(self, calibrated: float) -> float:
-        """The least raw probability whose calibrated value is at least `calibrated` (2.0: none)."""
-        xs, ys = self.xs, self.ys
+        """The least raw probability whose calibrated value is at least `calibrated` (2.0: none).
+        Once per threshold, so bisect reads tuples of the points (it takes no vec)."""
+        xs, ys = tuple(self.xs), tuple(self.ys)
         if calibrated <= ys[0]:
             return 0.0
         if calibrated > ys[-1]:
